@@ -3,9 +3,9 @@
  * secret. Parsing follows the reference cascade (spec §2) so that `pk:<z32>`, bare z32 and URLs with
  * the key as TLD are accepted.
  */
-import { createHash, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { PkarrError } from './errors.ts';
-import { isValidPoint, keyFromSeed, signWith, verifySignature } from './ed25519.ts';
+import { createSigner, isValidPoint, verifySignature, type Signer } from './ed25519.ts';
 import { z32Decode, z32Encode } from './z32.ts';
 
 const VALID_POINT_CACHE_SIZE = 4096;
@@ -139,13 +139,12 @@ export class PublicKey {
 export class Keypair {
   readonly publicKey: PublicKey;
   readonly #seed: Uint8Array;
-  readonly #privateKey: KeyObject;
+  readonly #signer: Signer;
 
   private constructor(seed: Uint8Array) {
-    const { privateKey, publicKey } = keyFromSeed(seed);
     this.#seed = new Uint8Array(seed);
-    this.#privateKey = privateKey;
-    this.publicKey = PublicKey.fromBytesUnchecked(publicKey);
+    this.#signer = createSigner(this.#seed);
+    this.publicKey = PublicKey.fromBytesUnchecked(this.#signer.publicKey);
   }
 
   /** A new random keypair. */
@@ -181,7 +180,7 @@ export class Keypair {
   }
 
   sign(message: Uint8Array): Uint8Array {
-    return signWith(this.#privateKey, message);
+    return this.#signer.sign(message);
   }
 
   /** Never reveal the seed through logging or JSON. */
