@@ -1,0 +1,325 @@
+/**
+ * The Mainline DHT adapter (implements the `Dht` contract of types.ts) on bittorrent-dht@11.
+ *
+ * - get: our own iterative lookup (item-lookup.ts) that never reads the local store, verifies every
+ *   item (`k`, signature, DNS), resolves on the first valid packet and keeps going in the background.
+ * - put: our own BEP44 put (put-query.ts) with the packet's signature, `target` added, no 1000-byte
+ *   off-by-one, Rust mainline's outcome rules, and "already stored" recognised for republishing.
+ * - Our node is also a full DHT node: it stores others' items, verifying their signatures.
+ */
+import type DHT from 'bittorrent-dht';
+import { PkarrError } from '../core/errors.ts';
+import type { PublicKey } from '../core/keys.ts';
+import type { SignedPacket } from '../core/signed-packet.ts';
+import { putArguments } from './bep44.ts';
+import { destroyDhtNode, parseNodeAddress, startDhtNode, type NodeAddress } from './dht-node.ts';
+import { ExternalAddressVotes, type ExternalAddress } from './external-address.ts';
+import { ItemLookup } from './item-lookup.ts';
+import { putResult, putToNodes, storedCount } from './put-query.ts';
+import { TokenCache } from './token-cache.ts';
+import type { Dht, DhtGetOptions, DhtGetResult, DhtLookupStats, DhtPutResult } from './types.ts';
+
+/** Public bootstrap routers (spec §5.2, pubky/mainline DEFAULT_BOOTSTRAP_NODES). */
+export const DEFAULT_BOOTSTRAP: readonly string[] = [
+  'router.bittorrent.com:6881',
+  'dht.transmissionbt.com:6881',
+  'dht.libtorrent.org:25401',
+  'relay.pkarr.org:6881',
+];
+
+export const DEFAULT_TIMEOUT_MS = 2000;
+/** Nodes a put goes to (BEP5/mainline K). */
+export const PUT_NODES = 20;
+
+export interface DhtClientOptions {
+  /** `host:port` list; default DEFAULT_BOOTSTRAP; [] = none. */
+  bootstrap?: readonly string[];
+  /** Bind address, default 0.0.0.0 (tests: 127.0.0.1). */
+  host?: string;
+  /** UDP port, 0 (default) = random. */
+  port?: number;
+  /** KRPC query timeout in ms (default 2000). */
+  timeoutMs?: number;
+  /** Parallel UDP queries (bittorrent-dht default 16). */
+  concurrency?: number;
+  /** Longest a lookup runs before it ends with what it has (default 5 × timeoutMs). */
+  maxLookupMs?: number;
+}
+
+/** Cancel hooks of running operations, so that destroy() settles every pending promise. */
+type Cancel = (err: PkarrError) => void;
+
+function abortError(signal: AbortSignal): PkarrError {
+  const reason: unknown = signal.reason;
+  const text = reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+  return new PkarrError('TIMEOUT', `DHT operation aborted: ${text}`, undefined, { cause: reason });
+}
+
+function toBuffer(bytes: Uint8Array, length: number, what: string): Buffer {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
+    throw new PkarrError('INVALID_ARGUMENT', `${what} must be ${length} bytes`);
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function assertPort(port: number, allowZero: boolean): void {
+  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid port ${String(port)}`);
+  }
+}
+
+export class DhtClient implements Dht {
+  readonly #dht: DHT;
+  readonly #maxLookupMs: number;
+  readonly #tokens = new TokenCache();
+  readonly #votes = new ExternalAddressVotes();
+  readonly #active = new Set<Cancel>();
+  #destroying: Promise<void> | null = null;
+
+  private constructor(dht: DHT, maxLookupMs: number) {
+    this.#dht = dht;
+    this.#maxLookupMs = maxLookupMs;
+    dht._rpc.socket.on('response', (message: { ip?: unknown } | null, rinfo: { address: string; port: number }) => {
+      if (message?.ip !== undefined) this.#votes.record(message.ip, `${rinfo.address}:${rinfo.port}`);
+    });
+  }
+
+  /** Binds the UDP socket, bootstraps, and resolves when bootstrapping ended (check `nodeCount`). */
+  static async start(options: DhtClientOptions = {}): Promise<DhtClient> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(Number.isFinite(timeoutMs) && timeoutMs >= 10)) throw new PkarrError('INVALID_ARGUMENT', `invalid DHT timeout ${timeoutMs} ms (≥ 10)`);
+    const maxLookupMs = options.maxLookupMs ?? 5 * timeoutMs;
+    if (!(Number.isFinite(maxLookupMs) && maxLookupMs > 0)) throw new PkarrError('INVALID_ARGUMENT', `invalid maxLookupMs ${maxLookupMs}`);
+    const dht = await startDhtNode({
+      bootstrap: [...(options.bootstrap ?? DEFAULT_BOOTSTRAP)],
+      host: options.host ?? '0.0.0.0',
+      port: options.port ?? 0,
+      timeoutMs,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    });
+    return new DhtClient(dht, maxLookupMs);
+  }
+
+  /** Nodes in the routing table. */
+  get nodeCount(): number {
+    return this.#dht.nodes.count();
+  }
+
+  /** Our node ID (20 bytes). */
+  get nodeId(): Uint8Array {
+    return new Uint8Array(this.#dht.nodeId);
+  }
+
+  /** The bound UDP address. */
+  address(): NodeAddress {
+    const { address, port } = this.#dht.address();
+    return { host: address, port };
+  }
+
+  /** Our IPv4 address as BEP42 responders report it, by majority; null until one did. */
+  externalAddress(): ExternalAddress | null {
+    return this.#votes.best();
+  }
+
+  /** Adds a node to the routing table (pinged first). */
+  addNode(address: string): void {
+    this.#assertOpen();
+    this.#dht.addNode(parseNodeAddress(address));
+  }
+
+  /** The routing table as `host:port` strings (to persist and bootstrap from next time). */
+  routingTable(): string[] {
+    return this.#dht.toJSON().nodes.map((node) => `${node.host}:${node.port}`);
+  }
+
+  async put(packet: SignedPacket, signal?: AbortSignal): Promise<DhtPutResult> {
+    const args = putArguments(packet); // throws INVALID_TIMESTAMP first, even when closed
+    this.#assertOpen();
+    const what = `DHT put of ${packet.publicKey.z32} @${packet.timestamp}`;
+    return this.#guard(signal, async () => {
+      let nodes = this.#tokens.get(args.target);
+      const cached = nodes !== null;
+      if (nodes === null) nodes = await this.#collectTokens(packet.publicKey, signal);
+      this.#assertOpen();
+      if (signal?.aborted) throw abortError(signal); // already rejected by #guard: just stop here
+      if (nodes.length === 0) {
+        throw new PkarrError('NO_DHT_NODES', `${what}: no DHT node answered (routing table has ${this.nodeCount} nodes)`);
+      }
+      let outcome = await putToNodes(this.#dht._rpc, nodes, args);
+      if (cached && storedCount(outcome) === 0 && outcome.conflicts === 0 && !this.#closed(signal)) {
+        // Every cached node failed (gone, or token expired): look up fresh nodes once.
+        this.#tokens.delete(args.target);
+        nodes = await this.#collectTokens(packet.publicKey, signal);
+        if (nodes.length === 0) throw new PkarrError('NO_DHT_NODES', `${what}: no DHT node answered (routing table has ${this.nodeCount} nodes)`);
+        outcome = await putToNodes(this.#dht._rpc, nodes, args);
+      }
+      return { storedOn: putResult(outcome, what) };
+    });
+  }
+
+  async get(key: PublicKey, options: DhtGetOptions = {}): Promise<DhtGetResult> {
+    this.#assertOpen();
+    const { mostRecent = false, floor, onPacket, signal } = options;
+    if (signal?.aborted) throw abortError(signal);
+    return new Promise<DhtGetResult>((resolve, reject) => {
+      let settled = false;
+      const lookup = new ItemLookup({
+        rpc: this.#dht._rpc,
+        key,
+        floor,
+        deadlineMs: this.#maxLookupMs,
+        onPacket: (packet) => {
+          try {
+            onPacket?.(packet);
+          } catch {
+            // A throwing listener must not break the lookup (we are inside the UDP message handler).
+          }
+          if (!mostRecent) settle({ packet, responded: lookup.responded, ...invalid() });
+        },
+      });
+      const invalid = (): { invalidSeq?: bigint } => (lookup.invalidSeq === undefined ? {} : { invalidSeq: lookup.invalidSeq });
+      const settle = (result: DhtGetResult | PkarrError): void => {
+        if (settled) return;
+        settled = true;
+        if (result instanceof PkarrError) reject(result);
+        else resolve(result);
+      };
+      const cancel: Cancel = (err) => {
+        lookup.cancel();
+        settle(err);
+      };
+      const onAbort = (): void => cancel(abortError(signal!));
+      this.#active.add(cancel);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void lookup.start().finished.then((end) => {
+        this.#active.delete(cancel);
+        signal?.removeEventListener('abort', onAbort);
+        if (end !== 'cancelled') this.#tokens.set(lookup.target, lookup.tokenNodes(PUT_NODES));
+        settle({ packet: lookup.best, responded: lookup.responded, ...invalid() });
+      });
+    });
+  }
+
+  async holders(key: PublicKey, signal?: AbortSignal): Promise<DhtLookupStats> {
+    this.#assertOpen();
+    return this.#guard(signal, async () => {
+      const lookup = await this.#runLookup(key, signal);
+      const packet = lookup.best;
+      return { packet, holders: packet === null ? 0 : lookup.holdersOf(packet) };
+    });
+  }
+
+  /** BEP5 announce_peer for `infoHash` (20 bytes); port 0 = implied (our DHT port). Resolves with the nodes that accepted it. */
+  async announce(infoHash: Uint8Array, port: number, signal?: AbortSignal): Promise<number> {
+    const hash = toBuffer(infoHash, 20, 'infoHash');
+    assertPort(port, true);
+    this.#assertOpen();
+    return this.#guard(signal, () => new Promise<number>((resolve, reject) => {
+      this.#dht.announce(hash, port, (err, stored) => {
+        if (err === null) resolve(stored ?? 0);
+        else if (/No nodes to query/.test(err.message)) reject(new PkarrError('NO_DHT_NODES', `DHT announce: no DHT node answered`));
+        else reject(new PkarrError('DHT_ERROR', `DHT announce failed: ${err.message}`, undefined, { cause: err }));
+      });
+    }));
+  }
+
+  /**
+   * BEP5 get_peers lookup: calls `onPeer` once per distinct peer and resolves with how many there were
+   * when the lookup ends (at most maxLookupMs).
+   */
+  async lookup(infoHash: Uint8Array, onPeer: (host: string, port: number) => void, signal?: AbortSignal): Promise<number> {
+    const hash = toBuffer(infoHash, 20, 'infoHash');
+    this.#assertOpen();
+    const seen = new Set<string>();
+    const dht = this.#dht;
+    const onPeerEvent = (peer: { host: string; port: number }, from: Buffer): void => {
+      if (!Buffer.isBuffer(from) || !from.equals(hash)) return;
+      const id = `${peer.host}:${peer.port}`;
+      if (seen.has(id)) return;
+      seen.add(id);
+      try {
+        onPeer(peer.host, peer.port);
+      } catch {
+        // A throwing listener must not break the lookup.
+      }
+    };
+    dht.on('peer', onPeerEvent);
+    let timer: NodeJS.Timeout | undefined;
+    let abortLookup: (() => void) | undefined;
+    const work = (): Promise<number> => new Promise<number>((resolve) => {
+      timer = setTimeout(() => resolve(seen.size), this.#maxLookupMs);
+      abortLookup = dht.lookup(hash, () => resolve(seen.size));
+    });
+    return this.#guard(signal, work).finally(() => {
+      clearTimeout(timer);
+      abortLookup?.();
+      dht.off('peer', onPeerEvent);
+    });
+  }
+
+  /** Closes the socket and settles every pending operation (DHT_ERROR). Idempotent. */
+  destroy(): Promise<void> {
+    if (this.#destroying === null) {
+      const err = new PkarrError('DHT_ERROR', 'DHT client destroyed');
+      for (const cancel of [...this.#active]) cancel(err);
+      this.#active.clear();
+      this.#tokens.clear();
+      this.#destroying = destroyDhtNode(this.#dht);
+    }
+    return this.#destroying;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroying !== null;
+  }
+
+  #assertOpen(): void {
+    if (this.#destroying !== null) throw new PkarrError('DHT_ERROR', 'DHT client destroyed');
+  }
+
+  #closed(signal: AbortSignal | undefined): boolean {
+    return this.#destroying !== null || signal?.aborted === true;
+  }
+
+  /** Runs `work`, settling early on abort or destroy (the work itself is left to finish or time out). */
+  #guard<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const done = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        this.#active.delete(cancel);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      };
+      const cancel: Cancel = (err) => { if (done()) reject(err); };
+      const onAbort = (): void => cancel(abortError(signal!));
+      this.#active.add(cancel);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      work().then((value) => { if (done()) resolve(value); }, (err: unknown) => { if (done()) reject(err); });
+    });
+  }
+
+  /** A full lookup toward the key, cancelled by `signal` or destroy; caches the write tokens found. */
+  async #runLookup(key: PublicKey, signal: AbortSignal | undefined): Promise<ItemLookup> {
+    const lookup = new ItemLookup({ rpc: this.#dht._rpc, key, deadlineMs: this.#maxLookupMs });
+    const cancel: Cancel = () => lookup.cancel();
+    const onAbort = (): void => lookup.cancel();
+    this.#active.add(cancel);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const end = await lookup.start().finished;
+      if (end !== 'cancelled') this.#tokens.set(lookup.target, lookup.tokenNodes(PUT_NODES));
+      return lookup;
+    } finally {
+      this.#active.delete(cancel);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #collectTokens(key: PublicKey, signal: AbortSignal | undefined): Promise<ReturnType<ItemLookup['tokenNodes']>> {
+    const lookup = await this.#runLookup(key, signal);
+    return lookup.tokenNodes(PUT_NODES);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Starting a bittorrent-dht node the way that works (stack.md §1): `listen` in the same tick as the
+ * constructor (otherwise bootstrapping binds the socket first and `listen` throws), then wait for
+ * `listening` and `ready`. `ready` also fires when bootstrapping failed, so callers check the node count.
+ */
+import DHT from 'bittorrent-dht';
+import { isIPv4 } from 'node:net';
+import { PkarrError } from '../core/errors.ts';
+import { verifySignature } from '../core/ed25519.ts';
+
+/** A DHT node address. */
+export interface NodeAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses `host:port` (IPv4 or a hostname; bittorrent-dht is IPv4-only). Throws INVALID_ARGUMENT.
+ */
+export function parseNodeAddress(text: string): NodeAddress {
+  const colon = typeof text === 'string' ? text.lastIndexOf(':') : -1;
+  const host = colon > 0 ? text.slice(0, colon) : '';
+  const portText = colon > 0 ? text.slice(colon + 1) : '';
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
+  if (host === '' || host.includes(':') || !(port >= 1 && port <= 65535)) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid DHT node address ${JSON.stringify(text)}: expected host:port (IPv4 or hostname, port 1-65535)`);
+  }
+  if (!isIPv4(host) && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid DHT node host ${JSON.stringify(host)}: expected IPv4 or a hostname`);
+  }
+  return { host, port };
+}
+
+/** The `verify` hook bittorrent-dht needs to store and to accept mutable (BEP44) items. */
+export function verifyItemSignature(sig: Buffer, message: Buffer, publicKey: Buffer): boolean {
+  return verifySignature(publicKey, message, sig);
+}
+
+export interface StartNodeOptions {
+  /** `host:port` list; empty = no bootstrap (a first node, or isolated). */
+  bootstrap: string[];
+  /** Bind address. */
+  host: string;
+  /** 0 = random. */
+  port: number;
+  /** KRPC query timeout in ms (k-rpc-socket expires a query after 1.0–1.25× this). */
+  timeoutMs: number;
+  /** Parallel UDP queries (bittorrent-dht default 16). */
+  concurrency?: number;
+}
+
+/**
+ * Starts a bittorrent-dht node that verifies BEP44 signatures, bound to `host:port`, and resolves
+ * once it has bootstrapped (or given up). Throws IO_ERROR when the socket cannot bind.
+ */
+export async function startDhtNode(options: StartNodeOptions): Promise<DHT> {
+  const bootstrap = options.bootstrap.map(parseNodeAddress);
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid DHT port ${options.port}: expected 0-65535`);
+  }
+  if (!isIPv4(options.host)) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid DHT bind host ${JSON.stringify(options.host)}: bittorrent-dht is IPv4-only`);
+  }
+  if (!(options.timeoutMs > 0)) throw new PkarrError('INVALID_ARGUMENT', `invalid DHT timeout ${options.timeoutMs}`);
+  const dht = new DHT({
+    bootstrap: bootstrap.length === 0 ? false : bootstrap,
+    verify: verifyItemSignature,
+    timeout: options.timeoutMs,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+  });
+  // Same tick as the constructor (bootstrapping starts on process.nextTick).
+  dht.listen(options.port, options.host);
+
+  await new Promise<void>((resolve, reject) => {
+    let listening = false;
+    let ready = false;
+    const cleanup = (): void => {
+      dht.off('listening', onListening);
+      dht.off('ready', onReady);
+      dht.off('error', onError);
+    };
+    const check = (): void => {
+      if (listening && ready) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onListening = (): void => { listening = true; check(); };
+    const onReady = (): void => { ready = true; check(); };
+    const onError = (err: Error): void => {
+      cleanup();
+      dht.destroy();
+      reject(new PkarrError('IO_ERROR', `DHT node cannot listen on ${options.host}:${options.port}: ${err.message}`, undefined, { cause: err }));
+    };
+    dht.on('listening', onListening);
+    dht.on('ready', onReady);
+    dht.on('error', onError);
+  });
+  // bittorrent-dht re-emits socket errors as 'error' (bind errors only, others are 'warning'); without
+  // a listener a late one would crash the process. Nothing to do with it once bound.
+  dht.on('error', () => {});
+  dht.on('warning', () => {});
+  return dht;
+}
+
+/** Destroys a node and waits for its socket to close. Safe to call twice. */
+export function destroyDhtNode(dht: DHT): Promise<void> {
+  if (dht.destroyed) return Promise.resolve();
+  return new Promise((resolve) => dht.destroy(() => resolve()));
+}

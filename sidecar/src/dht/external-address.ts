@@ -1,0 +1,53 @@
+/**
+ * Our public IPv4 address as other nodes see it. BEP42 responders (Rust mainline, libtorrent) add a
+ * top-level `ip` key to every KRPC response: 4 address bytes + 2 port bytes of the querier. k-rpc-socket
+ * hands the whole decoded message to its `response` listeners, so we can read it there (bittorrent-dht
+ * itself never sends it). Each responder gets one vote (its latest); the address with most votes wins.
+ */
+
+export interface ExternalAddress {
+  host: string;
+  port: number;
+  /** Distinct responders that reported this address. */
+  votes: number;
+}
+
+/** Most responders remembered (oldest forgotten first). */
+const MAX_VOTERS = 1000;
+
+/** Decodes a compact IPv4 `ip` field (6 bytes); null for anything else (IPv6 has 18, unsupported here). */
+export function decodeCompactIPv4(bytes: unknown): { host: string; port: number } | null {
+  if (!Buffer.isBuffer(bytes) || bytes.length !== 6) return null;
+  const port = bytes.readUInt16BE(4);
+  if (port === 0) return null;
+  return { host: `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`, port };
+}
+
+export class ExternalAddressVotes {
+  readonly #votes = new Map<string, string>(); // voter "host:port" → reported "host:port"
+
+  /** Records the `ip` field of a response from `voter`. Returns true when it was a usable vote. */
+  record(ip: unknown, voter: string): boolean {
+    const address = decodeCompactIPv4(ip);
+    if (address === null) return false;
+    this.#votes.delete(voter);
+    if (this.#votes.size >= MAX_VOTERS) {
+      const oldest = this.#votes.keys().next().value;
+      if (oldest !== undefined) this.#votes.delete(oldest);
+    }
+    this.#votes.set(voter, `${address.host}:${address.port}`);
+    return true;
+  }
+
+  /** The address reported by most responders, or null when none reported one. */
+  best(): ExternalAddress | null {
+    const counts = new Map<string, number>();
+    for (const reported of this.#votes.values()) counts.set(reported, (counts.get(reported) ?? 0) + 1);
+    let best: string | null = null;
+    let votes = 0;
+    for (const [reported, n] of counts) if (n > votes) { best = reported; votes = n; }
+    if (best === null) return null;
+    const colon = best.lastIndexOf(':');
+    return { host: best.slice(0, colon), port: Number(best.slice(colon + 1)), votes };
+  }
+}
