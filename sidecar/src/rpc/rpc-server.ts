@@ -1,0 +1,236 @@
+/**
+ * The JSON-RPC WebSocket server: loopback only, token-authenticated handshake (handshake.ts),
+ * bounded in every direction (frame size, connections, in-flight requests, send buffer).
+ *
+ * Measured pitfalls it guards against (stack.md §5): every socket has an `error` listener (an
+ * oversized frame otherwise crashed the process); a client that stops reading is closed with 1013
+ * once more than `maxBufferedBytes` wait to be sent.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import { RPC_SUBPROTOCOL, checkHandshake, normalizeOrigin, type HandshakePolicy } from './handshake.ts';
+import { toJson, type Dispatcher, type RequestGate } from './dispatcher.ts';
+import type { Logger } from './log.ts';
+
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 16;
+export const DEFAULT_MAX_IN_FLIGHT = 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Close codes used by the server. */
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/** One authenticated client. */
+export interface RpcConnection {
+  readonly id: number;
+  /** Sends a server → client notification; dropped if the socket is not open. */
+  notify(method: string, params: unknown): void;
+  close(code: number, reason: string): void;
+}
+
+export interface RpcServerOptions<C> {
+  /** Bind address; loopback only (default 127.0.0.1). */
+  host?: string;
+  port?: number;
+  token: string;
+  allowOrigins?: readonly string[];
+  maxPayload?: number;
+  maxConnections?: number;
+  maxInFlight?: number;
+  maxBufferedBytes?: number;
+  dispatcher: Dispatcher<C>;
+  /** The handler context for requests of `connection`. */
+  contextFor: (connection: RpcConnection) => C;
+  log: Logger;
+  /** Called once a client is authenticated and connected. */
+  onConnect?: (connection: RpcConnection) => void;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function rawToText(data: RawData): string | null {
+  const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  try {
+    return utf8.decode(buf);
+  } catch {
+    return null;
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' };
+
+/** Answers a refused upgrade with a plain HTTP status and closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, body: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export class RpcServer<C> {
+  readonly #options: RpcServerOptions<C>;
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  readonly #sockets = new Map<WebSocket, RpcConnection>();
+  readonly #maxConnections: number;
+  readonly #maxInFlight: number;
+  readonly #maxBuffered: number;
+  #policy: HandshakePolicy | null = null;
+  #nextId = 1;
+  #closing = false;
+
+  private constructor(options: RpcServerOptions<C>) {
+    this.#options = options;
+    this.#maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    this.#maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      handleProtocols: (protocols) => (protocols.has(RPC_SUBPROTOCOL) ? RPC_SUBPROTOCOL : false),
+    });
+    this.#wss.on('error', (err) => options.log.warn(`websocket server: ${err.message}`));
+    this.#http = createServer((_req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end('WebSocket only\n');
+    });
+    this.#http.headersTimeout = 10_000;
+    this.#http.requestTimeout = 10_000;
+    this.#http.maxConnections = this.#maxConnections * 4;
+    this.#http.on('clientError', (_err, socket) => socket.destroy());
+    this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+  }
+
+  /** Starts listening; resolves once the port is bound. */
+  static async start<C>(options: RpcServerOptions<C>): Promise<RpcServer<C>> {
+    const server = new RpcServer(options);
+    await server.#listen();
+    return server;
+  }
+
+  async #listen(): Promise<void> {
+    const host = this.#options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.#http.once('error', onError);
+      this.#http.listen(this.#options.port ?? 0, host, () => {
+        this.#http.off('error', onError);
+        resolve();
+      });
+    });
+    this.#http.on('error', (err) => this.#options.log.error(`rpc listener: ${err.message}`));
+    const allowOrigins = new Set((this.#options.allowOrigins ?? []).map(normalizeOrigin));
+    this.#policy = { token: this.#options.token, port: this.port, allowOrigins };
+  }
+
+  /** The bound TCP port. */
+  get port(): number {
+    const address = this.#http.address();
+    return typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  /** Connected clients. */
+  get connectionCount(): number {
+    return this.#sockets.size;
+  }
+
+  /** Sends a notification to every connected client. */
+  broadcast(method: string, params: unknown): void {
+    for (const connection of this.#sockets.values()) connection.notify(method, params);
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const log = this.#options.log;
+    if (this.#closing || !this.#policy) return refuseUpgrade(socket, 503, 'shutting down\n');
+    const verdict = checkHandshake(req, this.#policy);
+    if (!verdict.ok) {
+      log.info(`refused connection from ${req.socket.remoteAddress ?? '?'}: ${verdict.reason}`);
+      return refuseUpgrade(socket, verdict.status, `${verdict.reason}\n`);
+    }
+    if (this.#sockets.size >= this.#maxConnections) {
+      log.warn(`refused connection: ${this.#maxConnections} clients already connected`);
+      return refuseUpgrade(socket, 503, 'too many connections\n');
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(ws));
+  }
+
+  #onConnection(ws: WebSocket): void {
+    const { dispatcher, log } = this.#options;
+    const id = this.#nextId++;
+    let inFlight = 0;
+    const gate: RequestGate = {
+      tryAcquire: () => {
+        if (inFlight >= this.#maxInFlight) return false;
+        inFlight++;
+        return true;
+      },
+      release: () => {
+        inFlight--;
+      },
+    };
+    const send = (text: string): void => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(text);
+      if (ws.bufferedAmount > this.#maxBuffered) {
+        log.warn(`client #${id} is not reading (${ws.bufferedAmount} bytes queued): closing with 1013`);
+        ws.close(CLOSE_TRY_AGAIN_LATER, 'send buffer full');
+        setTimeout(() => ws.terminate(), 2000).unref();
+      }
+    };
+    const connection: RpcConnection = {
+      id,
+      notify: (method, params) => send(toJson({ jsonrpc: '2.0', method, params })),
+      close: (code, reason) => ws.close(code, reason),
+    };
+    this.#sockets.set(ws, connection);
+    ws.on('error', (err) => log.debug(`client #${id}: ${err.message}`));
+    ws.on('close', (code) => {
+      this.#sockets.delete(ws);
+      log.debug(`client #${id} disconnected (${code})`);
+    });
+    const context = this.#options.contextFor(connection);
+    ws.on('message', (data: RawData) => {
+      const text = rawToText(data);
+      const pending = text === null
+        ? Promise.resolve(toJson({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error: frame is not valid UTF-8' } }))
+        : dispatcher.handle(text, context, gate);
+      pending.then((response) => {
+        if (response !== null) send(response);
+      }, (err: unknown) => log.error(`client #${id}: dispatcher failed: ${String(err)}`));
+    });
+    log.debug(`client #${id} connected`);
+    this.#options.onConnect?.(connection);
+  }
+
+  /**
+   * Stops accepting, closes every client with 1001 and waits (at most `graceMs`) for them to go,
+   * then drops the rest and the listener.
+   */
+  async close(graceMs = 500): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const sockets = [...this.#sockets.keys()];
+    const closed = sockets.map((ws) => new Promise<void>((resolve) => {
+      if (ws.readyState === WebSocket.CLOSED) return resolve();
+      ws.once('close', () => resolve());
+      ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs); })]);
+    clearTimeout(timer);
+    for (const ws of sockets) if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      this.#http.close(() => resolve());
+      this.#http.closeAllConnections();
+    });
+  }
+}

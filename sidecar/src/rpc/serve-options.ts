@@ -1,0 +1,127 @@
+/**
+ * Command-line options of `pkarr-sidecar serve` (docs/rpc.md "Start-up"), parsed and checked.
+ */
+import { parseArgs } from 'node:util';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PkarrError } from '../core/errors.ts';
+import { isLogLevel, type LogLevel } from './log.ts';
+
+export interface ServeOptions {
+  port: number;
+  dataDir: string;
+  /** Relay URLs; the defaults apply only when none was given and the network is not local. */
+  relays: string[] | null;
+  noRelays: boolean;
+  bootstrap: string[];
+  testnet: number | null;
+  noDht: boolean;
+  parentPid: number | null;
+  allowOrigins: string[];
+  tokenFile: string | null;
+  republishIntervalSeconds: number | null;
+  logLevel: LogLevel;
+  logFile: string | null;
+  help: boolean;
+}
+
+export const SERVE_USAGE = `usage: pkarr-sidecar serve [options]
+
+Runs the JSON-RPC 2.0 service on ws://127.0.0.1:<port>/ (see docs/rpc.md). Prints one ready line
+{"event":"ready","port":…,"token":"…","version":"…","pid":…} on stdout; logs go to stderr.
+
+  --port N                   TCP port on 127.0.0.1 (default 0: any free port)
+  --data-dir DIR             where keys live (default: the platform data dir/pkarr-godot)
+  --relay URL                pkarr relay (repeatable; default: the public relays, unless
+                             --bootstrap/--testnet make the network local)
+  --no-relays                use no relay
+  --bootstrap HOST:PORT      DHT bootstrap node (repeatable; default: public routers)
+  --testnet N                start a local DHT of N nodes in this process and use it
+  --no-dht                   no DHT (relays only)
+  --parent-pid PID           exit when this process is gone (polled every 500 ms)
+  --allow-origin ORIGIN      let browsers from ORIGIN connect (repeatable)
+  --token-file FILE          use the token in FILE instead of a random one
+  --republish-interval SEC   seconds between republish cycles (default 3600)
+  --log-level LEVEL          error | warn | info | debug (default info)
+  --log-file FILE            append logs to FILE instead of stderr
+
+Stops on SIGTERM/SIGINT, the shutdown method, --parent-pid exiting, or EOF on stdin when stdin is
+a pipe (a terminal's stdin is not watched).`;
+
+function usage(message: string): PkarrError {
+  return new PkarrError('INVALID_ARGUMENT', message);
+}
+
+function integer(name: string, text: string | undefined, min: number, max: number): number | null {
+  if (text === undefined) return null;
+  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw usage(`--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+/** The platform default: `$XDG_DATA_HOME/pkarr-godot`, `%APPDATA%\pkarr-godot`, … (docs/rpc.md). */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') return join(env['APPDATA'] ?? join(homedir(), 'AppData', 'Roaming'), 'pkarr-godot');
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'pkarr-godot');
+  const xdg = env['XDG_DATA_HOME'];
+  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'pkarr-godot');
+}
+
+/** Parses `serve` arguments; throws INVALID_ARGUMENT with a one-line reason on bad input. */
+export function parseServeOptions(args: readonly string[]): ServeOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        relay: { type: 'string', multiple: true },
+        'no-relays': { type: 'boolean' },
+        bootstrap: { type: 'string', multiple: true },
+        testnet: { type: 'string' },
+        'no-dht': { type: 'boolean' },
+        'parent-pid': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        'token-file': { type: 'string' },
+        'republish-interval': { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) throw usage(`--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}`);
+  for (const b of values.bootstrap ?? []) {
+    if (!/^[^\s:]+:[0-9]{1,5}$/.test(b) || Number(b.slice(b.lastIndexOf(':') + 1)) > 65535) throw usage(`--bootstrap must be HOST:PORT, got ${JSON.stringify(b)}`);
+  }
+  for (const o of values['allow-origin'] ?? []) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(o)) throw usage(`--allow-origin must be an origin like http://127.0.0.1:8060, got ${JSON.stringify(o)}`);
+  }
+  const noDht = values['no-dht'] ?? false;
+  const testnet = integer('testnet', values.testnet, 1, 1000);
+  if (noDht && (testnet !== null || (values.bootstrap ?? []).length > 0)) throw usage('--no-dht cannot be combined with --testnet or --bootstrap');
+  if (values['no-relays'] && values.relay) throw usage('--no-relays cannot be combined with --relay');
+  return {
+    port: integer('port', values.port, 0, 65535) ?? 0,
+    dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
+    relays: values.relay ?? null,
+    noRelays: values['no-relays'] ?? false,
+    bootstrap: values.bootstrap ?? [],
+    testnet,
+    noDht,
+    parentPid: integer('parent-pid', values['parent-pid'], 1, 2 ** 31 - 1),
+    allowOrigins: values['allow-origin'] ?? [],
+    tokenFile: values['token-file'] ?? null,
+    republishIntervalSeconds: integer('republish-interval', values['republish-interval'], 1, 10 * 365 * 86400),
+    logLevel,
+    logFile: values['log-file'] ?? null,
+    help: values.help ?? false,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * One running sidecar: key store + (lazy) DHT node + pkarr client + republisher behind the
+ * JSON-RPC WebSocket server. `Sidecar.start` returns as soon as the server listens (the DHT keeps
+ * bootstrapping and announces itself with the `dht.ready` notification); `stop` tears everything
+ * down in order: clients (close 1001), republisher, client, DHT, local testnet.
+ */
+import { isPkarrError } from '../core/errors.ts';
+import { nowMicros } from '../core/timestamp.ts';
+import { Client, DEFAULT_RELAYS } from '../client/client.ts';
+import { Republisher } from '../client/republisher.ts';
+import { DhtClient } from '../dht/dht-client.ts';
+import { Testnet } from '../dht/testnet.ts';
+import { KeyStore } from '../keystore/key-store.ts';
+import { LazyDht } from './lazy-dht.ts';
+import type { Logger } from './log.ts';
+import { createMethodDispatcher, type RpcServices } from './methods.ts';
+import { RpcServer, type RpcConnection } from './rpc-server.ts';
+import type { ServeOptions } from './serve-options.ts';
+
+export interface SidecarDeps {
+  token: string;
+  version: string;
+  log: Logger;
+  /** Called when a client asked for `shutdown`. */
+  onShutdownRequested: () => void;
+}
+
+const LOOPBACK = /^(127\.[0-9.]+|localhost|\[::1\]|::1):[0-9]+$/i;
+
+function relaysFor(options: ServeOptions): string[] {
+  if (options.noRelays) return [];
+  if (options.relays !== null) return options.relays;
+  // A local network (testnet, explicit bootstrap) means a test or LAN set-up: no public relays.
+  return options.testnet !== null || options.bootstrap.length > 0 ? [] : [...DEFAULT_RELAYS];
+}
+
+export class Sidecar {
+  readonly server: RpcServer<RpcServices>;
+  readonly services: RpcServices;
+  readonly #log: Logger;
+  readonly #testnet: Testnet | null;
+  readonly #dht: LazyDht<DhtClient> | null;
+  readonly #client: Client | null;
+  readonly #republisher: Republisher | null;
+  #stopping: Promise<void> | null = null;
+
+  private constructor(parts: {
+    server: RpcServer<RpcServices>; services: RpcServices; log: Logger; testnet: Testnet | null;
+    dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null;
+  }) {
+    this.server = parts.server;
+    this.services = parts.services;
+    this.#log = parts.log;
+    this.#testnet = parts.testnet;
+    this.#dht = parts.dht;
+    this.#client = parts.client;
+    this.#republisher = parts.republisher;
+  }
+
+  /** Opens the key store, starts the network parts and listens. */
+  static async start(options: ServeOptions, deps: SidecarDeps): Promise<Sidecar> {
+    const { log } = deps;
+    const keys = await KeyStore.open(options.dataDir);
+    const testnet = options.testnet !== null ? await Testnet.create(options.testnet) : null;
+    let dht: LazyDht<DhtClient> | null = null;
+    let client: Client | null = null;
+    let republisher: Republisher | null = null;
+    let server: RpcServer<RpcServices> | null = null;
+    try {
+      if (!options.noDht) {
+        const bootstrap = testnet ? testnet.bootstrap : options.bootstrap.length > 0 ? options.bootstrap : undefined;
+        const local = bootstrap !== undefined && bootstrap.every((b) => LOOPBACK.test(b));
+        dht = new LazyDht(DhtClient.start({ ...(bootstrap ? { bootstrap } : {}), host: local ? '127.0.0.1' : '0.0.0.0' }));
+      }
+      const relays = relaysFor(options);
+      const lastRepublished = new Map<string, bigint>();
+      const broadcast = (method: string, params: unknown): void => server?.broadcast(method, params);
+      if (dht !== null || relays.length > 0) {
+        client = new Client({ dht, relays });
+        republisher = new Republisher({
+          client,
+          ...(options.republishIntervalSeconds === null ? {} : { intervalMs: options.republishIntervalSeconds * 1000 }),
+          onRepublished: (key, outcome) => {
+            lastRepublished.set(key, nowMicros());
+            broadcast('record.republished', { publicKey: key, timestamp: outcome.timestamp ?? null, storedOn: outcome.result?.storedOn ?? 0 });
+          },
+          onError: (key, error) => {
+            log.warn(`republish of ${key} failed: ${error.message}`);
+            broadcast('record.republish_failed', { publicKey: key, error: error.message, code: error.code });
+          },
+        });
+        republisher.start();
+      }
+      const services: RpcServices = {
+        version: deps.version,
+        pid: process.pid,
+        dataDir: options.dataDir,
+        startedAt: Date.now(),
+        keys,
+        client,
+        dht: () => ({
+          enabled: dht !== null,
+          ready: dht?.ready ?? false,
+          nodes: dht?.nodeCount ?? 0,
+          ...(testnet ? { testnet: testnet.bootstrap } : {}),
+        }),
+        relays,
+        republisher,
+        lastRepublished,
+        shutdown: deps.onShutdownRequested,
+      };
+      const dispatcher = createMethodDispatcher({
+        onInternalError: (method, err) => log.error(`${method}: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
+      });
+      const onConnect = (connection: RpcConnection): void => {
+        if (dht?.ready) connection.notify('dht.ready', { nodes: dht.nodeCount });
+      };
+      server = await RpcServer.start({
+        port: options.port,
+        token: deps.token,
+        allowOrigins: options.allowOrigins,
+        dispatcher,
+        contextFor: () => services,
+        log,
+        onConnect,
+      });
+      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher });
+      dht?.started().then(
+        (node) => {
+          if (sidecar.#stopping) return;
+          if (node.nodeCount === 0) log.warn('DHT bootstrap finished with no nodes: publishing and resolving over the DHT will fail');
+          else log.info(`DHT ready with ${node.nodeCount} nodes`);
+          broadcast('dht.ready', { nodes: node.nodeCount });
+        },
+        (err: unknown) => log.error(`DHT failed to start: ${err instanceof Error ? err.message : String(err)}`),
+      );
+      return sidecar;
+    } catch (err) {
+      await server?.close().catch(() => undefined);
+      await republisher?.stop().catch(() => undefined);
+      await client?.close().catch(() => undefined);
+      await dht?.destroy().catch(() => undefined);
+      await testnet?.destroy().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** The bound RPC port. */
+  get port(): number {
+    return this.server.port;
+  }
+
+  /** Stops everything (idempotent; concurrent calls share one stop). */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    const step = async (what: string, work: () => Promise<void> | undefined): Promise<void> => {
+      try {
+        await work();
+      } catch (err) {
+        this.#log.warn(`stopping ${what}: ${isPkarrError(err) || err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    await step('rpc server', () => this.server.close());
+    await step('republisher', () => this.#republisher?.stop());
+    await step('client', () => this.#client?.close());
+    await step('dht', () => this.#dht?.destroy());
+    await step('testnet', () => this.#testnet?.destroy());
+  }
+}
