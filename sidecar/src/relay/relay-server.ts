@@ -80,6 +80,8 @@ export interface RunningRelay {
   readonly port: number;
   readonly store: PacketStore;
   readonly stats: RelayStats;
+  /** Runs one popular-record republish round now (only with `republishPopular`); resolves with the packets put. */
+  readonly republishNow?: () => Promise<number>;
   /** Stops accepting, lets in-flight requests finish (bounded), stops background work, closes the store. */
   close(): Promise<void>;
 }
@@ -235,5 +237,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     return closed;
   };
   const shownHost = host.includes(':') ? `[${host}]` : host;
-  return { url: `http://${shownHost}:${port}`, port, store, stats, close };
+  return {
+    url: `http://${shownHost}:${port}`, port, store, stats, close,
+    ...(republisher !== null ? { republishNow: () => republisher.tick() } : {}),
+  };
 }
