@@ -1,0 +1,297 @@
+/**
+ * Browsing the lobbies of one game version, from two sources merged by key (the most recently
+ * signed record wins): the game's DHT topic (beacon-scan.ts) and a list of known keys (friends,
+ * bookmarks) resolved through the pkarr client. Filters and sorting run here (lobby-filters.ts).
+ *
+ * Live updates: each `refresh()` (or the `watch` timer) emits
+ * - `found` when a lobby becomes visible (new, or now passing the filters),
+ * - `updated` when a visible lobby's content changed (name, players, custom data, endpoints…),
+ * - `lost` with a reason: `closed` (its record says open=0), `expired` (not re-signed within 3 TTLs:
+ *   the host is gone without closing), `gone` (absent from every source for `missesBeforeLost`
+ *   refreshes in a row: beacon unreachable, announce expired, key no longer resolving), or
+ *   `filtered` (it no longer passes the filters).
+ * `found`/`updated` fire while a refresh runs, as soon as a beacon answered; `lost` for `gone` at its end.
+ */
+import { EventEmitter } from 'node:events';
+import { isPkarrError } from '../core/errors.ts';
+import { PublicKey } from '../core/keys.ts';
+import { nowMicros } from '../core/timestamp.ts';
+import type { PkarrClient } from '../client/types.ts';
+import { emptyScanStats, scanTopic, type ScanOptions, type ScanStats } from './beacon-scan.ts';
+import { matchesFilters, selectLobbies, type LobbyFilters, type LobbySort } from './lobby-filters.ts';
+import { isLobbyStale, parseLobby, type Lobby } from './lobby-record.ts';
+import { lobbyTopicText, type TopicDht } from './topic.ts';
+
+export type LobbySource = 'topic' | 'known';
+
+/** A lobby as a browser knows it. */
+export interface BrowsedLobby extends Lobby {
+  source: LobbySource;
+  /** The beacon it was fetched from (topic source). */
+  beacon: { host: string; port: number } | null;
+}
+
+export type LostReason = 'closed' | 'expired' | 'gone' | 'filtered';
+
+export interface BrowseStats extends ScanStats {
+  known: { requested: number; found: number; notFound: number; failed: number };
+  /** Lobbies (distinct keys) seen this refresh whose record says open=0 / that are stale. */
+  closed: number;
+  stale: number;
+  /** With `confirm`: topic lobbies whose key did not resolve to a lobby through the client. */
+  unconfirmed: number;
+  /** Lobbies listed after this refresh (visible: fresh and passing the filters). */
+  lobbies: number;
+  durationMs: number;
+}
+
+export interface BrowseResult {
+  lobbies: BrowsedLobby[];
+  stats: BrowseStats;
+}
+
+export interface LobbyBrowserOptions {
+  game: string;
+  gameVersion: string;
+  /** Topic browsing; null = known keys only. */
+  dht: TopicDht | null;
+  /** Known-key resolution (and `confirm`); null = topic only. */
+  client: PkarrClient | null;
+  filters?: LobbyFilters;
+  sort?: LobbySort;
+  knownKeys?: readonly (PublicKey | string)[];
+  /** Browse the topic (default true when a dht is given). */
+  topic?: boolean;
+  /** Refreshes in a row a lobby may be missing before it is lost as `gone` (default 2). */
+  missesBeforeLost?: number;
+  /** Also resolve every topic lobby's key through the client and keep the newer record (default false). */
+  confirm?: boolean;
+  scan?: Partial<Pick<ScanOptions, 'concurrency' | 'beaconTimeoutMs' | 'maxPeers' | 'lookupTimeoutMs' | 'checkBeacon'>>;
+  /** Known keys resolved at once (default 8). */
+  knownConcurrency?: number;
+  /** Clock (µs), for tests. */
+  now?: () => bigint;
+}
+
+type BrowserEvents = {
+  found: [BrowsedLobby];
+  updated: [BrowsedLobby];
+  lost: [BrowsedLobby, LostReason];
+};
+
+interface Entry {
+  lobby: BrowsedLobby;
+  visible: boolean;
+  misses: number;
+}
+
+/** The fields whose change is worth an `updated` event (not the timestamp: hosts re-sign every TTL). */
+function contentOf(l: Lobby): string {
+  return JSON.stringify([l.name, l.players, l.maxPlayers, l.open, l.endpoints, l.custom, l.beaconPort]);
+}
+
+async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export class LobbyBrowser extends EventEmitter<BrowserEvents> {
+  readonly game: string;
+  readonly gameVersion: string;
+  readonly #options: LobbyBrowserOptions;
+  readonly #entries = new Map<string, Entry>();
+  readonly #now: () => bigint;
+  readonly #lifetime = new AbortController();
+  #filters: LobbyFilters;
+  #sort: LobbySort;
+  #known: PublicKey[];
+  #running: Promise<BrowseResult> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: LobbyBrowserOptions) {
+    super();
+    lobbyTopicText(options.game, options.gameVersion); // INVALID_ARGUMENT for a bad game id or version
+    this.#options = options;
+    this.game = options.game;
+    this.gameVersion = options.gameVersion;
+    this.#filters = options.filters ?? {};
+    this.#sort = options.sort ?? 'players';
+    this.#known = (options.knownKeys ?? []).map((k) => (k instanceof PublicKey ? k : PublicKey.parse(k)));
+    this.#now = options.now ?? nowMicros;
+  }
+
+  /** The visible lobbies, filtered and sorted. */
+  get lobbies(): BrowsedLobby[] {
+    return selectLobbies([...this.#entries.values()].filter((e) => e.visible).map((e) => e.lobby), this.#filters, this.#sort);
+  }
+
+  get knownKeys(): readonly PublicKey[] {
+    return this.#known;
+  }
+
+  /** Replaces the known keys (they are resolved from the next refresh on). */
+  setKnownKeys(keys: readonly (PublicKey | string)[]): void {
+    this.#known = keys.map((k) => (k instanceof PublicKey ? k : PublicKey.parse(k)));
+  }
+
+  /** Changes filters and sort; emits found / lost('filtered') for lobbies that enter or leave the view. */
+  setFilters(filters: LobbyFilters, sort: LobbySort = this.#sort): void {
+    this.#filters = filters;
+    this.#sort = sort;
+    for (const entry of this.#entries.values()) this.#reevaluate(entry);
+  }
+
+  /** Runs one refresh (joins the running one if any) and returns the visible lobbies with statistics. */
+  refresh(): Promise<BrowseResult> {
+    if (this.#running === null) {
+      this.#running = this.#refresh().finally(() => { this.#running = null; });
+    }
+    return this.#running;
+  }
+
+  /** Refreshes now and then every `intervalMs` until `unwatch()`/`close()`. */
+  watch(intervalMs: number): void {
+    if (!(Number.isFinite(intervalMs) && intervalMs >= 1000)) throw new RangeError(`watch interval must be at least 1000 ms, got ${intervalMs}`);
+    this.unwatch();
+    this.#timer = setInterval(() => void this.refresh(), intervalMs);
+    this.#timer.unref();
+    void this.refresh();
+  }
+
+  unwatch(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Stops watching and cuts a running refresh short. */
+  async close(): Promise<void> {
+    this.unwatch();
+    this.#lifetime.abort();
+    await this.#running?.catch(() => undefined);
+  }
+
+  async #refresh(): Promise<BrowseResult> {
+    const started = performance.now();
+    const round = new Map<string, BrowsedLobby>();
+    const pending = new Set<Promise<void>>();
+    let unconfirmed = 0;
+    const accept = (lobby: BrowsedLobby): void => {
+      const key = lobby.publicKey.z32;
+      const best = round.get(key);
+      if (best !== undefined && best.timestamp >= lobby.timestamp) return;
+      round.set(key, lobby);
+      this.#apply(lobby);
+    };
+    const client = this.#options.client;
+    const confirm = this.#options.confirm === true && client !== null;
+    const onTopicLobby = (lobby: Lobby, beacon: { host: string; port: number }): void => {
+      const browsed: BrowsedLobby = { ...lobby, source: 'topic', beacon };
+      if (!confirm) return accept(browsed);
+      const check = this.#resolveLobby(browsed.publicKey).then((resolved) => {
+        if (resolved === null) { unconfirmed++; return; }
+        accept(resolved.timestamp > browsed.timestamp ? resolved : browsed);
+      }).finally(() => pending.delete(check));
+      pending.add(check);
+    };
+
+    const known = { requested: this.#known.length, found: 0, notFound: 0, failed: 0 };
+    const useTopic = this.#options.dht !== null && (this.#options.topic ?? true);
+    const scanWork: Promise<ScanStats> = useTopic
+      ? scanTopic({ ...this.#options.scan, dht: this.#options.dht!, game: this.game, gameVersion: this.gameVersion, onLobby: onTopicLobby, signal: this.#lifetime.signal })
+      : Promise.resolve(emptyScanStats());
+    const knownWork = client === null ? Promise.resolve() : mapLimited(this.#known, this.#options.knownConcurrency ?? 8, async (key) => {
+      try {
+        const lobby = await this.#resolveLobby(key);
+        if (lobby === null) known.notFound++;
+        else { known.found++; accept(lobby); }
+      } catch {
+        known.failed++;
+      }
+    });
+    const [scan] = await Promise.all([scanWork, knownWork]);
+    while (pending.size > 0) await Promise.all([...pending]);
+
+    const now = this.#now();
+    let closed = 0;
+    let stale = 0;
+    for (const lobby of round.values()) {
+      if (!lobby.open) closed++;
+      if (isLobbyStale(lobby, now)) stale++;
+    }
+    this.#endRound(new Set(round.keys()));
+    const lobbies = this.lobbies;
+    const stats: BrowseStats = { ...scan, known, closed, stale, unconfirmed, lobbies: lobbies.length, durationMs: Math.round(performance.now() - started) };
+    return { lobbies, stats };
+  }
+
+  /** The lobby behind a known key, or null (nothing published, not a lobby, another game). */
+  async #resolveLobby(key: PublicKey): Promise<BrowsedLobby | null> {
+    const client = this.#options.client;
+    if (client === null) return null;
+    let found;
+    try {
+      found = await client.resolve(key, 'NetworkOnly');
+    } catch (err) {
+      if (isPkarrError(err, 'NOT_FOUND')) return null;
+      throw err;
+    }
+    if (found === null) return null;
+    let lobby: Lobby;
+    try {
+      lobby = parseLobby(found.packet);
+    } catch {
+      return null;
+    }
+    if (lobby.game !== this.game || lobby.gameVersion !== this.gameVersion) return null;
+    return { ...lobby, source: 'known', beacon: null };
+  }
+
+  #visible(lobby: Lobby): boolean {
+    return !isLobbyStale(lobby, this.#now()) && matchesFilters(lobby, this.#filters);
+  }
+
+  #lostReason(lobby: Lobby): LostReason {
+    if (isLobbyStale(lobby, this.#now())) return 'expired';
+    if (!lobby.open && (this.#filters.openOnly ?? true)) return 'closed';
+    return 'filtered';
+  }
+
+  #apply(candidate: BrowsedLobby): void {
+    const key = candidate.publicKey.z32;
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && entry.lobby.timestamp > candidate.timestamp) {
+      entry.misses = 0; // an older copy: the lobby is still around, keep the newer record
+      return;
+    }
+    const previous = entry?.lobby;
+    const wasVisible = entry?.visible ?? false;
+    const visible = this.#visible(candidate);
+    this.#entries.set(key, { lobby: candidate, visible, misses: 0 });
+    if (visible && !wasVisible) this.emit('found', candidate);
+    else if (visible && previous !== undefined && contentOf(previous) !== contentOf(candidate)) this.emit('updated', candidate);
+    else if (!visible && wasVisible) this.emit('lost', candidate, this.#lostReason(candidate));
+  }
+
+  #reevaluate(entry: Entry): void {
+    const visible = this.#visible(entry.lobby);
+    if (visible === entry.visible) return;
+    entry.visible = visible;
+    if (visible) this.emit('found', entry.lobby);
+    else this.emit('lost', entry.lobby, this.#lostReason(entry.lobby));
+  }
+
+  #endRound(seen: ReadonlySet<string>): void {
+    const limit = Math.max(1, this.#options.missesBeforeLost ?? 2);
+    for (const [key, entry] of [...this.#entries]) {
+      if (!seen.has(key)) entry.misses++;
+      this.#reevaluate(entry); // time passes: a lobby not re-signed for 3 TTLs expires
+      if (entry.misses >= limit) {
+        this.#entries.delete(key);
+        if (entry.visible) this.emit('lost', entry.lobby, 'gone');
+      }
+    }
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * Hosting a lobby: sign the lobby record with the host's key and publish it through the pkarr
+ * client (join by code), serve it from a beacon and announce the beacon on the game's DHT topic
+ * (browse), and keep both fresh while the lobby is open: the record is re-signed and re-published
+ * every `republishIntervalMs` (browsers treat a lobby as gone after 3 TTLs without a new
+ * signature), the topic re-announced every `announceIntervalMs`.
+ *
+ * ```ts
+ * const host = new LobbyHost({ client, dht, keypair });
+ * await host.open({ game: 'tanks', gameVersion: '1.2', name: 'Alice', maxPlayers: 8, port: 7777 });
+ * await host.update({ players: 3 });
+ * await host.close();   // publishes open=0, stops announcing, beacon lingers briefly then stops
+ * ```
+ */
+import { PkarrError } from '../core/errors.ts';
+import type { Keypair, PublicKey } from '../core/keys.ts';
+import type { SignedPacket } from '../core/signed-packet.ts';
+import type { PkarrClient, PublishResult } from '../client/types.ts';
+import type { RateLimit } from '../relay/rate-limiter.ts';
+import { BeaconServer } from './beacon-server.ts';
+import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './external-address.ts';
+import type { LobbyEndpoint } from './lobby-endpoints.ts';
+import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo } from './lobby-record.ts';
+import { lobbyTopic, type TopicDht } from './topic.ts';
+
+/** The client as the host uses it; `nextTimestamp` (Client has it) is used once, when opening. */
+export interface LobbyPublisher extends PkarrClient {
+  nextTimestamp?(key: PublicKey): Promise<bigint>;
+}
+
+export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5 * 60_000;
+/** How long a closed lobby's beacon keeps serving the closed record (so browsers see "closed"). */
+export const DEFAULT_CLOSE_LINGER_MS = 20_000;
+
+export interface LobbyHostOptions {
+  client: LobbyPublisher;
+  /** BEP5 announce and external address; null = no topic (lobbies are joinable by code only). */
+  dht: (TopicDht & Partial<ExternalAddressSource>) | null;
+  keypair: Keypair;
+  /** Re-sign + publish period (default the record TTL, 60 s). */
+  republishIntervalMs?: number;
+  announceIntervalMs?: number;
+  /** Beacon bind address (default 0.0.0.0), port (default 0), rate limit. */
+  beaconHost?: string;
+  beaconPort?: number;
+  /** The beacon's port as seen from outside, when a NAT maps it to another (announced and published). */
+  beaconPublicPort?: number;
+  beaconRateLimit?: RateLimit | null;
+  /** Background failures (republish, re-announce); they never stop the lobby. */
+  onError?: (what: 'publish' | 'announce', err: unknown) => void;
+}
+
+export interface LobbyOpenOptions {
+  game: string;
+  gameVersion: string;
+  name: string;
+  maxPlayers: number;
+  /** Default 0. */
+  players?: number;
+  /** The game server's port (ignored when `endpoints` is given). */
+  port?: number;
+  /** Default `enet`. */
+  transport?: string;
+  /** Explicit address (IP or domain); else the DHT-reported public address. Private/loopback only this way. */
+  address?: string;
+  /** Full endpoint list instead of port/transport/address. */
+  endpoints?: LobbyEndpoint[];
+  custom?: Record<string, string>;
+  /** Announce on the topic with a beacon (default true); false = invite-only (join by code). */
+  public?: boolean;
+  /** Record TTL, seconds (default 60). */
+  ttl?: number;
+}
+
+/** Fields `update` may change. */
+export type LobbyUpdate = Partial<Pick<LobbyInfo, 'name' | 'players' | 'maxPlayers' | 'open' | 'custom'>>;
+
+export interface LobbyPublication {
+  packet: SignedPacket;
+  publish: PublishResult;
+}
+
+export interface LobbyOpened extends LobbyPublication {
+  /** Beacon port as announced (null for a private lobby). */
+  beaconPort: number | null;
+  /** DHT nodes that accepted the topic announce; null when not announced. */
+  announcedTo: number | null;
+  announceError?: string;
+  addressSource: HostAddressSource | 'endpoints';
+}
+
+export interface LobbyClosed {
+  packet: SignedPacket;
+  publish: PublishResult | null;
+  publishError?: string;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class LobbyHost {
+  readonly keypair: Keypair;
+  readonly #options: LobbyHostOptions;
+  #info: LobbyInfo | null = null;
+  #public = false;
+  #beacon: BeaconServer | null = null;
+  #topic: Uint8Array | null = null;
+  #packet: SignedPacket | null = null;
+  #timers: NodeJS.Timeout[] = [];
+  #queue: Promise<unknown> = Promise.resolve();
+  #state: 'idle' | 'opening' | 'open' | 'closed' = 'idle';
+  readonly #lifetime = new AbortController();
+
+  constructor(options: LobbyHostOptions) {
+    this.#options = options;
+    this.keypair = options.keypair;
+  }
+
+  get publicKey(): PublicKey {
+    return this.keypair.publicKey;
+  }
+
+  /** The lobby as last signed (null before open). */
+  get info(): Readonly<LobbyInfo> | null {
+    return this.#info;
+  }
+
+  get packet(): SignedPacket | null {
+    return this.#packet;
+  }
+
+  get isOpen(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** The beacon's bound port (null when not running). */
+  get beaconPort(): number | null {
+    return this.#beacon?.port ?? null;
+  }
+
+  /** Signs, publishes, starts the beacon and announces. Throws (and leaves nothing running) if the publish fails. */
+  async open(options: LobbyOpenOptions): Promise<LobbyOpened> {
+    if (this.#state !== 'idle') throw new PkarrError('INVALID_ARGUMENT', `lobby ${this.publicKey.z32} is already ${this.#state === 'closed' ? 'closed (use a new LobbyHost)' : 'open'}`);
+    this.#state = 'opening';
+    try {
+      return await this.#open(options);
+    } catch (err) {
+      this.#state = 'idle';
+      this.#info = null;
+      this.#packet = null;
+      await this.#stopBackground(false);
+      throw err;
+    }
+  }
+
+  async #open(options: LobbyOpenOptions): Promise<LobbyOpened> {
+    const isPublic = options.public ?? true;
+    let endpoints = options.endpoints;
+    let addressSource: LobbyOpened['addressSource'] = 'endpoints';
+    if (endpoints === undefined) {
+      const address = resolveHostAddress({ ...(options.address === undefined ? {} : { address: options.address }), dht: this.#dht() });
+      addressSource = address.source;
+      endpoints = [{ transport: options.transport ?? 'enet', host: address.host, port: options.port ?? Number.NaN }];
+    }
+    const info: LobbyInfo = {
+      game: options.game,
+      gameVersion: options.gameVersion,
+      name: options.name,
+      players: options.players ?? 0,
+      maxPlayers: options.maxPlayers,
+      open: true,
+      endpoints,
+      ...(options.custom === undefined ? {} : { custom: { ...options.custom } }),
+      ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
+    };
+    validateLobbyInfo(info); // before binding anything
+    const topic = isPublic && this.#options.dht !== null ? lobbyTopic(info.game, info.gameVersion) : null;
+    let beaconPort: number | null = null;
+    if (topic !== null) {
+      this.#beacon = await BeaconServer.start({
+        host: this.#options.beaconHost ?? '0.0.0.0',
+        port: this.#options.beaconPort ?? 0,
+        ...(this.#options.beaconRateLimit === undefined ? {} : { rateLimit: this.#options.beaconRateLimit }),
+      });
+      beaconPort = this.#options.beaconPublicPort ?? this.#beacon.port;
+      info.beaconPort = beaconPort;
+    }
+    const timestamp = await this.#options.client.nextTimestamp?.(this.publicKey);
+    const packet = signLobby(this.keypair, info, timestamp === undefined ? {} : { timestamp });
+    this.#info = info;
+    this.#public = topic !== null;
+    this.#topic = topic;
+    this.#beacon?.setPacket(packet);
+    const publish = await this.#enqueue(() => this.#options.client.publish(packet));
+    this.#packet = packet;
+    this.#state = 'open';
+    let announcedTo: number | null = null;
+    let announceError: string | undefined;
+    if (topic !== null && beaconPort !== null) {
+      try {
+        announcedTo = await this.#announce();
+      } catch (err) {
+        announceError = describe(err);
+        this.#options.onError?.('announce', err);
+      }
+    }
+    this.#startTimers(info.ttl ?? DEFAULT_LOBBY_TTL);
+    return { packet, publish, beaconPort, announcedTo, ...(announceError === undefined ? {} : { announceError }), addressSource };
+  }
+
+  /** Changes some fields, re-signs and publishes (the beacon serves the new record at once). */
+  async update(change: LobbyUpdate): Promise<LobbyPublication> {
+    if (this.#state !== 'open' || this.#info === null) throw new PkarrError('INVALID_ARGUMENT', `lobby ${this.publicKey.z32} is not open`);
+    const allowed = new Set(['name', 'players', 'maxPlayers', 'open', 'custom']);
+    for (const key of Object.keys(change)) if (!allowed.has(key)) throw new PkarrError('INVALID_ARGUMENT', `cannot update lobby field ${JSON.stringify(key)}`);
+    const next: LobbyInfo = { ...this.#info };
+    for (const [key, value] of Object.entries(change)) if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+    validateLobbyInfo(next);
+    return this.#enqueue(() => this.#signAndPublish(next));
+  }
+
+  /**
+   * Publishes a closed record (open=0) and stops re-publishing and announcing. The beacon keeps
+   * serving the closed record for `lingerMs` (default 20 s) so browsers report "closed" rather than
+   * "gone", then stops. A failed publish is reported in the result, not thrown.
+   */
+  async close(options: { lingerMs?: number } = {}): Promise<LobbyClosed> {
+    if (this.#state !== 'open' || this.#info === null) throw new PkarrError('INVALID_ARGUMENT', `lobby ${this.publicKey.z32} is not open`);
+    this.#state = 'closed';
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    const closedInfo: LobbyInfo = { ...this.#info, open: false };
+    const packet = signLobby(this.keypair, closedInfo);
+    this.#info = closedInfo;
+    this.#packet = packet;
+    this.#beacon?.setPacket(packet);
+    let publish: PublishResult | null = null;
+    let publishError: string | undefined;
+    try {
+      publish = await this.#enqueue(() => this.#options.client.publish(packet));
+    } catch (err) {
+      publishError = describe(err);
+    }
+    const linger = options.lingerMs ?? DEFAULT_CLOSE_LINGER_MS;
+    if (this.#beacon !== null) {
+      if (linger > 0) {
+        const timer = setTimeout(() => void this.#stopBackground(true), linger);
+        timer.unref();
+        this.#timers.push(timer);
+      } else {
+        await this.#stopBackground(true);
+      }
+    }
+    return { packet, publish, ...(publishError === undefined ? {} : { publishError }) };
+  }
+
+  /** Stops everything at once (beacon, timers) without publishing; for shutdown after close(). */
+  async dispose(): Promise<void> {
+    if (this.#state === 'open' || this.#state === 'opening') this.#state = 'closed';
+    await this.#stopBackground(true);
+  }
+
+  #dht(): ExternalAddressSource | null {
+    const dht = this.#options.dht;
+    return dht !== null && typeof dht.externalAddress === 'function' ? (dht as ExternalAddressSource) : null;
+  }
+
+  async #signAndPublish(info: LobbyInfo): Promise<LobbyPublication> {
+    const packet = signLobby(this.keypair, info);
+    this.#info = info;
+    this.#packet = packet;
+    this.#beacon?.setPacket(packet);
+    const publish = await this.#options.client.publish(packet);
+    return { packet, publish };
+  }
+
+  #announce(): Promise<number> {
+    const dht = this.#options.dht;
+    const port = this.#info?.beaconPort;
+    if (dht === null || this.#topic === null || port === undefined) return Promise.resolve(0);
+    return dht.announce(this.#topic, port, this.#lifetime.signal);
+  }
+
+  /** Operations that sign or publish run one after another, in call order. */
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.catch(() => undefined).then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #startTimers(ttl: number): void {
+    const republishMs = this.#options.republishIntervalMs ?? ttl * 1000;
+    const republish = setInterval(() => {
+      if (this.#state !== 'open' || this.#info === null) return;
+      const info = this.#info;
+      this.#enqueue(() => this.#signAndPublish(info)).catch((err: unknown) => this.#options.onError?.('publish', err));
+    }, republishMs);
+    republish.unref();
+    this.#timers.push(republish);
+    if (this.#public) {
+      const announce = setInterval(() => {
+        if (this.#state !== 'open') return;
+        this.#announce().catch((err: unknown) => this.#options.onError?.('announce', err));
+      }, this.#options.announceIntervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS);
+      announce.unref();
+      this.#timers.push(announce);
+    }
+  }
+
+  async #stopBackground(final: boolean): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#timers = [];
+    const beacon = this.#beacon;
+    this.#beacon = null;
+    if (beacon !== null) await beacon.close();
+    if (final) this.#lifetime.abort(new PkarrError('INVALID_ARGUMENT', 'lobby host stopped'));
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * The lobbies of one sidecar, for the JSON-RPC layer (rpc/lobby-methods.ts): hosted lobbies by key
+ * name, one-shot browses, and live watches whose events are pushed to the connection that asked.
+ * `close()` (sidecar shutdown) publishes a closed record for every hosted lobby.
+ */
+import { PkarrError } from '../core/errors.ts';
+import type { Keypair } from '../core/keys.ts';
+import type { RateLimit } from '../relay/rate-limiter.ts';
+import type { ExternalAddressSource } from './external-address.ts';
+import { LobbyBrowser, type BrowseResult, type BrowsedLobby, type LostReason, type LobbyBrowserOptions } from './lobby-browser.ts';
+import { LobbyHost, type LobbyClosed, type LobbyOpenOptions, type LobbyOpened, type LobbyPublication, type LobbyPublisher, type LobbyUpdate } from './lobby-host.ts';
+import { findLobby, type FindLobbyOptions, type FoundLobby } from './lobby-lookup.ts';
+import type { TopicDht } from './topic.ts';
+
+/** Where hosted lobbies' keys come from (the KeyStore). */
+export interface LobbyKeySource {
+  get(name: string): Promise<Keypair>;
+}
+
+/** The side of an RPC connection the service pushes watch events to (RpcConnection fits). */
+export interface LobbyConnection {
+  readonly id: number;
+  notify(method: string, params: unknown): void;
+}
+
+export type LobbyDht = TopicDht & Partial<ExternalAddressSource>;
+
+export interface LobbyServiceOptions {
+  keys: LobbyKeySource;
+  client: LobbyPublisher | null;
+  dht: LobbyDht | null;
+  /** Beacon bind address (default 0.0.0.0). */
+  beaconHost?: string;
+  beaconRateLimit?: RateLimit | null;
+  republishIntervalMs?: number;
+  announceIntervalMs?: number;
+  /** Background failures of hosted lobbies. */
+  onError?: (publicKey: string, what: 'publish' | 'announce', err: unknown) => void;
+  /** Most lobbies hosted at once (default 16) and watches per connection (default 8). */
+  maxHosted?: number;
+  maxWatches?: number;
+}
+
+/** What a watch subscriber receives (see docs/rpc.md, lobby.* notifications). */
+export type WatchEvent =
+  | { type: 'found' | 'updated'; watchId: string; lobby: BrowsedLobby }
+  | { type: 'lost'; watchId: string; lobby: BrowsedLobby; reason: LostReason }
+  | { type: 'refreshed'; watchId: string; result: BrowseResult };
+
+export type BrowseRequest = Omit<LobbyBrowserOptions, 'dht' | 'client'>;
+
+interface Watch {
+  id: string;
+  connectionId: number | null;
+  browser: LobbyBrowser;
+  timer: NodeJS.Timeout;
+}
+
+/** A handle on LazyDht-style adapters: announce/lookup wait for the node, externalAddress does not. */
+export function topicDhtOf<D extends LobbyDht>(lazy: { started(): Promise<D>; readonly current: D | null }): LobbyDht {
+  return {
+    announce: async (infoHash, port, signal) => (await lazy.started()).announce(infoHash, port, signal),
+    lookup: async (infoHash, onPeer, signal) => (await lazy.started()).lookup(infoHash, onPeer, signal),
+    externalAddress: () => lazy.current?.externalAddress?.() ?? null,
+  };
+}
+
+export class LobbyService {
+  readonly #options: LobbyServiceOptions;
+  readonly #hosts = new Map<string, { name: string; host: LobbyHost }>();
+  readonly #watches = new Map<string, Watch>();
+  #nextWatch = 1;
+  #closed = false;
+
+  constructor(options: LobbyServiceOptions) {
+    this.#options = options;
+  }
+
+  /** Opens a lobby under key `name` (one lobby per key at a time). */
+  async host(name: string, options: LobbyOpenOptions & { beaconPort?: number; beaconPublicPort?: number }): Promise<{ host: LobbyHost; opened: LobbyOpened }> {
+    this.#assertOpen();
+    const client = this.#requireClient();
+    const keypair = await this.#options.keys.get(name);
+    const z32 = keypair.publicKey.z32;
+    if (this.#hosts.has(z32)) throw new PkarrError('INVALID_ARGUMENT', `key ${name} already hosts an open lobby (${z32}): update or close it first`);
+    if (this.#hosts.size >= (this.#options.maxHosted ?? 16)) throw new PkarrError('INVALID_ARGUMENT', `too many hosted lobbies (at most ${this.#options.maxHosted ?? 16})`);
+    const { beaconPort, beaconPublicPort, ...open } = options;
+    const host = new LobbyHost({
+      client,
+      dht: this.#options.dht,
+      keypair,
+      ...(this.#options.beaconHost === undefined ? {} : { beaconHost: this.#options.beaconHost }),
+      ...(beaconPort === undefined ? {} : { beaconPort }),
+      ...(beaconPublicPort === undefined ? {} : { beaconPublicPort }),
+      ...(this.#options.beaconRateLimit === undefined ? {} : { beaconRateLimit: this.#options.beaconRateLimit }),
+      ...(this.#options.republishIntervalMs === undefined ? {} : { republishIntervalMs: this.#options.republishIntervalMs }),
+      ...(this.#options.announceIntervalMs === undefined ? {} : { announceIntervalMs: this.#options.announceIntervalMs }),
+      onError: (what, err) => this.#options.onError?.(z32, what, err),
+    });
+    this.#hosts.set(z32, { name, host }); // reserved while opening
+    try {
+      return { host, opened: await host.open(open) };
+    } catch (err) {
+      this.#hosts.delete(z32);
+      throw err;
+    }
+  }
+
+  async update(name: string, change: LobbyUpdate): Promise<{ host: LobbyHost; publication: LobbyPublication }> {
+    const host = await this.#hosted(name);
+    return { host, publication: await host.update(change) };
+  }
+
+  async close(name: string, lingerMs?: number): Promise<{ host: LobbyHost; closed: LobbyClosed }> {
+    const host = await this.#hosted(name);
+    this.#hosts.delete(host.publicKey.z32);
+    const closed = await host.close(lingerMs === undefined ? {} : { lingerMs });
+    return { host, closed };
+  }
+
+  /** The lobbies hosted now. */
+  hosted(): { name: string; host: LobbyHost }[] {
+    return [...this.#hosts.values()].filter((h) => h.host.isOpen);
+  }
+
+  /** Join by code. */
+  get(code: string, options: FindLobbyOptions = {}): Promise<FoundLobby> {
+    return findLobby(this.#requireClient(), code, options);
+  }
+
+  /** One refresh of a throw-away browser. */
+  async browse(request: BrowseRequest): Promise<BrowseResult> {
+    this.#assertOpen();
+    const browser = this.#browser(request);
+    try {
+      return await browser.refresh();
+    } finally {
+      await browser.close();
+    }
+  }
+
+  /**
+   * Starts a live browse; events go to `emit` (the connection's notify). The first refresh starts on
+   * the next turn of the event loop, so the caller can answer with the watch id first.
+   */
+  watch(request: BrowseRequest, intervalMs: number, connection: LobbyConnection | null, emit: (event: WatchEvent) => void): string {
+    this.#assertOpen();
+    const max = this.#options.maxWatches ?? 8;
+    const mine = [...this.#watches.values()].filter((w) => w.connectionId === (connection?.id ?? null)).length;
+    if (mine >= max) throw new PkarrError('INVALID_ARGUMENT', `too many lobby watches on this connection (at most ${max}): unwatch one first`);
+    const id = `w${this.#nextWatch++}`;
+    const browser = this.#browser(request);
+    browser.on('found', (lobby) => emit({ type: 'found', watchId: id, lobby }));
+    browser.on('updated', (lobby) => emit({ type: 'updated', watchId: id, lobby }));
+    browser.on('lost', (lobby, reason) => emit({ type: 'lost', watchId: id, lobby, reason }));
+    const refresh = (): void => {
+      browser.refresh().then((result) => {
+        if (this.#watches.has(id)) emit({ type: 'refreshed', watchId: id, result });
+      }, () => undefined);
+    };
+    const timer = setInterval(refresh, intervalMs);
+    timer.unref();
+    this.#watches.set(id, { id, connectionId: connection?.id ?? null, browser, timer });
+    setImmediate(() => { if (this.#watches.has(id)) refresh(); });
+    return id;
+  }
+
+  /** Stops a watch; false when there is no such watch. */
+  async unwatch(id: string): Promise<boolean> {
+    const watch = this.#watches.get(id);
+    if (watch === undefined) return false;
+    this.#watches.delete(id);
+    clearInterval(watch.timer);
+    await watch.browser.close();
+    return true;
+  }
+
+  /** Ends the watches of a connection that went away. */
+  async dropConnection(connectionId: number): Promise<void> {
+    const ids = [...this.#watches.values()].filter((w) => w.connectionId === connectionId).map((w) => w.id);
+    await Promise.all(ids.map((id) => this.unwatch(id)));
+  }
+
+  /** Ends every watch and closes every hosted lobby (publishing open=0, no linger). */
+  async shutdown(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#watches.keys()].map((id) => this.unwatch(id)));
+    const hosts = [...this.#hosts.values()];
+    this.#hosts.clear();
+    await Promise.all(hosts.map(async ({ host }) => {
+      if (host.isOpen) await host.close({ lingerMs: 0 }).catch(() => undefined);
+      await host.dispose();
+    }));
+  }
+
+  #browser(request: BrowseRequest): LobbyBrowser {
+    if (this.#options.dht === null && this.#options.client === null) throw new PkarrError('INVALID_ARGUMENT', 'no DHT and no relay configured: nothing to browse');
+    return new LobbyBrowser({ ...request, dht: this.#options.dht, client: this.#options.client });
+  }
+
+  async #hosted(name: string): Promise<LobbyHost> {
+    const keypair = await this.#options.keys.get(name);
+    const entry = this.#hosts.get(keypair.publicKey.z32);
+    if (entry === undefined || !entry.host.isOpen) throw new PkarrError('INVALID_ARGUMENT', `key ${name} hosts no open lobby`);
+    return entry.host;
+  }
+
+  #requireClient(): LobbyPublisher {
+    if (this.#options.client === null) throw new PkarrError('INVALID_ARGUMENT', 'no DHT and no relay configured (started with --no-dht and no --relay)');
+    return this.#options.client;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new PkarrError('INVALID_ARGUMENT', 'the sidecar is shutting down');
+  }
+}

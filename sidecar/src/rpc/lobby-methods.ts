@@ -1,0 +1,296 @@
+/**
+ * The `lobby.*` JSON-RPC methods (docs/rpc.md, "Lobbies"): host / update / close a lobby under a
+ * stored key, get one by invite code, browse a game's lobbies once, or watch them live with
+ * `lobby.found` / `lobby.updated` / `lobby.lost` / `lobby.refreshed` notifications.
+ *
+ * Wiring (serve): `registerLobbyMethods(dispatcher, (ctx) => ({ lobbies, connection }))` with one
+ * LobbyService per sidecar; call `lobbies.dropConnection(id)` when a connection closes and
+ * `lobbies.shutdown()` before the client and the DHT stop.
+ */
+import { PkarrError } from '../core/errors.ts';
+import { nowMicros } from '../core/timestamp.ts';
+import type { BrowseResult, BrowseStats, BrowsedLobby } from '../lobby/lobby-browser.ts';
+import type { LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
+import { validateFilters, validateSort } from '../lobby/lobby-filters.ts';
+import { inviteCodeOf } from '../lobby/lobby-lookup.ts';
+import { lobbyAgeSeconds, parseLobby as lobbyFromPacket, type Lobby } from '../lobby/lobby-record.ts';
+import type { SignedPacket } from '../core/signed-packet.ts';
+import type { BrowseRequest, LobbyConnection, LobbyService, WatchEvent } from '../lobby/lobby-service.ts';
+import { invalidParams, type Dispatcher } from './dispatcher.ts';
+import { onlyFields, optionalBoolean, requireKeyName, requireString } from './params.ts';
+
+type Params = Record<string, unknown>;
+
+/** What the lobby methods need from the handler context. */
+export interface LobbyRpcContext {
+  lobbies: LobbyService;
+  /** The calling connection (watch events go to it); null = use `broadcast`. */
+  connection: LobbyConnection | null;
+  broadcast?: (method: string, params: unknown) => void;
+}
+
+/** Default and smallest watch refresh period, seconds. */
+export const DEFAULT_WATCH_SECONDS = 15;
+export const MIN_WATCH_SECONDS = 5;
+
+/** The JSON form of a lobby (docs/rpc.md). `timestamp` is a decimal string (64-bit). */
+export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: number } | null }, source: string, now: bigint = nowMicros()): Record<string, unknown> {
+  return {
+    publicKey: lobby.publicKey.z32,
+    inviteCode: inviteCodeOf(lobby.publicKey),
+    name: lobby.name,
+    game: lobby.game,
+    gameVersion: lobby.gameVersion,
+    players: lobby.players,
+    maxPlayers: lobby.maxPlayers,
+    open: lobby.open,
+    endpoints: lobby.endpoints.map((e) => ({ transport: e.transport, host: e.host, port: e.port, ...(e.alpn === undefined ? {} : { alpn: e.alpn }) })),
+    custom: { ...lobby.custom },
+    ageSeconds: lobbyAgeSeconds(lobby, now),
+    source,
+    timestamp: lobby.timestamp.toString(),
+    ttl: lobby.ttl,
+    ...(lobby.beacon ? { beacon: { host: lobby.beacon.host, port: lobby.beacon.port } } : {}),
+  };
+}
+
+function statsToJson(stats: BrowseStats): Record<string, unknown> {
+  return { ...stats, rejected: { ...stats.rejected }, known: { ...stats.known } };
+}
+
+function browseToJson(result: BrowseResult): Record<string, unknown> {
+  const now = nowMicros();
+  return { lobbies: result.lobbies.map((l: BrowsedLobby) => lobbyToJson(l, l.source, now)), stats: statsToJson(result.stats) };
+}
+
+function optionalString(params: Params, field: string): string | undefined {
+  return params[field] === undefined ? undefined : requireString(params, field);
+}
+
+function optionalInt(params: Params, field: string, min: number, max: number): number | undefined {
+  const v = params[field];
+  if (v === undefined) return undefined;
+  // Godot sends every JSON number as a float: 8.0 is fine, 8.5 is not.
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidParams(field, `must be an integer ${min}-${max}`);
+  return v;
+}
+
+function requireInt(params: Params, field: string, min: number, max: number): number {
+  if (params[field] === undefined) throw invalidParams(field, 'is required');
+  return optionalInt(params, field, min, max)!;
+}
+
+function optionalCustom(params: Params, field = 'custom'): Record<string, string> | undefined {
+  const v = params[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidParams(field, 'must be an object of strings');
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(v as Params)) {
+    if (typeof value !== 'string') throw invalidParams(`${field}.${k.slice(0, 32)}`, 'must be a string');
+    out[k] = value;
+  }
+  return out;
+}
+
+function optionalEndpoints(params: Params): LobbyEndpoint[] | undefined {
+  const v = params['endpoints'];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0) throw invalidParams('endpoints', 'must be a non-empty list of {transport, host, port}');
+  return v.map((item: unknown, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidParams(`endpoints[${i}]`, 'must be {transport, host, port, alpn?}');
+    const e = item as Params;
+    onlyFields(e, ['transport', 'host', 'port', 'alpn']);
+    const alpn = e['alpn'];
+    if (alpn !== undefined && (!Array.isArray(alpn) || alpn.some((a) => typeof a !== 'string'))) throw invalidParams(`endpoints[${i}].alpn`, 'must be a list of strings');
+    return {
+      transport: requireString(e, 'transport'),
+      host: requireString(e, 'host'),
+      port: requireInt(e, 'port', 1, 65535),
+      ...(alpn === undefined ? {} : { alpn: alpn as string[] }),
+    };
+  });
+}
+
+function knownKeys(params: Params): string[] | undefined {
+  const v = params['knownKeys'];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length > 256 || v.some((k) => typeof k !== 'string')) throw invalidParams('knownKeys', 'must be a list of at most 256 keys (any accepted form)');
+  return v as string[];
+}
+
+const BROWSE_FIELDS = ['game', 'gameVersion', 'filters', 'sort', 'knownKeys', 'topic', 'confirm'];
+
+function browseRequest(params: Params): BrowseRequest {
+  const game = requireString(params, 'game');
+  const gameVersion = requireString(params, 'gameVersion');
+  const checked = <T>(field: string, check: () => T): T => {
+    try {
+      return check();
+    } catch (err) {
+      throw invalidParams(field, (err as Error).message);
+    }
+  };
+  const filters = checked('filters', () => validateFilters(params['filters']));
+  const sort = checked('sort', () => validateSort(params['sort']));
+  const keys = knownKeys(params);
+  return {
+    game,
+    gameVersion,
+    filters,
+    sort,
+    ...(keys === undefined ? {} : { knownKeys: keys }),
+    topic: optionalBoolean(params, 'topic', true),
+    confirm: optionalBoolean(params, 'confirm', false),
+  };
+}
+
+async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, ['key', 'game', 'gameVersion', 'name', 'maxPlayers', 'players', 'port', 'transport', 'address', 'endpoints', 'custom', 'public', 'ttl', 'beaconPort', 'beaconPublicPort']);
+  const name = requireKeyName(params, 'key');
+  const endpoints = optionalEndpoints(params);
+  const port = endpoints === undefined ? requireInt(params, 'port', 1, 65535) : optionalInt(params, 'port', 1, 65535);
+  const options = {
+    game: requireString(params, 'game'),
+    gameVersion: requireString(params, 'gameVersion'),
+    name: requireString(params, 'name'),
+    maxPlayers: requireInt(params, 'maxPlayers', 1, 65535),
+    players: optionalInt(params, 'players', 0, 65535) ?? 0,
+    public: optionalBoolean(params, 'public', true),
+    ...(port === undefined ? {} : { port }),
+    ...(endpoints === undefined ? {} : { endpoints }),
+  };
+  const extra = {
+    transport: optionalString(params, 'transport'),
+    address: optionalString(params, 'address'),
+    custom: optionalCustom(params),
+    ttl: optionalInt(params, 'ttl', 10, 3600),
+    beaconPort: optionalInt(params, 'beaconPort', 0, 65535),
+    beaconPublicPort: optionalInt(params, 'beaconPublicPort', 1, 65535),
+  };
+  const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+  const { host, opened } = await ctx.lobbies.host(name, { ...options, ...defined });
+  return {
+    publicKey: host.publicKey.z32,
+    inviteCode: inviteCodeOf(host.publicKey),
+    timestamp: opened.packet.timestamp.toString(),
+    size: opened.packet.size,
+    storedOn: opened.publish.storedOn,
+    beaconPort: opened.beaconPort,
+    announcedTo: opened.announcedTo,
+    ...(opened.announceError === undefined ? {} : { announceError: opened.announceError }),
+    addressSource: opened.addressSource,
+    lobby: lobbyToJson(parseOwn(host.packet), 'local'),
+  };
+}
+
+/** Our own packet, parsed back (it was validated when signed). */
+function parseOwn(packet: SignedPacket | null): Lobby {
+  if (packet === null) throw new PkarrError('INTERNAL', 'hosted lobby has no packet');
+  return lobbyFromPacket(packet);
+}
+
+async function lobbyUpdate(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, ['key', 'players', 'maxPlayers', 'name', 'open', 'custom']);
+  const name = requireKeyName(params, 'key');
+  const change = Object.fromEntries(Object.entries({
+    players: optionalInt(params, 'players', 0, 65535),
+    maxPlayers: optionalInt(params, 'maxPlayers', 1, 65535),
+    name: optionalString(params, 'name'),
+    open: params['open'] === undefined ? undefined : optionalBoolean(params, 'open', true),
+    custom: optionalCustom(params),
+  }).filter(([, v]) => v !== undefined));
+  if (Object.keys(change).length === 0) throw invalidParams('players', 'give at least one of players, maxPlayers, name, open, custom');
+  const { host, publication } = await ctx.lobbies.update(name, change);
+  return {
+    publicKey: host.publicKey.z32,
+    timestamp: publication.packet.timestamp.toString(),
+    storedOn: publication.publish.storedOn,
+    lobby: lobbyToJson(lobbyFromPacket(publication.packet), 'local'),
+  };
+}
+
+async function lobbyClose(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, ['key', 'lingerSeconds']);
+  const name = requireKeyName(params, 'key');
+  const linger = optionalInt(params, 'lingerSeconds', 0, 300);
+  const { host, closed } = await ctx.lobbies.close(name, linger === undefined ? undefined : linger * 1000);
+  return {
+    publicKey: host.publicKey.z32,
+    closed: true,
+    timestamp: closed.packet.timestamp.toString(),
+    storedOn: closed.publish?.storedOn ?? 0,
+    ...(closed.publishError === undefined ? {} : { publishError: closed.publishError }),
+  };
+}
+
+async function lobbyHosted(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, []);
+  const now = nowMicros();
+  return ctx.lobbies.hosted().flatMap(({ name, host }) => (host.packet === null ? [] : [{
+    key: name,
+    beaconPort: host.beaconPort,
+    lobby: lobbyToJson(lobbyFromPacket(host.packet), 'local', now),
+  }]));
+}
+
+async function lobbyGet(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, ['code', 'game', 'gameVersion', 'allowClosed']);
+  const code = requireString(params, 'code');
+  const game = optionalString(params, 'game');
+  const gameVersion = optionalString(params, 'gameVersion');
+  const found = await ctx.lobbies.get(code, {
+    ...(game === undefined ? {} : { game }),
+    ...(gameVersion === undefined ? {} : { gameVersion }),
+    allowClosed: optionalBoolean(params, 'allowClosed', false),
+  });
+  return lobbyToJson(found.lobby, found.source);
+}
+
+async function lobbyBrowse(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, BROWSE_FIELDS);
+  return browseToJson(await ctx.lobbies.browse(browseRequest(params)));
+}
+
+function eventToNotification(event: WatchEvent): [string, Record<string, unknown>] {
+  switch (event.type) {
+    case 'found':
+    case 'updated':
+      return [`lobby.${event.type}`, { watchId: event.watchId, lobby: lobbyToJson(event.lobby, event.lobby.source) }];
+    case 'lost':
+      return ['lobby.lost', { watchId: event.watchId, publicKey: event.lobby.publicKey.z32, reason: event.reason, lobby: lobbyToJson(event.lobby, event.lobby.source) }];
+    case 'refreshed':
+      return ['lobby.refreshed', { watchId: event.watchId, count: event.result.lobbies.length, stats: statsToJson(event.result.stats) }];
+  }
+}
+
+async function lobbyWatch(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, [...BROWSE_FIELDS, 'intervalSeconds']);
+  const request = browseRequest(params);
+  const seconds = optionalInt(params, 'intervalSeconds', MIN_WATCH_SECONDS, 3600) ?? DEFAULT_WATCH_SECONDS;
+  const send = ctx.connection !== null ? ctx.connection.notify.bind(ctx.connection) : ctx.broadcast;
+  if (send === undefined) throw new PkarrError('INVALID_ARGUMENT', 'lobby.watch needs a connection to notify');
+  const watchId = ctx.lobbies.watch(request, seconds * 1000, ctx.connection, (event) => {
+    const [method, payload] = eventToNotification(event);
+    send(method, payload);
+  });
+  return { watchId, intervalSeconds: seconds };
+}
+
+async function lobbyUnwatch(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, ['watchId']);
+  return { removed: await ctx.lobbies.unwatch(requireString(params, 'watchId')) };
+}
+
+/** Registers every `lobby.*` method on `dispatcher`; `contextOf` maps the handler context to the lobby one. */
+export function registerLobbyMethods<C>(dispatcher: Dispatcher<C>, contextOf: (context: C) => LobbyRpcContext): Dispatcher<C> {
+  const wrap = (handler: (params: Params, ctx: LobbyRpcContext) => Promise<unknown>) => (params: Params, context: C) => handler(params, contextOf(context));
+  return dispatcher
+    .register('lobby.host', wrap(lobbyHost))
+    .register('lobby.update', wrap(lobbyUpdate))
+    .register('lobby.close', wrap(lobbyClose))
+    .register('lobby.hosted', wrap(lobbyHosted))
+    .register('lobby.get', wrap(lobbyGet))
+    .register('lobby.browse', wrap(lobbyBrowse))
+    .register('lobby.watch', wrap(lobbyWatch))
+    .register('lobby.unwatch', wrap(lobbyUnwatch));
+}
