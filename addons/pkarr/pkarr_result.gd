@@ -1,0 +1,91 @@
+@tool
+class_name PkarrResult
+extends RefCounted
+## The outcome of a Pkarr call: a value on success, an error code and a message on failure.
+##
+## Every awaitable method of the [code]Pkarr[/code] autoload returns one, so a caller awaits a
+## single thing and branches on [method is_ok]:
+## [codeblock]
+## var result: PkarrResult = await Pkarr.resolve(code)
+## if result.is_ok():
+##     var lobby: PkarrResolved = result.value
+## else:
+##     print("%s: %s" % [result.error_code, result.error_message])
+## [/codeblock]
+## Error codes are stable strings: the sidecar's codes ([code]NOT_FOUND[/code],
+## [code]INVALID_PUBLIC_KEY_ENCODING[/code], [code]KEY_NOT_FOUND[/code], ...), the JSON-RPC
+## ones below, and the client-side ones below.
+
+## No connection to a sidecar (not started yet, failed, or reconnecting).
+const NOT_CONNECTED := "NOT_CONNECTED"
+## The connection closed while the request was pending.
+const CONNECTION_LOST := "CONNECTION_LOST"
+## Connecting to the sidecar failed (refused, wrong token, origin not allowed, timeout).
+const CONNECTION_FAILED := "CONNECTION_FAILED"
+## The sidecar did not answer within the request timeout.
+const REQUEST_TIMEOUT := "REQUEST_TIMEOUT"
+## The request could not be sent (buffer full or socket error).
+const SEND_FAILED := "SEND_FAILED"
+## The sidecar answered something that is not a valid JSON-RPC response.
+const BAD_RESPONSE := "BAD_RESPONSE"
+## The sidecar process exited.
+const SIDECAR_EXITED := "SIDECAR_EXITED"
+## No sidecar executable was found, or it could not be started.
+const SIDECAR_UNAVAILABLE := "SIDECAR_UNAVAILABLE"
+## This platform cannot run a sidecar (and no web URL is configured).
+const UNSUPPORTED_PLATFORM := "UNSUPPORTED_PLATFORM"
+## The service was stopped while the call was waiting.
+const STOPPED := "STOPPED"
+## An argument was rejected before anything was sent.
+const INVALID_ARGUMENT := "INVALID_ARGUMENT"
+## JSON-RPC [code]-32700[/code]: the sidecar could not parse the request.
+const PARSE_ERROR := "PARSE_ERROR"
+## JSON-RPC [code]-32600[/code]: the request was not a valid JSON-RPC request.
+const INVALID_REQUEST := "INVALID_REQUEST"
+## JSON-RPC [code]-32601[/code]: the sidecar does not know the method.
+const METHOD_NOT_FOUND := "METHOD_NOT_FOUND"
+## JSON-RPC [code]-32602[/code] without a more specific code.
+const INVALID_PARAMS := "INVALID_PARAMS"
+## JSON-RPC [code]-32603[/code] or any other unexpected sidecar failure.
+const INTERNAL := "INTERNAL"
+
+## [code]true[/code] when the call succeeded; [member value] then holds its result.
+var ok: bool = false
+## A stable error code (empty on success).
+var error_code: String = ""
+## A human-readable explanation (empty on success).
+var error_message: String = ""
+## The result on success: a typed object such as [PkarrResolved], an Array or a Dictionary.
+var value: Variant = null
+## Extra error details from the sidecar (e.g. [code]field[/code], limits), empty otherwise.
+var error_data: Dictionary = {}
+
+
+## A successful result holding [param result_value].
+static func success(result_value: Variant = null) -> PkarrResult:
+	var result := PkarrResult.new()
+	result.ok = true
+	result.value = result_value
+	return result
+
+
+## A failed result with [param code] and [param message] (and optional [param data]).
+static func failure(code: String, message: String, data: Dictionary = {}) -> PkarrResult:
+	var result := PkarrResult.new()
+	result.ok = false
+	result.error_code = code
+	result.error_message = message
+	result.error_data = data
+	return result
+
+
+## [code]true[/code] when the call succeeded.
+func is_ok() -> bool:
+	return ok
+
+
+## A short description for logs: [code]ok(<value>)[/code] or [code]CODE: message[/code].
+func _to_string() -> String:
+	if ok:
+		return "ok(%s)" % str(value)
+	return "%s: %s" % [error_code, error_message]
