@@ -106,7 +106,7 @@ describe('PacketStore', () => {
     store.close();
     const db = new DatabaseSync(file);
     const bytes = Buffer.from(bad.toBytes());
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     db.prepare('UPDATE packets SET bytes = ? WHERE key = ?').run(bytes, bad.publicKey.bytes);
     db.close();
     const again = openStore(100, { log: (l) => lines.push(l) });

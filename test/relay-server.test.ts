@@ -59,7 +59,7 @@ describe('PUT', () => {
     expect(short.status).toBe(400);
 
     const tampered = Buffer.from(packet.toRelayPayload());
-    tampered[tampered.length - 1] ^= 1;
+    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
     const sig = await fetch(`${relay.url}/${kp.publicKey.z32}`, { method: 'PUT', body: tampered });
     expect(sig.status).toBe(400);
     const text = await sig.text();
