@@ -41,6 +41,7 @@ describe('KeyStore', () => {
     expect(await store.delete('alice')).toBe(false);
     expect(await store.has('alice')).toBe(false);
     expect((await store.list()).map((k) => k.name)).toEqual(['bob_2.x-y']);
+    expect(store.count()).toBe(1);
   });
 
   it('writes exactly 64 lowercase hex characters, mode 0600 in a 0700 directory', async () => {

@@ -4,7 +4,7 @@
  * stdout carries exactly one line, the ready line, and nothing else ever (console output of any
  * library is redirected to the log). The process stops on SIGTERM/SIGINT/SIGHUP, the `shutdown`
  * method, `--parent-pid` exiting, or stdin EOF when stdin is a pipe; a stop is graceful and
- * bounded: if it takes longer than 1.5 s the process exits anyway.
+ * bounded: if it takes longer than 1 s the process exits anyway.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -18,7 +18,7 @@ import { Sidecar } from '../rpc/sidecar.ts';
 /** The sidecar version reported in the ready line and `status` (kept equal to package.json). */
 export const SIDECAR_VERSION = '0.1.0';
 /** Longest a graceful stop may take before the process exits regardless. */
-const STOP_DEADLINE_MS = 1500;
+const STOP_DEADLINE_MS = 1000;
 
 const TOKEN_PATTERN = /^[A-Za-z0-9._~-]{16,256}$/;
 

@@ -7,6 +7,7 @@
  * PkarrErrors; not-found and already-exists carry `details.reason` `KEY_NOT_FOUND` / `KEY_EXISTS`.
  */
 import { chmod, mkdir, readFile, readdir, unlink } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PkarrError, isPkarrError } from '../core/errors.ts';
 import { Keypair, type PublicKey } from '../core/keys.ts';
@@ -130,6 +131,18 @@ export class KeyStore {
       }
     }
     return out;
+  }
+
+  /**
+   * Number of key files (without reading them). Synchronous on purpose: one small readdir is far
+   * cheaper than a thread-pool round trip, and `status` calls it on every request.
+   */
+  count(): number {
+    try {
+      return readdirSync(this.dir).filter((f) => KEY_FILE_PATTERN.test(f)).length;
+    } catch {
+      return 0;
+    }
   }
 
   /** Generates and stores a new key; refuses an existing name (reason KEY_EXISTS). */

@@ -87,7 +87,7 @@ function serialised<T>(key: string, work: () => Promise<T>): Promise<T> {
   return run;
 }
 
-async function status(params: Params, s: RpcServices): Promise<unknown> {
+function status(params: Params, s: RpcServices): unknown {
   onlyFields(params, []);
   return {
     version: s.version,
@@ -95,7 +95,7 @@ async function status(params: Params, s: RpcServices): Promise<unknown> {
     dataDir: s.dataDir,
     dht: s.dht(),
     relays: [...s.relays],
-    keys: (await s.keys.list()).length,
+    keys: s.keys.count(),
     republishing: s.republisher?.list().length ?? 0,
     uptime: Math.floor((Date.now() - s.startedAt) / 1000),
   };
