@@ -210,20 +210,36 @@ export class RelayClient {
     return policy === undefined ? base : `${base}?policy=${policy}`;
   }
 
-  /** Runs one request with a timeout; maps network failures and timeouts to PkarrErrors. */
+  /**
+   * Runs one request with a timeout; maps network failures and timeouts to PkarrErrors. The
+   * caller's signal is linked by hand (not AbortSignal.any) so that a long-lived signal, such as a
+   * client's lifetime, does not accumulate dependents.
+   */
   async #request<T>(verb: string, timeoutMs: number, signal: AbortSignal | undefined, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+    // A function, so that TypeScript does not narrow `aborted` across the awaits below.
+    const aborted = (): boolean => signal?.aborted === true;
+    if (aborted()) throw signal?.reason;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new PkarrError('TIMEOUT', `relay ${this.url} timed out`));
+    }, timeoutMs);
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await run(combined);
+      return await run(controller.signal);
     } catch (err) {
-      if (isPkarrError(err)) throw err;
-      if (signal?.aborted === true) throw signal.reason;
-      if (timeout.aborted) {
+      if (aborted()) throw signal?.reason;
+      if (timedOut) {
         throw new PkarrError('TIMEOUT', `relay ${this.url} did not answer the ${verb} within ${timeoutMs} ms`, { url: this.url }, { cause: err });
       }
+      if (isPkarrError(err)) throw err;
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : (err as Error)?.message ?? String(err);
       throw new PkarrError('RELAY_ERROR', `relay ${this.url} ${verb} failed: ${cause}`, { url: this.url }, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
