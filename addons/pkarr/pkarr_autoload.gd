@@ -211,12 +211,13 @@ func export_key(key_name: String) -> PkarrResult:
 
 
 ## Coroutine: deletes the key [param key_name]; its records are no longer kept alive here.
+## The value is [code]true[/code] if the key existed.
 func delete_key(key_name: String) -> PkarrResult:
 	var result: PkarrResult = await call_method("keys.delete", {"name": key_name})
-	if result.is_ok():
-		_kept.erase(key_name)
-		return PkarrResult.success(true)
-	return result
+	if not result.is_ok():
+		return result
+	_kept.erase(key_name)
+	return PkarrResult.success(PkarrJson.to_bool(PkarrJson.to_dict(result.value).get("deleted")))
 
 
 ## Coroutine: the sidecar's state. The value is a [PkarrStatus].
