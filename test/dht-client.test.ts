@@ -266,8 +266,31 @@ describe('DhtClient on a 30-node testnet', () => {
     base += 1_000_000n;
     const packet = packetAt(keypair, timestamp);
     expect(Buffer.from(signable(timestamp, packet.dns)).toString('latin1')).toMatch(new RegExp(`^3:seqi${timestamp}e1:v${packet.dns.length}:`));
-    const { storedOn } = await alice.put(packet);
+    // Capture the put queries as the testnet nodes decode them off the wire.
+    const seen: Record<string, unknown>[] = [];
+    const nodes = testnet.liveIndices().map((i) => testnet.node(i)!);
+    const onQuery = (query: { q?: Buffer | string; a?: Record<string, unknown> }): void => {
+      if (String(query.q) === 'put' && query.a !== undefined) seen.push(query.a);
+    };
+    for (const node of nodes) node._rpc.on('query', onQuery);
+    let storedOn: number;
+    try {
+      ({ storedOn } = await alice.put(packet));
+    } finally {
+      for (const node of nodes) node._rpc.off('query', onQuery);
+    }
     expect(storedOn).toBeGreaterThanOrEqual(15);
+    expect(seen.length).toBeGreaterThanOrEqual(storedOn);
+    for (const a of seen) {
+      expect(a.seq).toBe(Number(timestamp));
+      expect(Buffer.from(a.target as Buffer)).toEqual(Buffer.from(keypair.publicKey.dhtTarget()));
+      expect(Buffer.from(a.k as Buffer)).toEqual(Buffer.from(keypair.publicKey.bytes));
+      expect(Buffer.from(a.sig as Buffer)).toEqual(Buffer.from(packet.signature));
+      expect(Buffer.from(a.v as Buffer)).toEqual(Buffer.from(packet.dns));
+      expect(a.salt).toBeUndefined();
+      expect(a.cas).toBeUndefined();
+      expect(Buffer.isBuffer(a.token)).toBe(true);
+    }
     // The storing nodes verified the signature (bittorrent-dht drops bad ones) and kept the exact seq.
     const hex = Buffer.from(keypair.publicKey.dhtTarget()).toString('hex');
     const stored = testnet.liveIndices().map((i) => testnet.node(i)!._values.get(hex)).filter((v) => v !== undefined);
