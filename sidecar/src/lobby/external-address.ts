@@ -6,6 +6,7 @@
  */
 import { BlockList, isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
+import { parseIPv6 } from '../core/names.ts';
 import { canonicalIp } from './lobby-endpoints.ts';
 
 /** Anything that knows our external address (DhtClient does). */
@@ -37,7 +38,7 @@ for (const [net, prefix] of [
   ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) nonPublic.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32],
+  ['::', 128], ['::1', 128], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32],
   ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
 ] as const) nonPublic.addSubnet(net, prefix, 'ipv6');
 
@@ -48,7 +49,12 @@ for (const [net, prefix] of [
 export function isPublicAddress(host: string): boolean {
   const ip = canonicalIp(host);
   if (ip === null) return false;
-  return !nonPublic.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6');
+  if (isIPv4(ip)) return !nonPublic.check(ip, 'ipv4');
+  const bytes = parseIPv6(ip);
+  if (bytes !== null && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) {
+    return isPublicAddress(bytes.subarray(12).join('.')); // IPv4-mapped: judge the IPv4 address
+  }
+  return !nonPublic.check(ip, 'ipv6');
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Join by code: the invite code is the host's public key in any form pkarr accepts (z32, `pk:<z32>`,
  * a link with the key as its host). Resolution is CacheFirst, then NetworkOnly when nothing was
- * found or what was found is stale or closed (a cached copy may predate a re-open); the answer is a
+ * found, when what was found is stale or closed (a cached copy may predate a re-open), or when it
+ * sat in the cache longer than the lobby's own TTL (the packet cache keeps ≥ 300 s); the answer is a
  * verified lobby or a lobby error saying exactly why not (lobby-errors.ts).
  */
 import { isPkarrError } from '../core/errors.ts';
@@ -59,7 +60,9 @@ export async function findLobby(client: PkarrClient, code: string, options: Find
   const now = options.now ?? nowMicros;
   let found = await resolveOrNull(client, key, 'CacheFirst');
   const first = tryParse(found);
-  if (first === null || !first.open || isLobbyStale(first, now())) {
+  // The packet cache keeps packets for ≥ 300 s; a lobby's own TTL (60 s) is what "fresh" means here.
+  const cachedTooLong = found !== null && first !== null && found.source === 'cache' && found.packet.elapsedSeconds() > first.ttl;
+  if (first === null || !first.open || cachedTooLong || isLobbyStale(first, now())) {
     const fresh = await resolveOrNull(client, key, 'NetworkOnly');
     if (fresh !== null && (found === null || fresh.packet.timestamp >= found.packet.timestamp)) found = fresh;
   }

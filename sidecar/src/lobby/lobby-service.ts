@@ -165,6 +165,12 @@ export class LobbyService {
     return id;
   }
 
+  /** Refreshes a watch now (its events fire as usual); null when there is no such watch. */
+  async refreshWatch(id: string): Promise<BrowseResult | null> {
+    const watch = this.#watches.get(id);
+    return watch === undefined ? null : watch.browser.refresh();
+  }
+
   /** Stops a watch; false when there is no such watch. */
   async unwatch(id: string): Promise<boolean> {
     const watch = this.#watches.get(id);

@@ -17,7 +17,7 @@ import { lobbyAgeSeconds, parseLobby as lobbyFromPacket, type Lobby } from '../l
 import type { SignedPacket } from '../core/signed-packet.ts';
 import type { BrowseRequest, LobbyConnection, LobbyService, WatchEvent } from '../lobby/lobby-service.ts';
 import { invalidParams, type Dispatcher } from './dispatcher.ts';
-import { onlyFields, optionalBoolean, requireKeyName, requireString } from './params.ts';
+import { onlyFields, optionalBoolean, requireKeyName, requirePublicKey, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
 
@@ -235,7 +235,7 @@ async function lobbyHosted(params: Params, ctx: LobbyRpcContext): Promise<unknow
 
 async function lobbyGet(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
   onlyFields(params, ['code', 'game', 'gameVersion', 'allowClosed']);
-  const code = requireString(params, 'code');
+  const code = requirePublicKey(params, 'code').z32; // a bad code is -32602 with the key error's code
   const game = optionalString(params, 'game');
   const gameVersion = optionalString(params, 'gameVersion');
   const found = await ctx.lobbies.get(code, {
@@ -276,6 +276,13 @@ async function lobbyWatch(params: Params, ctx: LobbyRpcContext): Promise<unknown
   return { watchId, intervalSeconds: seconds };
 }
 
+async function lobbyRefresh(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
+  onlyFields(params, ['watchId']);
+  const result = await ctx.lobbies.refreshWatch(requireString(params, 'watchId'));
+  if (result === null) throw invalidParams('watchId', 'no such watch');
+  return browseToJson(result);
+}
+
 async function lobbyUnwatch(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
   onlyFields(params, ['watchId']);
   return { removed: await ctx.lobbies.unwatch(requireString(params, 'watchId')) };
@@ -292,5 +299,6 @@ export function registerLobbyMethods<C>(dispatcher: Dispatcher<C>, contextOf: (c
     .register('lobby.get', wrap(lobbyGet))
     .register('lobby.browse', wrap(lobbyBrowse))
     .register('lobby.watch', wrap(lobbyWatch))
+    .register('lobby.refresh', wrap(lobbyRefresh))
     .register('lobby.unwatch', wrap(lobbyUnwatch));
 }
