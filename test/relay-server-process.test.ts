@@ -100,7 +100,7 @@ describe('crash safety', () => {
 describe('pkarr-sidecar relay', () => {
   it('prints one ready line, serves PUT/GET on a testnet, and exits 0 on SIGTERM', async () => {
     const dir = tempDir();
-    const child = spawnNode('relay-server-cli-entry.ts', ['--testnet', '8', '--port', '0', '--data-dir', dir, '--rate', 'off', '--dht-rate', 'off']);
+    const child = spawnNode('../sidecar/src/cli/main.ts', ['relay', '--testnet', '8', '--port', '0', '--data-dir', dir, '--rate', 'off', '--dht-rate', 'off']);
     const line = await firstLine(child);
     const match = /^pkarr relay listening on (http:\/\/127\.0\.0\.1:\d+)( testnet=.+)?$/.exec(line);
     expect(match, line).not.toBeNull();
@@ -127,7 +127,7 @@ describe('pkarr-sidecar relay', () => {
   it('rejects bad arguments with exit code 2 and a one-line error', async () => {
     const cases = [['--rate', '2 per second'], ['--port', '70000'], ['--bogus'], ['--testnet', '3', '--bootstrap', '127.0.0.1:1']];
     await Promise.all(cases.map(async (args) => {
-      const child = spawnNode('relay-server-cli-entry.ts', args);
+      const child = spawnNode('../sidecar/src/cli/main.ts', ['relay', ...args]);
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
       expect(await exitCode(child), args.join(' ')).toBe(2);
@@ -138,10 +138,10 @@ describe('pkarr-sidecar relay', () => {
 
   it('reports a port in use as one line with exit code 1', async () => {
     const dir = tempDir();
-    const first = spawnNode('relay-server-cli-entry.ts', ['--testnet', '2', '--port', '0', '--data-dir', join(dir, 'a'), '--rate', 'off']);
+    const first = spawnNode('../sidecar/src/cli/main.ts', ['relay', '--testnet', '2', '--port', '0', '--data-dir', join(dir, 'a'), '--rate', 'off']);
     const url = /(http:\/\/\S+)/.exec(await firstLine(first))![1]!;
     const port = new URL(url).port;
-    const second = spawnNode('relay-server-cli-entry.ts', ['--testnet', '2', '--port', port, '--data-dir', join(dir, 'b')]);
+    const second = spawnNode('../sidecar/src/cli/main.ts', ['relay', '--testnet', '2', '--port', port, '--data-dir', join(dir, 'b')]);
     let stderr = '';
     second.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     expect(await exitCode(second)).toBe(1);
