@@ -437,7 +437,8 @@ describe('DhtClient put with stale cached write tokens', () => {
 
     const second = packetAt(keypair, nextTimestamp(), '10.0.0.2');
     const { storedOn } = await client.put(second);
-    expect(storedOn).toBeGreaterThanOrEqual(5);
+    // Without the fallback every cached node times out and the put fails with DHT_ERROR.
+    expect(storedOn).toBeGreaterThanOrEqual(1);
     const survivors = testnet.liveIndices().map((i) => testnet.node(i)!._values.get(Buffer.from(target).toString('hex')));
     expect(survivors.filter((item) => item?.seq === Number(second.timestamp)).length).toBe(storedOn);
   });
