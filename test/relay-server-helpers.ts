@@ -34,8 +34,15 @@ export class FakeDht implements Dht {
   readonly calls = { put: 0, get: 0, holders: 0 };
   readonly getOptions: DhtGetOptions[] = [];
 
-  async #delay(): Promise<void> {
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+  async #delay(signal?: AbortSignal): Promise<void> {
+    if (this.delayMs <= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, this.delayMs);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new PkarrError('TIMEOUT', 'DHT operation aborted'));
+      }, { once: true });
+    });
   }
 
   async put(packet: SignedPacket): Promise<DhtPutResult> {
@@ -53,7 +60,7 @@ export class FakeDht implements Dht {
   async get(key: PublicKey, options: DhtGetOptions = {}): Promise<DhtGetResult> {
     this.calls.get += 1;
     this.getOptions.push(options);
-    await this.#delay();
+    await this.#delay(options.signal);
     if (this.getError !== null) throw this.getError;
     const item = this.items.get(key.z32);
     const invalid = this.invalidSeq === undefined ? {} : { invalidSeq: this.invalidSeq };

@@ -291,6 +291,15 @@ describe('GET', () => {
     expect((await fetch(`${relay.url}/${Keypair.generate().publicKey.z32}`)).status).toBe(500);
   });
 
+  it('503 when a DHT lookup exceeds lookupTimeoutMs', async () => {
+    await relay.close();
+    await start({ lookupTimeoutMs: 100 });
+    dht.delayMs = 5000;
+    const res = await fetch(`${relay.url}/${Keypair.generate().publicKey.z32}`);
+    expect(res.status).toBe(503);
+    expect(await res.text()).toMatch(/timed out/);
+  });
+
   it('coalesces concurrent lookups of one key into one DHT query', async () => {
     dht.delayMs = 100;
     const packet = makePacket(Keypair.generate());

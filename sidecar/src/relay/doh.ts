@@ -21,6 +21,7 @@ import { PublicKey } from '../core/keys.ts';
 import { answerFromPacket, minTtl } from './doh-answer.ts';
 import { readBody, sendMethodNotAllowed, sendText, sendTooLarge } from './http-util.ts';
 import { chargeDht, type RelayContext } from './relay-context.ts';
+import { timeoutSignal } from './timeout-signal.ts';
 
 export const DOH_PATH = '/dns-query';
 export const DOH_BODY_LIMIT = 4096;
@@ -102,12 +103,13 @@ async function readQuery(req: IncomingMessage, res: ServerResponse, query: strin
 
 /** POSTs the raw query upstream; null when that fails. */
 async function forward(upstream: string, raw: Buffer, ctx: RelayContext): Promise<{ body: Buffer; cacheControl: string | null } | null> {
+  const { signal, dispose } = timeoutSignal(ctx.closing, UPSTREAM_TIMEOUT_MS);
   try {
     const response = await fetch(upstream, {
       method: 'POST',
       headers: { 'Content-Type': DNS_MESSAGE_TYPE, Accept: DNS_MESSAGE_TYPE },
       body: raw,
-      signal: AbortSignal.any([ctx.closing, AbortSignal.timeout(UPSTREAM_TIMEOUT_MS)]),
+      signal,
     });
     const body = Buffer.from(await response.arrayBuffer());
     if (!response.ok || body.length < 12 || body.length > MAX_UPSTREAM_RESPONSE) {
@@ -118,6 +120,8 @@ async function forward(upstream: string, raw: Buffer, ctx: RelayContext): Promis
   } catch (err) {
     ctx.log(`relay: DoH upstream failed: ${(err as Error).message}`);
     return null;
+  } finally {
+    dispose();
   }
 }
 

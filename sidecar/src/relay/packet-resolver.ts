@@ -20,6 +20,7 @@ import type { SignedPacket } from '../core/signed-packet.ts';
 import type { Dht, DhtGetResult } from '../dht/types.ts';
 import { cachedPacket, type CachedPacket, type PacketStore } from './packet-store.ts';
 import type { RelayStats } from './relay-stats.ts';
+import { timeoutSignal } from './timeout-signal.ts';
 
 /** The outcome of a resolve, mapped to HTTP by the routes. */
 export type ResolveOutcome =
@@ -100,7 +101,9 @@ export class PacketResolver {
 
   async #lookup(dht: Dht, key: PublicKey, policy: ResolvePolicy, stored: CachedPacket | null): Promise<ResolveOutcome> {
     this.#o.stats.dhtLookups += 1;
-    const signal = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#o.lookupTimeoutMs ?? 15_000)]);
+    // Not disposed when the lookup resolves: its background completion keeps using the signal
+    // until the timeout (then the link to the closing signal is dropped).
+    const { signal } = timeoutSignal(this.#closing.signal, this.#o.lookupTimeoutMs ?? 15_000);
     let result: DhtGetResult;
     try {
       result = await dht.get(key, {
