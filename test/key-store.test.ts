@@ -137,7 +137,7 @@ describe('KeyStore under kill -9', () => {
       process.stdout.write('go\\n');
       for (let i = 0; ; i++) {
         await store.import('victim', secrets[i % 2], { overwrite: true });
-        await store.generate('n' + process.pid + '-' + i);
+        await store.generate('n' + Math.random().toString(36).slice(2, 12) + '-' + i);
       }`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
@@ -153,16 +153,20 @@ describe('KeyStore under kill -9', () => {
       const child = spawnWriter(dir, secrets);
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
-      await once(child.stdout!, 'data'); // the writer loop is running
+      const started = await Promise.race([
+        once(child.stdout!, 'data').then(() => 'running'), // the writer loop is running
+        once(child, 'exit').then(() => `exited early: ${stderr}`),
+      ]);
+      expect(started).toBe('running');
       await new Promise((r) => setTimeout(r, 5 + ((round * 7) % 40)));
       const exited = once(child, 'exit');
       child.kill('SIGKILL');
       const [code, signal] = (await exited) as [number | null, string | null];
-      expect(stderr).toBe('');
+      expect(stderr, `writer stderr in round ${round}`).toBe('');
       expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
       kills++;
       const victim = await readFile(join(dir, 'keys', 'victim.key'), 'utf8');
-      expect(secrets).toContain(victim);
+      expect(secrets, `victim.key after kill ${round}`).toContain(victim);
       for (const k of await readdir(join(dir, 'keys'))) {
         if (!k.endsWith('.key')) continue;
         expect(await readFile(join(dir, 'keys', k), 'utf8')).toMatch(/^[0-9a-f]{64}$/);

@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { Testnet } from '../sidecar/src/dht/testnet.ts';
 import { SIDECAR_VERSION } from '../sidecar/src/cli/serve-command.ts';
 
-const MAIN = resolve(process.env['PKARR_SERVE_MAIN'] ?? 'sidecar/src/cli/main.ts');
+const MAIN = resolve('sidecar/src/cli/main.ts');
 /** docs/rpc.md: the sidecar exits within 2 s of losing its parent / stdin. */
 const EXIT_BOUND_MS = 2000;
 
@@ -38,8 +38,9 @@ async function dataDir(): Promise<string> {
   return mkdtemp(join(root, `d${++dirCount}-`));
 }
 
+/** The local testnet and no relay: tests never reach a public node or relay. */
 function networkArgs(): string[] {
-  return testnet.bootstrap.flatMap((b) => ['--bootstrap', b]);
+  return [...testnet.bootstrap.flatMap((b) => ['--bootstrap', b]), '--no-relays'];
 }
 
 /** Reads the first stdout line of `child` (the ready line) and keeps collecting the rest. */
@@ -97,9 +98,16 @@ function call(ws: WebSocket, method: string, params?: unknown): Promise<any> {
   });
 }
 
+/** Sends `text` and resolves with the next response (notifications such as dht.ready are skipped). */
 function raw(ws: WebSocket, text: string): Promise<any> {
   return new Promise((r) => {
-    ws.once('message', (d) => r(JSON.parse(d.toString())));
+    const onMessage = (d: WebSocket.RawData): void => {
+      const msg = JSON.parse(d.toString());
+      if (!Array.isArray(msg) && typeof msg.method === 'string') return;
+      ws.off('message', onMessage);
+      r(msg);
+    };
+    ws.on('message', onMessage);
     ws.send(text);
   });
 }
@@ -233,7 +241,7 @@ describe('pkarr-sidecar serve (child process)', () => {
 
 describe('pkarr-sidecar serve lifetime', () => {
   it('lets an --allow-origin origin in', async () => {
-    const s = await startSidecar(['--no-dht', '--allow-origin', 'http://evil.example']);
+    const s = await startSidecar(['--no-dht', '--no-relays', '--allow-origin', 'http://evil.example']);
     expect(await handshake(connect(s, undefined, 'http://evil.example'))).toBe('open');
     expect(await handshake(connect(s, undefined, 'http://other.example'))).toBe(403);
     s.child.kill('SIGTERM');
@@ -243,7 +251,7 @@ describe('pkarr-sidecar serve lifetime', () => {
   it('uses the token from --token-file', async () => {
     const file = join(root, 'token');
     await writeFile(file, `${'f0'.repeat(32)}\n`, { mode: 0o600 });
-    const s = await startSidecar(['--no-dht', '--token-file', file]);
+    const s = await startSidecar(['--no-dht', '--no-relays', '--token-file', file]);
     expect(s.ready.token).toBe('f0'.repeat(32));
     expect(await handshake(connect(s))).toBe('open');
     s.child.kill('SIGINT');
@@ -278,7 +286,7 @@ describe('pkarr-sidecar serve lifetime', () => {
     const script = `
       const { spawn } = await import('node:child_process');
       spawn(process.execPath, [${JSON.stringify(MAIN)}, 'serve', '--data-dir', ${JSON.stringify(dir)}, '--no-dht',
-        '--parent-pid', String(process.pid)], { stdio: ['ignore', 'inherit', 'inherit'] });
+        '--no-relays', '--parent-pid', String(process.pid)], { stdio: ['ignore', 'inherit', 'inherit'] });
       setInterval(() => {}, 1000);`;
     const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(parent);

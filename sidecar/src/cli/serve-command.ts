@@ -57,7 +57,7 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   if (options.help) {
-    process.stderr.write(`${SERVE_USAGE}\n`);
+    process.stdout.write(`${SERVE_USAGE}\n`); // not serving: stdout is free for the usage text
     return 0;
   }
   let forward: ((level: string, message: string) => void) | null = null;

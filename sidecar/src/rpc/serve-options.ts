@@ -5,14 +5,15 @@ import { parseArgs } from 'node:util';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PkarrError } from '../core/errors.ts';
+import { DEFAULT_RELAYS } from '../client/client.ts';
+import { normalizeRelayUrl } from '../relay/relay-client.ts';
 import { isLogLevel, type LogLevel } from './log.ts';
 
 export interface ServeOptions {
   port: number;
   dataDir: string;
-  /** Relay URLs; the defaults apply only when none was given and the network is not local. */
-  relays: string[] | null;
-  noRelays: boolean;
+  /** Relay URLs to use (the defaults already applied, as the CLI's network flags do). */
+  relays: string[];
   bootstrap: string[];
   testnet: number | null;
   noDht: boolean;
@@ -20,6 +21,8 @@ export interface ServeOptions {
   allowOrigins: string[];
   tokenFile: string | null;
   republishIntervalSeconds: number | null;
+  /** Per-request timeout of relays and DHT queries (ms), or null for the defaults. */
+  timeoutMs: number | null;
   logLevel: LogLevel;
   logFile: string | null;
   help: boolean;
@@ -32,12 +35,14 @@ Runs the JSON-RPC 2.0 service on ws://127.0.0.1:<port>/ (see docs/rpc.md). Print
 
   --port N                   TCP port on 127.0.0.1 (default 0: any free port)
   --data-dir DIR             where keys live (default: the platform data dir/pkarr-godot)
-  --relay URL                pkarr relay (repeatable; default: the public relays, unless
-                             --bootstrap/--testnet make the network local)
-  --no-relays                use no relay
+  --relay URL                pkarr relay (repeatable; replaces the default relays
+                             ${DEFAULT_RELAYS.join(', ')})
+  --no-relays, --no-relay    use no relay
   --bootstrap HOST:PORT      DHT bootstrap node (repeatable; default: public routers)
   --testnet N                start a local DHT of N nodes in this process and use it
-  --no-dht                   no DHT (relays only)
+                             (no relays unless --relay)
+  --no-dht                   no DHT (relays only; with --no-relays only keys.* work)
+  --timeout MS               per-request timeout of relays and DHT queries (default 2000)
   --parent-pid PID           exit when this process is gone (polled every 500 ms)
   --allow-origin ORIGIN      let browsers from ORIGIN connect (repeatable)
   --token-file FILE          use the token in FILE instead of a random one
@@ -81,6 +86,8 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
         'data-dir': { type: 'string' },
         relay: { type: 'string', multiple: true },
         'no-relays': { type: 'boolean' },
+        'no-relay': { type: 'boolean' },
+        timeout: { type: 'string' },
         bootstrap: { type: 'string', multiple: true },
         testnet: { type: 'string' },
         'no-dht': { type: 'boolean' },
@@ -105,21 +112,33 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
     if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(o)) throw usage(`--allow-origin must be an origin like http://127.0.0.1:8060, got ${JSON.stringify(o)}`);
   }
   const noDht = values['no-dht'] ?? false;
+  const noRelays = (values['no-relays'] ?? false) || (values['no-relay'] ?? false);
   const testnet = integer('testnet', values.testnet, 1, 1000);
-  if (noDht && (testnet !== null || (values.bootstrap ?? []).length > 0)) throw usage('--no-dht cannot be combined with --testnet or --bootstrap');
-  if (values['no-relays'] && values.relay) throw usage('--no-relays cannot be combined with --relay');
+  const bootstrap = values.bootstrap ?? [];
+  if (noDht && (testnet !== null || bootstrap.length > 0)) throw usage('--no-dht cannot be combined with --testnet or --bootstrap');
+  if (testnet !== null && bootstrap.length > 0) throw usage('--testnet and --bootstrap cannot be combined');
+  if (noRelays && values.relay) throw usage('--no-relays cannot be combined with --relay');
+  for (const url of values.relay ?? []) {
+    try {
+      normalizeRelayUrl(url);
+    } catch (err) {
+      throw usage(`--relay: ${(err as Error).message}`);
+    }
+  }
+  // As the CLI's network flags: the public relays unless --relay, --no-relays or a local --testnet.
+  const relays = values.relay ?? (noRelays || testnet !== null ? [] : [...DEFAULT_RELAYS]);
   return {
     port: integer('port', values.port, 0, 65535) ?? 0,
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
-    relays: values.relay ?? null,
-    noRelays: values['no-relays'] ?? false,
-    bootstrap: values.bootstrap ?? [],
+    relays,
+    bootstrap,
     testnet,
     noDht,
     parentPid: integer('parent-pid', values['parent-pid'], 1, 2 ** 31 - 1),
     allowOrigins: values['allow-origin'] ?? [],
     tokenFile: values['token-file'] ?? null,
     republishIntervalSeconds: integer('republish-interval', values['republish-interval'], 1, 10 * 365 * 86400),
+    timeoutMs: integer('timeout', values.timeout, 10, 600_000),
     logLevel,
     logFile: values['log-file'] ?? null,
     help: values.help ?? false,

@@ -6,7 +6,7 @@
  */
 import { isPkarrError } from '../core/errors.ts';
 import { nowMicros } from '../core/timestamp.ts';
-import { Client, DEFAULT_RELAYS } from '../client/client.ts';
+import { Client } from '../client/client.ts';
 import { Republisher } from '../client/republisher.ts';
 import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
@@ -26,13 +26,6 @@ export interface SidecarDeps {
 }
 
 const LOOPBACK = /^(127\.[0-9.]+|localhost|\[::1\]|::1):[0-9]+$/i;
-
-function relaysFor(options: ServeOptions): string[] {
-  if (options.noRelays) return [];
-  if (options.relays !== null) return options.relays;
-  // A local network (testnet, explicit bootstrap) means a test or LAN set-up: no public relays.
-  return options.testnet !== null || options.bootstrap.length > 0 ? [] : [...DEFAULT_RELAYS];
-}
 
 export class Sidecar {
   readonly server: RpcServer<RpcServices>;
@@ -70,13 +63,17 @@ export class Sidecar {
       if (!options.noDht) {
         const bootstrap = testnet ? testnet.bootstrap : options.bootstrap.length > 0 ? options.bootstrap : undefined;
         const local = bootstrap !== undefined && bootstrap.every((b) => LOOPBACK.test(b));
-        dht = new LazyDht(DhtClient.start({ ...(bootstrap ? { bootstrap } : {}), host: local ? '127.0.0.1' : '0.0.0.0' }));
+        dht = new LazyDht(DhtClient.start({
+          ...(bootstrap ? { bootstrap } : {}),
+          host: local ? '127.0.0.1' : '0.0.0.0',
+          ...(options.timeoutMs === null ? {} : { timeoutMs: options.timeoutMs }),
+        }));
       }
-      const relays = relaysFor(options);
+      const relays = options.relays;
       const lastRepublished = new Map<string, bigint>();
       const broadcast = (method: string, params: unknown): void => server?.broadcast(method, params);
       if (dht !== null || relays.length > 0) {
-        client = new Client({ dht, relays });
+        client = new Client({ dht, relays, ...(options.timeoutMs === null ? {} : { requestTimeoutMs: options.timeoutMs }) });
         republisher = new Republisher({
           client,
           ...(options.republishIntervalSeconds === null ? {} : { intervalMs: options.republishIntervalSeconds * 1000 }),
