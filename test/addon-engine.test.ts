@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ import {
   type ServeChild,
 } from './godot/projects/addon/host/serve-child.ts';
 
-const SUITES = ['locator', 'values', 'rpc', 'reconnect'].map((s) => `res://tests/${s}_test.gd`);
+const SUITES = ['locator', 'values', 'rpc', 'reconnect', 'dock', 'readme'].map((s) => `res://tests/${s}_test.gd`);
 const EXPECTED_TESTS = [
   'locator: test_platform_dir_maps_os_and_arch',
   'locator: test_platform_dir_is_empty_where_no_sidecar_exists',
@@ -66,7 +66,18 @@ const EXPECTED_TESTS = [
   'rpc: test_pending_requests_fail_when_the_connection_closes',
   'rpc: test_gives_up_after_the_retry_limit',
   'reconnect: test_reconnects_after_the_sidecar_is_killed_and_republishes',
+  'dock: test_starts_idle_and_explains_why_it_cannot_spawn_here',
+  'dock: test_lists_creates_and_resolves_keys_through_its_own_service',
+  'readme: test_the_readme_example_publishes_a_lobby_others_resolve',
 ];
+
+/** The GDScript block of addons/pkarr/README.md, as a script the readme suite loads. */
+async function readmeExample(): Promise<string> {
+  const readme = await readFile(join(ADDON_DIR, 'README.md'), 'utf8');
+  const block = /```gdscript\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (block === undefined) throw new Error('addons/pkarr/README.md has no gdscript block');
+  return `extends Node\n\n\n${block}`;
+}
 
 /** One sidecar the game talks to, restartable on the same port with the same token and data. */
 interface HostedSidecar {
@@ -245,6 +256,7 @@ describe('addons/pkarr in the Godot 4.6 web engine', () => {
         project: ADDON_PROJECT,
         mounts: { 'res://addons/pkarr': ADDON_DIR },
         suites: SUITES,
+        files: { 'res://generated/readme_example.gd': await readmeExample() },
         testTimeoutSec: 30,
         timeoutMs: 300_000,
         onLine: (line, game) => host.onLine(line.text, game),

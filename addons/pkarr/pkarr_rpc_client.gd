@@ -4,7 +4,8 @@ extends Node
 ## A JSON-RPC 2.0 client for the Pkarr sidecar over one WebSocket.
 ##
 ## Add it to the tree, call [method open], then [method request]. It polls its socket every
-## frame (also while the game is paused). Requests carry string ids ([code]"g1"[/code], ...),
+## frame (also while the game is paused); leaving the tree does not close it, [method close]
+## or freeing it does. Requests carry string ids ([code]"g1"[/code], ...),
 ## each has its own timeout, and every pending request completes exactly once — with the
 ## response, [constant PkarrResult.REQUEST_TIMEOUT], or, when the connection closes,
 ## [constant PkarrResult.CONNECTION_LOST] — so an [code]await[/code] never hangs.
@@ -56,8 +57,10 @@ func _process(_delta: float) -> void:
 	poll()
 
 
-func _exit_tree() -> void:
-	close(PkarrResult.CONNECTION_LOST, "the RPC client left the scene tree")
+func _notification(what: int) -> void:
+	if what == NOTIFICATION_PREDELETE:
+		# Whoever still awaits a request gets an answer; the socket closes with the peer.
+		_fail_pending(PkarrResult.CONNECTION_LOST, "the RPC client was freed")
 
 
 ## Starts connecting to [param url] ([code]ws://127.0.0.1:<port>/[/code]) with [param token].

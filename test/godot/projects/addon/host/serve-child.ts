@@ -10,7 +10,9 @@ import WebSocket from 'ws';
 import { REPO_ROOT } from '../../../harness/engine-cache.ts';
 
 /** The sidecar entry a source checkout runs with Node (PkarrSidecarLocator.CHECKOUT_ENTRIES[1]). */
-export const SERVE_MAIN = join(REPO_ROOT, 'sidecar', 'src', 'cli', 'main.ts');
+export const REPO_SERVE_MAIN_RELATIVE = 'sidecar/src/cli/main.ts';
+/** {@link REPO_SERVE_MAIN_RELATIVE} in this checkout. */
+export const SERVE_MAIN = join(REPO_ROOT, ...REPO_SERVE_MAIN_RELATIVE.split('/'));
 /** The engine project these helpers belong to. */
 export const ADDON_PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'addon');
 /** The addon itself. */
