@@ -147,6 +147,20 @@ describe('lobbies on a local DHT', () => {
     expect(result.stats.fetched).toBe(5); // the oversized body was refused by its Content-Length
   });
 
+  it('with confirm, keeps only lobbies whose key also resolves through the DHT', async () => {
+    await openHost('confirm', 'Published');
+    const beaconOnly = await BeaconServer.start({ host: '127.0.0.1' });
+    cleanup.push(() => beaconOnly.close());
+    beaconOnly.setPacket(signLobby(Keypair.generate(), info('confirm', 'Beacon only', beaconOnly.port)));
+    await (await peer()).dht.announce(lobbyTopic('confirm', '1'), beaconOnly.port);
+
+    const plain = await browserOf(await peer(), 'confirm').browser.refresh();
+    expect(plain.lobbies.map((l) => l.name)).toEqual(['Beacon only', 'Published']);
+    const confirmed = await browserOf(await peer(), 'confirm', { confirm: true }).browser.refresh();
+    expect(confirmed.lobbies.map((l) => l.name)).toEqual(['Published']);
+    expect(confirmed.stats.unconfirmed).toBe(1);
+  });
+
   it('reports a closed lobby, a vanished host and a filtered-out lobby as lost', async () => {
     const closing = await openHost('lost', 'Closing');
     const vanishing = await openHost('lost', 'Vanishing', 2);

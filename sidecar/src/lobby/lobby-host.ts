@@ -214,10 +214,14 @@ export class LobbyHost {
     if (this.#state !== 'open' || this.#info === null) throw new PkarrError('INVALID_ARGUMENT', `lobby ${this.publicKey.z32} is not open`);
     const allowed = new Set(['name', 'players', 'maxPlayers', 'open', 'custom']);
     for (const key of Object.keys(change)) if (!allowed.has(key)) throw new PkarrError('INVALID_ARGUMENT', `cannot update lobby field ${JSON.stringify(key)}`);
-    const next: LobbyInfo = { ...this.#info };
-    for (const [key, value] of Object.entries(change)) if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
-    validateLobbyInfo(next);
-    return this.#enqueue(() => this.#signAndPublish(next));
+    // Merged inside the queue, so concurrent updates build on each other in call order.
+    return this.#enqueue(() => {
+      if (this.#state !== 'open' || this.#info === null) throw new PkarrError('INVALID_ARGUMENT', `lobby ${this.publicKey.z32} is not open`);
+      const next: LobbyInfo = { ...this.#info };
+      for (const [key, value] of Object.entries(change)) if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+      validateLobbyInfo(next);
+      return this.#signAndPublish(next);
+    });
   }
 
   /**
@@ -292,9 +296,10 @@ export class LobbyHost {
   #startTimers(ttl: number): void {
     const republishMs = this.#options.republishIntervalMs ?? ttl * 1000;
     const republish = setInterval(() => {
-      if (this.#state !== 'open' || this.#info === null) return;
-      const info = this.#info;
-      this.#enqueue(() => this.#signAndPublish(info)).catch((err: unknown) => this.#options.onError?.('publish', err));
+      if (this.#state !== 'open') return;
+      this.#enqueue(async () => {
+        if (this.#state === 'open' && this.#info !== null) await this.#signAndPublish(this.#info);
+      }).catch((err: unknown) => this.#options.onError?.('publish', err));
     }, republishMs);
     republish.unref();
     this.#timers.push(republish);
