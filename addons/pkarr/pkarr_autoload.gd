@@ -93,8 +93,10 @@ func _ready() -> void:
 
 
 func _notification(what: int) -> void:
-	if what == NOTIFICATION_WM_CLOSE_REQUEST:
-		stop()
+	if what == NOTIFICATION_WM_CLOSE_REQUEST or what == NOTIFICATION_PREDELETE:
+		# Before the children go: the connection still sends the sidecar its shutdown.
+		if is_instance_valid(_connection):
+			_connection.stop()
 
 
 ## Starts the service as configured: spawns the sidecar on desktop, or connects to

@@ -107,8 +107,10 @@ func _process(delta: float) -> void:
 		_on_sidecar_start_failed("no ready line within %d s" % int(READY_TIMEOUT_SECONDS), _sidecar)
 
 
-func _exit_tree() -> void:
-	stop()
+func _notification(what: int) -> void:
+	# Not on leaving the tree: editor docks are re-parented when they move between slots.
+	if what == NOTIFICATION_PREDELETE:
+		stop()
 
 
 ## Starts as configured: spawns the sidecar on desktop, or attaches to
