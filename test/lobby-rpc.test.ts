@@ -150,6 +150,7 @@ describe('lobby.* methods', () => {
     expect(await error('lobby.get', { code: 'pk:not a key!' })).toMatchObject({ code: -32602, data: { field: 'code', code: 'INVALID_PUBLIC_KEY_ENCODING' } });
     expect(await error('lobby.browse', { game: 'g', gameVersion: '1', filters: { full: true } })).toMatchObject({ code: -32602, data: { field: 'filters' } });
     expect(await error('lobby.browse', { game: 'g', gameVersion: '1', sort: 'size' })).toMatchObject({ code: -32602, data: { field: 'sort' } });
+    expect(await error('lobby.browse', { game: 'g', gameVersion: '1', knownKeys: [Keypair.generate().publicKey.z32, 'pk:bad key'] })).toMatchObject({ code: -32602, data: { field: 'knownKeys[1]', code: 'INVALID_PUBLIC_KEY_ENCODING' } });
     expect(await error('lobby.browse', { game: 'g:x', gameVersion: '1' })).toMatchObject({ code: -32000, data: { code: 'INVALID_ARGUMENT' } });
     expect(await error('lobby.watch', { game: 'g', gameVersion: '1', intervalSeconds: 1 })).toMatchObject({ code: -32602, data: { field: 'intervalSeconds' } });
     expect(await error('lobby.refresh', { watchId: 'w999' })).toMatchObject({ code: -32602, data: { field: 'watchId' } });

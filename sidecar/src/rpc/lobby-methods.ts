@@ -7,7 +7,8 @@
  * LobbyService per sidecar; call `lobbies.dropConnection(id)` when a connection closes and
  * `lobbies.shutdown()` before the client and the DHT stop.
  */
-import { PkarrError } from '../core/errors.ts';
+import { PkarrError, isPkarrError } from '../core/errors.ts';
+import { PublicKey } from '../core/keys.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { BrowseResult, BrowseStats, BrowsedLobby } from '../lobby/lobby-browser.ts';
 import type { LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
@@ -114,8 +115,17 @@ function optionalEndpoints(params: Params): LobbyEndpoint[] | undefined {
 function knownKeys(params: Params): string[] | undefined {
   const v = params['knownKeys'];
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.length > 256 || v.some((k) => typeof k !== 'string')) throw invalidParams('knownKeys', 'must be a list of at most 256 keys (any accepted form)');
-  return v as string[];
+  if (!Array.isArray(v) || v.length > 256) throw invalidParams('knownKeys', 'must be a list of at most 256 keys (any accepted form)');
+  return v.map((key: unknown, i) => {
+    const field = `knownKeys[${i}]`;
+    if (typeof key !== 'string') throw invalidParams(field, 'must be a string');
+    try {
+      return PublicKey.parse(key).z32;
+    } catch (err) {
+      if (isPkarrError(err)) throw invalidParams(field, err.message, err.code);
+      throw err;
+    }
+  });
 }
 
 const BROWSE_FIELDS = ['game', 'gameVersion', 'filters', 'sort', 'knownKeys', 'topic', 'confirm'];
