@@ -11,9 +11,11 @@ import { Republisher } from '../client/republisher.ts';
 import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { KeyStore } from '../keystore/key-store.ts';
+import { LobbyService, topicDhtOf } from '../lobby/lobby-service.ts';
 import { LazyDht } from './lazy-dht.ts';
 import type { Logger } from './log.ts';
 import { createMethodDispatcher, type RpcServices } from './methods.ts';
+import { registerLobbyMethods } from './lobby-methods.ts';
 import { RpcServer, type RpcConnection } from './rpc-server.ts';
 import type { ServeOptions } from './serve-options.ts';
 
@@ -35,11 +37,12 @@ export class Sidecar {
   readonly #dht: LazyDht<DhtClient> | null;
   readonly #client: Client | null;
   readonly #republisher: Republisher | null;
+  readonly #lobbies: LobbyService;
   #stopping: Promise<void> | null = null;
 
   private constructor(parts: {
     server: RpcServer<RpcServices>; services: RpcServices; log: Logger; testnet: Testnet | null;
-    dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null;
+    dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null; lobbies: LobbyService;
   }) {
     this.server = parts.server;
     this.services = parts.services;
@@ -48,6 +51,7 @@ export class Sidecar {
     this.#dht = parts.dht;
     this.#client = parts.client;
     this.#republisher = parts.republisher;
+    this.#lobbies = parts.lobbies;
   }
 
   /** Opens the key store, starts the network parts and listens. */
@@ -88,6 +92,11 @@ export class Sidecar {
         });
         republisher.start();
       }
+      // Lobby watches notify every client (connection-less context); see docs/rpc.md "Lobbies".
+      const lobbies = new LobbyService({
+        keys, client, dht: dht === null ? null : topicDhtOf(dht), maxWatches: 32,
+        onError: (key, what, err) => log.warn(`lobby ${key}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`),
+      });
       const services: RpcServices = {
         version: deps.version,
         pid: process.pid,
@@ -109,6 +118,7 @@ export class Sidecar {
       const dispatcher = createMethodDispatcher({
         onInternalError: (method, err) => log.error(`${method}: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
       });
+      registerLobbyMethods(dispatcher, () => ({ lobbies, connection: null, broadcast }));
       const onConnect = (connection: RpcConnection): void => {
         if (dht?.ready) connection.notify('dht.ready', { nodes: dht.nodeCount });
       };
@@ -121,7 +131,7 @@ export class Sidecar {
         log,
         onConnect,
       });
-      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher });
+      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies });
       dht?.started().then(
         (node) => {
           if (sidecar.#stopping) return;
@@ -162,6 +172,7 @@ export class Sidecar {
       }
     };
     await step('rpc server', () => this.server.close());
+    await step('lobbies', () => this.#lobbies.shutdown());
     await step('republisher', () => this.#republisher?.stop());
     await step('client', () => this.#client?.close());
     await step('dht', () => this.#dht?.destroy());
