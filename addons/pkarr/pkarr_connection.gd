@@ -269,7 +269,7 @@ func _on_sidecar_died() -> void:
 	var tail := _sidecar.stderr_tail()
 	_sidecar.release()
 	_sidecar = null
-	var message := "the sidecar exited%s" % (" with code %d" % code if code != -1 else "")
+	var message := "the sidecar exited%s" % (" (status %d)" % code if code != -1 else "")
 	if not tail.is_empty():
 		message += ": " + tail[tail.size() - 1]
 	last_error = message
