@@ -139,6 +139,18 @@ describe('JSON-RPC dispatcher', () => {
     }
   });
 
+  it('survives pathological nesting and sizes', async () => {
+    const d = makeDispatcher();
+    const ctx = { calls: [] as string[] };
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    expect(JSON.parse((await d.handle(deep, ctx))!)).toEqual([{ jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.any(String) } }]);
+    const deepParams = `{"jsonrpc":"2.0","id":"d","method":"echo","params":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+    expect(JSON.parse((await d.handle(deepParams, ctx))!)).toMatchObject({ id: 'd' });
+    const proto = '{"jsonrpc":"2.0","id":"p","method":"echo","params":{"__proto__":{"polluted":true}}}';
+    await d.handle(proto, ctx);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('RpcError keeps code and data', () => {
     const e = new RpcError(-32000, 'm', { code: 'BUSY' });
     expect([e.code, e.data]).toEqual([-32000, { code: 'BUSY' }]);

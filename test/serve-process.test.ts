@@ -240,10 +240,18 @@ describe('pkarr-sidecar serve (child process)', () => {
 });
 
 describe('pkarr-sidecar serve lifetime', () => {
-  it('lets an --allow-origin origin in', async () => {
+  it('lets an --allow-origin origin in, caps clients at 16 and forwards warnings as log notifications', async () => {
     const s = await startSidecar(['--no-dht', '--no-relays', '--allow-origin', 'http://evil.example']);
-    expect(await handshake(connect(s, undefined, 'http://evil.example'))).toBe('open');
+    const first = connect(s, undefined, 'http://evil.example');
+    expect(await handshake(first)).toBe('open');
     expect(await handshake(connect(s, undefined, 'http://other.example'))).toBe(403);
+    const log = new Promise<any>((r) => first.on('message', (d) => {
+      const msg = JSON.parse(d.toString());
+      if (msg.method === 'log') r(msg);
+    }));
+    for (let i = 1; i < 16; i++) expect(await handshake(connect(s))).toBe('open');
+    expect(await handshake(connect(s))).toBe(503);
+    expect(await log).toEqual({ jsonrpc: '2.0', method: 'log', params: { level: 'warn', message: expect.stringContaining('16 clients') } });
     s.child.kill('SIGTERM');
     expect(await s.exited).toMatchObject({ code: 0, signal: null });
   });

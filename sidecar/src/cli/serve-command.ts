@@ -69,14 +69,27 @@ export async function run(args: string[]): Promise<number> {
   const restoreConsole = guardStdout(log);
   const onUncaught = (err: unknown): void => log.error(`uncaught: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
   const onUnhandled = (err: unknown): void => log.warn(`unhandled rejection: ${err instanceof Error ? err.message : String(err)}`);
+  // Once the parent is gone its pipe ends are closed: writing a log line must not raise EPIPE.
+  const ignore = (): void => undefined;
+  process.stdout.on('error', ignore);
+  process.stderr.on('error', ignore);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onUnhandled);
 
   let requestStop: (reason: StopReason) => void = () => undefined;
   const stopRequested = new Promise<StopReason>((resolve) => { requestStop = resolve; });
+  // Watch from the start: a parent that dies while we start up still stops us right after.
+  const unwatch = watchLifetime({
+    ...(options.parentPid === null ? {} : { parentPid: options.parentPid }),
+    onStop: (reason) => requestStop(reason),
+    onForce: () => process.exit(1),
+  });
   const cleanup = async (): Promise<void> => {
+    unwatch();
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onUnhandled);
+    process.stdout.off('error', ignore);
+    process.stderr.off('error', ignore);
     restoreConsole();
     await log.close();
   };
@@ -109,11 +122,6 @@ export async function run(args: string[]): Promise<number> {
   };
   log.info(`serving on 127.0.0.1:${sidecar.port} (data dir ${options.dataDir})`);
 
-  const unwatch = watchLifetime({
-    ...(options.parentPid === null ? {} : { parentPid: options.parentPid }),
-    onStop: (reason) => requestStop(reason),
-    onForce: () => process.exit(1),
-  });
   const reason = await stopRequested;
   log.info(`stopping: ${reason}`);
   forward = null;
@@ -123,7 +131,6 @@ export async function run(args: string[]): Promise<number> {
   }, STOP_DEADLINE_MS);
   deadline.unref();
   await sidecar.stop();
-  unwatch();
   clearTimeout(deadline);
   log.info('stopped');
   await cleanup();
