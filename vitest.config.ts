@@ -8,5 +8,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores here: keep the DHT testnets of parallel files from starving each other.
     maxWorkers: 2,
+    // Tests (and the sidecar processes they spawn) may only reach loopback addresses.
+    env: { PKARR_LOOPBACK_ONLY: '1' },
   },
 });

@@ -9,6 +9,7 @@
  */
 import type DHT from 'bittorrent-dht';
 import { PkarrError } from '../core/errors.ts';
+import { assertAllowedHost } from '../core/loopback-guard.ts';
 import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import { putArguments } from './bep44.ts';
@@ -90,8 +91,10 @@ export class DhtClient implements Dht {
     if (!(Number.isFinite(timeoutMs) && timeoutMs >= 10)) throw new PkarrError('INVALID_ARGUMENT', `invalid DHT timeout ${timeoutMs} ms (≥ 10)`);
     const maxLookupMs = options.maxLookupMs ?? 5 * timeoutMs;
     if (!(Number.isFinite(maxLookupMs) && maxLookupMs > 0)) throw new PkarrError('INVALID_ARGUMENT', `invalid maxLookupMs ${maxLookupMs}`);
+    const bootstrap = [...(options.bootstrap ?? DEFAULT_BOOTSTRAP)];
+    for (const node of bootstrap) assertAllowedHost(node.replace(/:\d+$/, ''), 'DHT bootstrap node');
     const dht = await startDhtNode({
-      bootstrap: [...(options.bootstrap ?? DEFAULT_BOOTSTRAP)],
+      bootstrap,
       host: options.host ?? '0.0.0.0',
       port: options.port ?? 0,
       timeoutMs,

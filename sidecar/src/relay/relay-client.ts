@@ -13,6 +13,7 @@
  * Uses the global `fetch` (undici) with a per-request timeout.
  */
 import { PkarrError, isPkarrError } from '../core/errors.ts';
+import { assertAllowedHost } from '../core/loopback-guard.ts';
 import { PublicKey } from '../core/keys.ts';
 import { MAX_BYTES, SignedPacket } from '../core/signed-packet.ts';
 import { httpDate, nowMicros, parseHttpDate } from '../core/timestamp.ts';
@@ -102,6 +103,7 @@ export function normalizeRelayUrl(input: string): string {
   if (url.search !== '' || url.hash !== '') {
     throw new PkarrError('INVALID_ARGUMENT', `invalid relay URL ${JSON.stringify(input)}: must not contain a query or fragment`);
   }
+  assertAllowedHost(url.hostname, 'relay host');
   return url.href.replace(/\/+$/, '');
 }
 
