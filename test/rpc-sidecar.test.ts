@@ -91,6 +91,27 @@ describe('assembled sidecar', () => {
     expect((await late.waitFor((m) => m.method === 'dht.ready')).params.nodes).toBeGreaterThan(0);
   }, 60_000);
 
+  it('routes lobby watch notifications to the watching connection and ends its watches when it closes', async () => {
+    const sidecar = await start(['--testnet', '3']);
+    const watcher = await connect(sidecar.port);
+    const other = await connect(sidecar.port);
+    const { watchId } = (await watcher.call('lobby.watch', { game: 'rpc-sidecar-test', gameVersion: '1', intervalSeconds: 5 })).result;
+    expect(watchId).toEqual(expect.any(String));
+    const refreshed = await watcher.waitFor((m) => m.method === 'lobby.refreshed' && m.params.watchId === watchId);
+    expect(refreshed.params).toMatchObject({ watchId, count: 0 });
+    expect((await other.call('lobby.refresh', { watchId })).result).toMatchObject({ lobbies: [] }); // the watch is shared by id…
+    expect(other.messages.filter((m) => typeof m.method === 'string' && m.method.startsWith('lobby.'))).toEqual([]); // …its events are not
+    const closed = new Promise((r) => watcher.ws.once('close', r));
+    watcher.ws.close();
+    await closed;
+    let error: any;
+    for (let i = 0; i < 100 && error === undefined; i++) {
+      error = (await other.call('lobby.refresh', { watchId })).error;
+      if (error === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(error).toMatchObject({ code: -32602, data: { field: 'watchId' } });
+  }, 60_000);
+
   it('serves keys without any network and stops idempotently', async () => {
     const sidecar = await start(['--no-dht', '--no-relays']);
     const client = await connect(sidecar.port);

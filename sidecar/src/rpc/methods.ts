@@ -33,6 +33,15 @@ export interface DhtStatus {
   nodes: number;
 }
 
+/** The client side of the connection a request came in on (RpcConnection fits). */
+export interface RequestConnection {
+  readonly id: number;
+  notify(method: string, params: unknown): void;
+}
+
+/** The handler context: the sidecar's services plus the calling connection (null in-process). */
+export type RpcContext = RpcServices & { readonly connection: RequestConnection | null };
+
 /** Everything the methods work with; one instance per sidecar. */
 export interface RpcServices {
   version: string;
@@ -234,9 +243,9 @@ async function shutdown(params: Params, s: RpcServices): Promise<unknown> {
   return { ok: true };
 }
 
-/** A dispatcher with every method of docs/rpc.md registered. */
-export function createMethodDispatcher(options: DispatcherOptions = {}): Dispatcher<RpcServices> {
-  return new Dispatcher<RpcServices>(options)
+/** A dispatcher with every method of docs/rpc.md registered (context: RpcServices or RpcContext). */
+export function createMethodDispatcher<C extends RpcServices = RpcServices>(options: DispatcherOptions = {}): Dispatcher<C> {
+  return new Dispatcher<C>(options)
     .register('status', status)
     .register('keys.generate', keysGenerate)
     .register('keys.list', keysList)

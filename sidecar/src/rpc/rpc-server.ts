@@ -45,6 +45,8 @@ export interface RpcServerOptions<C> {
   log: Logger;
   /** Called once a client is authenticated and connected. */
   onConnect?: (connection: RpcConnection) => void;
+  /** Called once when a connected client is gone (closed, terminated, or the server stopped). */
+  onDisconnect?: (connection: RpcConnection) => void;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -195,6 +197,7 @@ export class RpcServer<C> {
     ws.on('close', (code) => {
       this.#sockets.delete(ws);
       log.debug(`client #${id} disconnected (${code})`);
+      this.#options.onDisconnect?.(connection);
     });
     const context = this.#options.contextFor(connection);
     ws.on('message', (data: RawData) => {

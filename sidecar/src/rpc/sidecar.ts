@@ -14,7 +14,7 @@ import { KeyStore } from '../keystore/key-store.ts';
 import { LobbyService, topicDhtOf } from '../lobby/lobby-service.ts';
 import { LazyDht } from './lazy-dht.ts';
 import type { Logger } from './log.ts';
-import { createMethodDispatcher, type RpcServices } from './methods.ts';
+import { createMethodDispatcher, type RpcContext, type RpcServices } from './methods.ts';
 import { registerLobbyMethods } from './lobby-methods.ts';
 import { RpcServer, type RpcConnection } from './rpc-server.ts';
 import type { ServeOptions } from './serve-options.ts';
@@ -30,7 +30,7 @@ export interface SidecarDeps {
 const LOOPBACK = /^(127\.[0-9.]+|localhost|\[::1\]|::1):[0-9]+$/i;
 
 export class Sidecar {
-  readonly server: RpcServer<RpcServices>;
+  readonly server: RpcServer<RpcContext>;
   readonly services: RpcServices;
   readonly #log: Logger;
   readonly #testnet: Testnet | null;
@@ -41,7 +41,7 @@ export class Sidecar {
   #stopping: Promise<void> | null = null;
 
   private constructor(parts: {
-    server: RpcServer<RpcServices>; services: RpcServices; log: Logger; testnet: Testnet | null;
+    server: RpcServer<RpcContext>; services: RpcServices; log: Logger; testnet: Testnet | null;
     dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null; lobbies: LobbyService;
   }) {
     this.server = parts.server;
@@ -62,7 +62,7 @@ export class Sidecar {
     let dht: LazyDht<DhtClient> | null = null;
     let client: Client | null = null;
     let republisher: Republisher | null = null;
-    let server: RpcServer<RpcServices> | null = null;
+    let server: RpcServer<RpcContext> | null = null;
     try {
       if (!options.noDht) {
         const bootstrap = testnet ? testnet.bootstrap : options.bootstrap.length > 0 ? options.bootstrap : undefined;
@@ -92,7 +92,7 @@ export class Sidecar {
         });
         republisher.start();
       }
-      // Lobby watches notify every client (connection-less context); see docs/rpc.md "Lobbies".
+      // Lobby watches notify the connection that created them and end with it (docs/rpc.md "Lobbies").
       const lobbies = new LobbyService({
         keys, client, dht: dht === null ? null : topicDhtOf(dht), maxWatches: 32,
         onError: (key, what, err) => log.warn(`lobby ${key}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -115,10 +115,10 @@ export class Sidecar {
         lastRepublished,
         shutdown: deps.onShutdownRequested,
       };
-      const dispatcher = createMethodDispatcher({
+      const dispatcher = createMethodDispatcher<RpcContext>({
         onInternalError: (method, err) => log.error(`${method}: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
       });
-      registerLobbyMethods(dispatcher, () => ({ lobbies, connection: null, broadcast }));
+      registerLobbyMethods(dispatcher, (ctx) => ({ lobbies, connection: ctx.connection, broadcast }));
       const onConnect = (connection: RpcConnection): void => {
         if (dht?.ready) connection.notify('dht.ready', { nodes: dht.nodeCount });
       };
@@ -127,9 +127,12 @@ export class Sidecar {
         token: deps.token,
         allowOrigins: options.allowOrigins,
         dispatcher,
-        contextFor: () => services,
+        contextFor: (connection) => ({ ...services, connection }),
         log,
         onConnect,
+        onDisconnect: (connection) => {
+          lobbies.dropConnection(connection.id).catch((err: unknown) => log.warn(`ending the lobby watches of client #${connection.id}: ${String(err)}`));
+        },
       });
       const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies });
       dht?.started().then(
