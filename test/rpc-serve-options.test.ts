@@ -16,12 +16,12 @@ describe('serve options', () => {
 
   it('parses every option', () => {
     const o = parseServeOptions([
-      '--port', '4000', '--data-dir', 'rel/dir', '--relay', 'http://127.0.0.1:1/', '--relay', 'https://r.example',
+      '--port', '4000', '--data-dir', 'rel/dir', '--relay', 'http://127.0.0.1:1/', '--relay', 'https://127.0.0.2:8443',
       '--bootstrap', '127.0.0.1:5', '--bootstrap', 'host.example:6881', '--parent-pid', '123', '--allow-origin', 'http://a.example:8060',
       '--token-file', '/t', '--republish-interval', '60', '--timeout', '500', '--log-level', 'debug', '--log-file', '/l',
     ]);
     expect(o).toMatchObject({
-      port: 4000, relays: ['http://127.0.0.1:1/', 'https://r.example'], bootstrap: ['127.0.0.1:5', 'host.example:6881'],
+      port: 4000, relays: ['http://127.0.0.1:1/', 'https://127.0.0.2:8443'], bootstrap: ['127.0.0.1:5', 'host.example:6881'],
       parentPid: 123, allowOrigins: ['http://a.example:8060'], tokenFile: '/t', republishIntervalSeconds: 60,
       timeoutMs: 500, logLevel: 'debug', logFile: '/l',
     });
@@ -32,7 +32,7 @@ describe('serve options', () => {
     expect(parseServeOptions(['--no-relays']).relays).toEqual([]);
     expect(parseServeOptions(['--no-relay']).relays).toEqual([]);
     expect(parseServeOptions(['--testnet', '3']).relays).toEqual([]);
-    expect(parseServeOptions(['--testnet', '3', '--relay', 'http://x.example']).relays).toEqual(['http://x.example']);
+    expect(parseServeOptions(['--testnet', '3', '--relay', 'http://localhost:9']).relays).toEqual(['http://localhost:9']);
     expect(parseServeOptions(['--bootstrap', '127.0.0.1:1']).relays).toEqual([...DEFAULT_RELAYS]);
     expect(parseServeOptions(['--no-dht', '--no-relays'])).toMatchObject({ noDht: true, relays: [] });
   });
@@ -41,7 +41,7 @@ describe('serve options', () => {
     const bad: [string[], RegExp][] = [
       [['--port', '70000'], /--port/], [['--port', 'x'], /--port/], [['--parent-pid', '0'], /--parent-pid/],
       [['--testnet', '0'], /--testnet/], [['--bootstrap', 'nope'], /--bootstrap/], [['--bootstrap', 'h:99999'], /--bootstrap/],
-      [['--relay', 'ftp://x'], /--relay/], [['--relay', 'http://x', '--no-relays'], /--no-relays/],
+      [['--relay', 'ftp://x'], /--relay/], [['--relay', 'http://127.0.0.1:9', '--no-relays'], /--no-relays/],
       [['--no-dht', '--testnet', '2'], /--no-dht/], [['--testnet', '2', '--bootstrap', 'h:1'], /--testnet/],
       [['--log-level', 'loud'], /--log-level/], [['--allow-origin', 'evil.example'], /--allow-origin/],
       [['--republish-interval', '0'], /--republish-interval/], [['--timeout', '5'], /--timeout/],
