@@ -256,14 +256,19 @@ describe('pkarr-sidecar serve lifetime', () => {
     expect(await s.exited).toMatchObject({ code: 0, signal: null });
   });
 
-  it('uses the token from --token-file', async () => {
+  it('uses the token from --token-file and logs to --log-file', async () => {
     const file = join(root, 'token');
+    const logFile = join(root, 'serve.log');
     await writeFile(file, `${'f0'.repeat(32)}\n`, { mode: 0o600 });
-    const s = await startSidecar(['--no-dht', '--no-relays', '--token-file', file]);
+    const s = await startSidecar(['--no-dht', '--no-relays', '--token-file', file, '--log-file', logFile]);
     expect(s.ready.token).toBe('f0'.repeat(32));
     expect(await handshake(connect(s))).toBe('open');
     s.child.kill('SIGINT');
     expect(await s.exited).toMatchObject({ code: 0, signal: null });
+    const logged = await readFile(logFile, 'utf8');
+    expect(logged).toContain('stopping: SIGINT');
+    expect(logged).not.toContain('f0'.repeat(32));
+    expect(s.stderr()).toBe('');
   });
 
   it('exits cleanly on SIGTERM, closing clients with 1001', async () => {
