@@ -19,7 +19,7 @@ export const INTERNAL_ERROR = -32603;
 export const APPLICATION_ERROR = -32000;
 
 /** Codes the RPC layer reports in `data.code` besides PkarrError codes. */
-export type RpcOnlyCode = 'BUSY' | 'KEY_NOT_FOUND' | 'KEY_EXISTS' | 'SHUTTING_DOWN';
+export type RpcOnlyCode = 'BUSY' | 'KEY_NOT_FOUND' | 'KEY_EXISTS';
 
 export type RpcId = string | number | null;
 
