@@ -10,8 +10,9 @@ extends RefCounted
 ## [br]1. The project setting [code]pkarr/sidecar/path[/code] when set (only there). A
 ## [code].js[/code]/[code].ts[/code] file is run with [code]node[/code] from [code]PATH[/code].
 ## [br]2. In the editor: [code]res://addons/pkarr/bin/<platform>/pkarr-sidecar[.exe][/code].
-## [br]3. In exports: next to the game's executable (on macOS also in the bundle's
-## [code]Contents/Resources[/code]).
+## [br]3. In exports: next to the game's executable (on macOS also in
+## [code]Contents/MacOS/<platform>/[/code], where a universal export keeps each architecture's
+## binary, and in the bundle's [code]Contents/Resources[/code]).
 ## [br]4. In the editor, in a source checkout: [code]node[/code] from [code]PATH[/code] with
 ## [code]sidecar/dist/cli/main.js[/code] or [code]sidecar/src/cli/main.ts[/code] found in the
 ## project folder or one of its parents.
@@ -147,6 +148,8 @@ static func candidates(env: Dictionary) -> Array[Dictionary]:
 		if exe_dir != "":
 			found.append(_candidate("export", exe_dir.path_join(binary)))
 			if exe_dir.ends_with("Contents/MacOS"):
+				if platform != "":
+					found.append(_candidate("export", exe_dir.path_join(platform).path_join(binary)))
 				found.append(_candidate("export", exe_dir.get_base_dir().path_join("Resources")
 						.path_join(binary)))
 	if bool(env.get("editor", false)) and project_dir != "":

@@ -1,6 +1,7 @@
 @tool
 extends EditorPlugin
-## Registers the Pkarr project settings, the [code]Pkarr[/code] autoload and the Pkarr dock.
+## Registers the Pkarr project settings, the [code]Pkarr[/code] autoload, the Pkarr dock and
+## the export plugin that ships the sidecar with desktop exports.
 ##
 ## The autoload is added when the plugin is enabled and removed when it is disabled (not on
 ## every editor start). Settings are registered on every start because their property info
@@ -13,9 +14,12 @@ const AUTOLOAD_NAME := "Pkarr"
 const DOCK_TITLE := "Pkarr"
 ## The dock's script (kept out of the global class list: it is editor-only).
 const DockScript := preload("pkarr_dock.gd")
+## The export plugin's script (editor-only as well).
+const ExportPluginScript := preload("export/pkarr_export_plugin.gd")
 
 var _dock: Control = null
 var _dock_host: Node = null
+var _export_plugin: EditorExportPlugin = null
 
 
 func _enable_plugin() -> void:
@@ -26,8 +30,17 @@ func _disable_plugin() -> void:
 	remove_autoload_singleton(AUTOLOAD_NAME)
 
 
+func _get_plugin_icon() -> Texture2D:
+	var icon_path := _addon_dir().path_join("icon.svg")
+	if not ResourceLoader.exists(icon_path):
+		return null
+	return load(icon_path) as Texture2D
+
+
 func _enter_tree() -> void:
 	PkarrSettings.register_all()
+	_export_plugin = ExportPluginScript.new()
+	add_export_plugin(_export_plugin)
 	_dock = DockScript.new()
 	_dock.name = DOCK_TITLE
 	if ClassDB.class_exists("EditorDock") and has_method("add_dock"):
@@ -43,6 +56,9 @@ func _enter_tree() -> void:
 
 
 func _exit_tree() -> void:
+	if _export_plugin != null:
+		remove_export_plugin(_export_plugin)
+		_export_plugin = null
 	if _dock_host != null:
 		call("remove_dock", _dock_host)
 		_dock_host.queue_free()

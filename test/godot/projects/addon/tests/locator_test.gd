@@ -87,9 +87,11 @@ func test_candidates_in_exports() -> void:
 		"os_name": "macOS", "arch": "arm64", "editor": false,
 		"executable_path": "/Applications/Demo.app/Contents/MacOS/Demo",
 	})
-	assert_eq(mac.size(), 2)
+	assert_eq(mac.size(), 3)
 	assert_eq(mac[0]["path"], "/Applications/Demo.app/Contents/MacOS/pkarr-sidecar")
-	assert_eq(mac[1]["path"], "/Applications/Demo.app/Contents/Resources/pkarr-sidecar")
+	assert_eq(mac[1]["path"], "/Applications/Demo.app/Contents/MacOS/macos-arm64/pkarr-sidecar",
+			"a universal export keeps each architecture in its own folder")
+	assert_eq(mac[2]["path"], "/Applications/Demo.app/Contents/Resources/pkarr-sidecar")
 
 
 func test_a_configured_path_is_the_only_candidate() -> void:
