@@ -31,8 +31,12 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   serve: { summary: 'run the JSON-RPC service for the Godot addon', load: () => import('./serve-command.ts') },
 };
 
+/** The version baked into the single-executable bundle (esbuild define); undeclared elsewhere. */
+declare const __PKARR_VERSION__: string | undefined;
+
 /** package.json's version (the same relative path from src/cli and dist/cli); 'unknown' if absent. */
 export function version(): string {
+  if (typeof __PKARR_VERSION__ === 'string') return __PKARR_VERSION__; // the SEA has no package.json
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : 'unknown';
