@@ -27,7 +27,7 @@
  * Every failure is a PkarrError('DNS_ERROR').
  */
 import { PkarrError } from './errors.ts';
-import { MAX_LABEL_BYTES, MAX_NAME_BYTES, formatIPv4, formatIPv6, labelsToName, utf8Text } from './names.ts';
+import { MAX_LABEL_BYTES, MAX_NAME_BYTES, formatIPv4At, formatIPv6At } from './names.ts';
 import type { DnsRecord } from './records.ts';
 import { TYPE_CODES } from './records.ts';
 import { decodeSvcbRdata } from './svcb.ts';
@@ -141,14 +141,86 @@ export function checkOpaqueRdata(typeCode: number, data: Uint8Array): string | n
   }
 }
 
-function targetName(labels: Uint8Array[]): string {
-  return labels.length === 0 ? '.' : labelsToName(labels);
+/** Lossy UTF-8 decoder for non-ASCII text (invalid bytes become U+FFFD, BOM kept), as utf8Text. */
+const utf8Lossy = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+/** Node's native Latin-1 slice (for ASCII, Latin-1 = UTF-8); much cheaper than TextDecoder. */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
+/** `msg[start, end)` as lossy UTF-8 text (same result as utf8Text, without the subarray for ASCII). */
+function text(msg: Uint8Array, start: number, end: number): string {
+  let ascii = true;
+  for (let i = start; i < end; i++) if ((msg[i] ?? 0) >= 0x80) { ascii = false; break; }
+  if (!ascii) return utf8Lossy.decode(msg.subarray(start, end));
+  if (end - start > 16 && latin1Slice !== undefined) return latin1Slice.call(msg, start, end);
+  let out = '';
+  for (let i = start; i < end; i++) out += String.fromCharCode(msg[i] ?? 0);
+  return out;
 }
 
-/** Decodes one resource record at `pos`; returns it and the offset after it. */
-function readRecord(msg: Uint8Array, pos: number): { record: DnsRecord; end: number } {
-  const owner = readName(msg, pos, msg.length);
-  const h = owner.end;
+/** Per message: label texts already decoded, by offset (every name ends in the same origin label). */
+type LabelTexts = Map<number, string>;
+
+/** Where the last name read by readNameText ended (saves a result object per name). */
+let nameEnd = 0;
+
+/**
+ * readName returning the name's text (labels dot-joined, lossy UTF-8, root = `''`) and setting
+ * nameEnd; same checks in the same order, so it accepts and rejects exactly the same names.
+ */
+function readNameText(msg: Uint8Array, offset: number, limit: number, labels: LabelTexts): string {
+  let name = '';
+  let pos = offset;
+  let end = -1;
+  let wire = 1;
+  for (;;) {
+    if (pos >= limit) throw fail(`name at offset ${offset} runs past its bounds`);
+    const len = msg[pos] ?? 0;
+    if (len === 0) {
+      nameEnd = end < 0 ? pos + 1 : end;
+      return name;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 2 > limit) throw fail(`truncated compression pointer at offset ${pos}`);
+      const target = u16(msg, pos) & 0x3fff;
+      if (target >= pos) throw fail(`compression pointer at offset ${pos} does not point backwards (to ${target})`);
+      if (end < 0) end = pos + 2;
+      limit = pos;
+      pos = target;
+      continue;
+    }
+    if (kind !== 0) throw fail(`unsupported label type 0x${len.toString(16)} at offset ${pos}`);
+    if (pos + 1 + len > limit) throw fail(`label at offset ${pos} runs past its bounds`);
+    wire += 1 + len;
+    if (wire > MAX_NAME_BYTES) throw fail(`name at offset ${offset} is longer than ${MAX_NAME_BYTES} bytes`);
+    let label = labels.get(pos);
+    if (label === undefined) {
+      label = text(msg, pos + 1, pos + 1 + len);
+      labels.set(pos, label);
+    }
+    name = name === '' ? label : `${name}.${label}`;
+    pos += 1 + len;
+  }
+}
+
+/** An rdata name that must fill `msg[at, end)` exactly; the root is returned as `.`. */
+function exactName(msg: Uint8Array, at: number, end: number, type: number, labels: LabelTexts): string {
+  const name = readNameText(msg, at, end, labels);
+  if (nameEnd !== end) throw fail(`type ${type} rdata at offset ${at} has trailing bytes`);
+  return name === '' ? '.' : name;
+}
+
+function checkSize(type: number, start: number, end: number, size: number): void {
+  if (end - start !== size) throw fail(`type ${type} rdata at offset ${start} must be ${size} bytes, not ${end - start}`);
+}
+
+/** Where the last record read by readRecord ended. */
+let recordEnd = 0;
+
+/** Decodes one resource record at `pos`; returns it and sets recordEnd. */
+function readRecord(msg: Uint8Array, pos: number, labels: LabelTexts): DnsRecord {
+  const name = readNameText(msg, pos, msg.length, labels);
+  const h = nameEnd;
   if (h + 10 > msg.length) throw fail(`record at offset ${pos} is truncated`);
   const type = u16(msg, h);
   const cls = u16(msg, h + 2) & 0x7fff;
@@ -156,58 +228,43 @@ function readRecord(msg: Uint8Array, pos: number): { record: DnsRecord; end: num
   const start = h + 10;
   const end = start + u16(msg, h + 8);
   if (end > msg.length) throw fail(`rdata of the record at offset ${pos} overruns the message`);
-  if (type !== OPT_TYPE && !RR_CLASSES.has(cls)) throw fail(`record at offset ${pos} has unknown class ${cls}`);
-  const name = labelsToName(owner.labels);
-  const exactName = (at: number): string => {
-    const n = readName(msg, at, end);
-    if (n.end !== end) throw fail(`type ${type} rdata at offset ${start} has trailing bytes`);
-    return targetName(n.labels);
-  };
-  const fixed = (size: number): void => {
-    if (end - start !== size) throw fail(`type ${type} rdata at offset ${start} must be ${size} bytes, not ${end - start}`);
-  };
-  let record: DnsRecord;
+  if (type !== OPT_TYPE && cls !== 1 && !RR_CLASSES.has(cls)) throw fail(`record at offset ${pos} has unknown class ${cls}`);
+  recordEnd = end;
   switch (type) {
     case TYPE_CODES.A:
-      fixed(4);
-      record = { type: 'A', name, ttl, address: formatIPv4(msg.subarray(start, end)) };
-      break;
+      checkSize(type, start, end, 4);
+      return { type: 'A', name, ttl, address: formatIPv4At(msg, start) };
     case TYPE_CODES.AAAA:
-      fixed(16);
-      record = { type: 'AAAA', name, ttl, address: formatIPv6(msg.subarray(start, end)) };
-      break;
+      checkSize(type, start, end, 16);
+      return { type: 'AAAA', name, ttl, address: formatIPv6At(msg, start) };
     case TYPE_CODES.CNAME:
+      return { type: 'CNAME', name, ttl, target: exactName(msg, start, end, type, labels) };
     case TYPE_CODES.NS:
-      record = { type: type === TYPE_CODES.NS ? 'NS' : 'CNAME', name, ttl, target: exactName(start) };
-      break;
+      return { type: 'NS', name, ttl, target: exactName(msg, start, end, type, labels) };
     case TYPE_CODES.TXT: {
       const strings: string[] = [];
       for (let at = start; at < end;) {
         const n = msg[at] ?? 0;
         if (at + 1 + n > end) throw fail(`TXT character-string at offset ${at} overruns the rdata`);
-        strings.push(utf8Text(msg.subarray(at + 1, at + 1 + n)));
+        strings.push(text(msg, at + 1, at + 1 + n));
         at += 1 + n;
       }
-      record = { type: 'TXT', name, ttl, strings };
-      break;
+      return { type: 'TXT', name, ttl, strings };
     }
     case TYPE_CODES.SRV:
       if (end - start < 7) throw fail(`SRV rdata at offset ${start} is truncated`);
-      record = {
+      return {
         type: 'SRV', name, ttl, priority: u16(msg, start), weight: u16(msg, start + 2), port: u16(msg, start + 4),
-        target: exactName(start + 6),
+        target: exactName(msg, start + 6, end, type, labels),
       };
-      break;
     case TYPE_CODES.SVCB:
     case TYPE_CODES.HTTPS: {
-      const rdata = decodeSvcbRdata(msg, start, end, (at, limit) => readName(msg, at, limit));
-      record = { type: type === TYPE_CODES.SVCB ? 'SVCB' : 'HTTPS', name, ttl, ...rdata };
-      break;
+      const rdata = decodeSvcbRdata(msg, start, end, (at, limit) => ({ name: readNameText(msg, at, limit, labels), end: nameEnd }));
+      return { type: type === TYPE_CODES.SVCB ? 'SVCB' : 'HTTPS', name, ttl, ...rdata };
     }
     default:
-      record = { type: 'UNKNOWN', name, ttl, typeCode: type, data: opaqueRdata(msg, type, start, end, true) };
+      return { type: 'UNKNOWN', name, ttl, typeCode: type, data: opaqueRdata(msg, type, start, end, true) };
   }
-  return { record, end };
 }
 
 function decodeMessage(msg: Uint8Array): DnsRecord[] {
@@ -222,19 +279,21 @@ function decodeMessage(msg: Uint8Array): DnsRecord[] {
   if (HEADER_BYTES + 5 * qd + 11 * (an + ns + ar) > msg.length) {
     throw fail(`DNS section counts (${qd}/${an}/${ns}/${ar}) do not fit in ${msg.length} bytes`);
   }
+  const labels: LabelTexts = new Map();
   let pos = HEADER_BYTES;
   for (let i = 0; i < qd; i++) {
-    const q = readName(msg, pos, msg.length);
-    if (q.end + 4 > msg.length) throw fail(`question at offset ${pos} is truncated`);
-    const cls = u16(msg, q.end + 2) & 0x7fff;
+    readNameText(msg, pos, msg.length, labels);
+    const q = nameEnd;
+    if (q + 4 > msg.length) throw fail(`question at offset ${pos} is truncated`);
+    const cls = u16(msg, q + 2) & 0x7fff;
     if (!QUESTION_CLASSES.has(cls)) throw fail(`question at offset ${pos} has unknown class ${cls}`);
-    pos = q.end + 4;
+    pos = q + 4;
   }
   const answers: DnsRecord[] = [];
   for (let i = 0; i < an + ns + ar; i++) {
-    const { record, end } = readRecord(msg, pos);
+    const record = readRecord(msg, pos, labels);
     if (i < an) answers.push(record);
-    pos = end;
+    pos = recordEnd;
   }
   return answers;
 }

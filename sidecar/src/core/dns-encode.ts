@@ -11,24 +11,29 @@
  *   targets are compressed; SRV and SVCB/HTTPS targets are written in full and never enter the table;
  * - TXT: the strings as given; an empty list is written as one empty string (simple-dns does that).
  *
- * Everything is validated before a byte is written; problems raise PkarrError 'INVALID_NAME'
- * (names) or 'INVALID_RECORD' (anything else) with a message naming the record. The 1000-byte
- * pkarr limit is not checked here (that is the signed packet's job).
+ * Every record is validated before a byte of it is written and nothing is returned on an error;
+ * problems raise PkarrError 'INVALID_NAME' (names) or 'INVALID_RECORD' (anything else) with a
+ * message naming the first bad record. The 1000-byte pkarr limit is not checked here (that is the
+ * signed packet's job).
+ *
+ * Speed: one pass that validates and writes into a reused buffer (dns-writer.ts), addresses parsed
+ * by hand straight into it; the only allocation per call is the returned copy.
  */
 import { PkarrError } from './errors.ts';
 import { checkOpaqueRdata } from './dns-decode.ts';
-import {
-  formatIPv6, isWellFormed, nameToLabels, normalizeName, normalizeTarget, parseIPv4, parseIPv6, utf8Bytes,
-} from './names.ts';
-import type { DnsRecord, SVCBRecord, TXTRecord } from './records.ts';
+import { DnsWriter, throwNameError } from './dns-writer.ts';
+import { formatIPv6At, isWellFormed, normalizeName, normalizeTarget, parseIPv4Into, parseIPv6Into, utf8Bytes } from './names.ts';
+import type { DnsRecord, TXTRecord } from './records.ts';
 import { CLASS_IN, TYPE_CODES } from './records.ts';
-import { encodeSvcbRdata, normalizeSvcParams, validateSvcParams } from './svcb.ts';
+import { normalizeSvcParams, writeSvcbRdata } from './svcb.ts';
 
 /** simple-dns `MAX_CHARACTER_STRING_LENGTH` (255); text is chunked at one byte less. */
 export const MAX_CHARACTER_STRING_BYTES = 255;
 const TXT_CHUNK_BYTES = MAX_CHARACTER_STRING_BYTES - 1;
-const MAX_POINTER_OFFSET = 0x3fff;
 const MODELLED_TYPE_CODES = new Set<number>(Object.values(TYPE_CODES));
+const HEADER_BYTES = 12;
+/** type, class, TTL and rdlength after the owner name. */
+const FIXED_RR_BYTES = 10;
 
 /**
  * Splits a text into TXT character-strings of at most 254 UTF-8 bytes, like simple-dns's
@@ -68,12 +73,170 @@ function label(record: unknown, index: number): string {
   return `record #${index} (${type} ${JSON.stringify(name)})`;
 }
 
+const badRecord = (record: unknown, index: number, msg: string): PkarrError =>
+  new PkarrError('INVALID_RECORD', `${label(record, index)}: ${msg}`);
+
+/** The last origin that passed checkOrigin (the signer's key rarely changes between calls). */
+let checkedOrigin = '';
+
 /** Throws PkarrError('INVALID_ARGUMENT') unless `origin` is a single non-empty label. */
 function checkOrigin(origin: string): void {
+  if (origin === checkedOrigin && origin !== '') return;
   if (typeof origin !== 'string' || origin === '' || origin.includes('.') || utf8Bytes(origin).length > 63) {
     throw new PkarrError('INVALID_ARGUMENT', `origin must be a single DNS label (the signer's z32), got ${JSON.stringify(origin)}`);
   }
+  checkedOrigin = origin;
 }
+
+const ipv6 = new Uint8Array(16);
+
+/** A valid IPv6 address in the form the decoder gives back (RFC 5952). */
+function canonicalIPv6(address: string): string {
+  if (!parseIPv6Into(address, ipv6, 0)) ipv6.fill(0);
+  return formatIPv6At(ipv6, 0);
+}
+
+/** A record target as the decoder gives it back: what nameToLabels keeps, root written `.`. */
+function wireTarget(target: string): string {
+  const t = normalizeTarget(target);
+  return t !== '.' && t.endsWith('.') ? t.slice(0, -1) : t;
+}
+
+/**
+ * Writes the owner name normalised against the writer's origin (normalizeName's rules) without
+ * building the normalised string: the text before the origin is written relative to it.
+ */
+function writeOwner(w: DnsWriter, record: DnsRecord, origin: string, index: number): void {
+  const name = record.name;
+  const end = name.endsWith('.') ? name.length - 1 : name.length;
+  const dot = end === 0 ? -1 : name.lastIndexOf('.', end - 1);
+  const last = end - dot - 1;
+  let relativeEnd: number;
+  if (last === origin.length && name.startsWith(origin, dot + 1)) relativeEnd = dot < 0 ? 0 : dot === 0 ? -1 : dot;
+  else if (last === 0 || (last === 1 && name.charCodeAt(end - 1) === 0x40)) relativeEnd = 0; // '@' or empty last label
+  else relativeEnd = end;
+  if (relativeEnd < 0 || !w.nameInOrigin(name, relativeEnd, true)) {
+    throwNameError(normalizeName(name, origin), `${label(record, index)}: owner name`);
+  }
+}
+
+/** Writes a name or throws nameToLabels' INVALID_NAME error for it. */
+function writeName(w: DnsWriter, name: string, compress: boolean, record: DnsRecord, index: number, field: string): void {
+  if (!w.name(name, compress)) throwNameError(name, `${label(record, index)}: ${field}`);
+}
+
+function writeTarget(w: DnsWriter, record: DnsRecord & { target: unknown }, index: number, compress: boolean): void {
+  if (typeof record.target !== 'string') throw new PkarrError('INVALID_NAME', `${label(record, index)}: target must be a string`);
+  writeName(w, normalizeTarget(record.target), compress, record, index, 'target');
+}
+
+function writeTxt(w: DnsWriter, record: TXTRecord, index: number): void {
+  const strings: unknown = record.strings;
+  if (!Array.isArray(strings)) throw badRecord(record, index, 'strings must be an array');
+  if (strings.length === 0) { w.u8(0); return; }
+  let total = 0;
+  for (const s of strings as unknown[]) {
+    if (typeof s !== 'string') throw badRecord(record, index, 'TXT strings must be well-formed strings');
+    let n: number;
+    if (s.length > MAX_CHARACTER_STRING_BYTES) {
+      // Too long whatever its encoding: report it without writing it.
+      if (!isWellFormed(s)) throw badRecord(record, index, 'TXT strings must be well-formed strings');
+      n = Buffer.byteLength(s, 'utf8');
+    } else {
+      const at = w.length;
+      w.u8(0);
+      n = w.utf8(s, 0, s.length);
+      if (n < 0) throw badRecord(record, index, 'TXT strings must be well-formed strings');
+      w.buf[at] = n;
+    }
+    if (n > MAX_CHARACTER_STRING_BYTES) throw badRecord(record, index, `TXT string of ${n} bytes is longer than 255 (split it with txtStrings)`);
+    total += 1 + n;
+  }
+  if (total > 0xffff) throw badRecord(record, index, 'TXT rdata is longer than 65535 bytes');
+}
+
+/**
+ * Validates and writes one resource record (owner, type, class, TTL, rdlength, rdata). Checks in
+ * order: owner name, TTL, then the type's fields; throws 'INVALID_NAME' / 'INVALID_RECORD' naming
+ * `record #index`.
+ */
+function writeRecord(w: DnsWriter, record: DnsRecord, origin: string, index: number): void {
+  if (typeof record !== 'object' || record === null) throw badRecord(record, index, 'not an object');
+  if (typeof record.name !== 'string') throw new PkarrError('INVALID_NAME', `${label(record, index)}: name must be a string`);
+  writeOwner(w, record, origin, index);
+  if (!isInt(record.ttl, 0xffffffff)) throw badRecord(record, index, `TTL ${String(record.ttl)} is not an integer in 0-4294967295`);
+  w.ensure(FIXED_RR_BYTES);
+  const fixed = w.length;
+  w.length += FIXED_RR_BYTES;
+  let type: number;
+  switch (record.type) {
+    case 'A': {
+      const a: unknown = record.address;
+      w.ensure(4);
+      if (typeof a !== 'string' || !parseIPv4Into(a, 0, a.length, w.buf, w.length)) {
+        throw badRecord(record, index, `invalid IPv4 address ${JSON.stringify(record.address)}`);
+      }
+      w.length += 4;
+      type = TYPE_CODES.A;
+      break;
+    }
+    case 'AAAA': {
+      const a: unknown = record.address;
+      w.ensure(16);
+      if (typeof a !== 'string' || !parseIPv6Into(a, w.buf, w.length)) {
+        throw badRecord(record, index, `invalid IPv6 address ${JSON.stringify(record.address)}`);
+      }
+      w.length += 16;
+      type = TYPE_CODES.AAAA;
+      break;
+    }
+    case 'CNAME':
+    case 'NS':
+      writeTarget(w, record, index, true);
+      type = TYPE_CODES[record.type];
+      break;
+    case 'TXT':
+      writeTxt(w, record, index);
+      type = TYPE_CODES.TXT;
+      break;
+    case 'SRV':
+      for (const f of ['priority', 'weight', 'port'] as const) {
+        if (!isInt(record[f], 0xffff)) throw badRecord(record, index, `SRV ${f} ${String(record[f])} is not in 0-65535`);
+        w.u16(record[f]);
+      }
+      writeTarget(w, record, index, false);
+      type = TYPE_CODES.SRV;
+      break;
+    case 'SVCB':
+    case 'HTTPS':
+      if (typeof record.target !== 'string') throw new PkarrError('INVALID_NAME', `${label(record, index)}: target must be a string`);
+      writeSvcbRdata(w, record.priority, record.target, record.params, label(record, index));
+      type = TYPE_CODES[record.type];
+      break;
+    case 'UNKNOWN': {
+      if (!isInt(record.typeCode, 0xffff)) throw badRecord(record, index, `typeCode ${String(record.typeCode)} is not in 0-65535`);
+      if (MODELLED_TYPE_CODES.has(record.typeCode)) throw badRecord(record, index, `typeCode ${record.typeCode} has its own record type; use it`);
+      if (!(record.data instanceof Uint8Array)) throw badRecord(record, index, 'data must be a Uint8Array');
+      if (record.data.length > 0xffff) throw badRecord(record, index, `rdata of ${record.data.length} bytes is longer than 65535`);
+      const problem = checkOpaqueRdata(record.typeCode, record.data);
+      if (problem !== null) throw badRecord(record, index, `rdata is not valid for type ${record.typeCode}: ${problem}`);
+      w.bytes(record.data);
+      type = record.typeCode;
+      break;
+    }
+    default:
+      throw badRecord(record, index, `unknown record type ${JSON.stringify((record as { type: unknown }).type)}`);
+  }
+  const rdlength = w.length - fixed - FIXED_RR_BYTES;
+  if (rdlength > 0xffff) throw badRecord(record, index, 'rdata is longer than 65535 bytes');
+  w.setU16(fixed, type);
+  w.setU16(fixed + 2, CLASS_IN);
+  w.setU32(fixed + 4, record.ttl);
+  w.setU16(fixed + 8, rdlength);
+}
+
+/** The encoder's buffer: encoding is synchronous and never nested, so one is shared. */
+const writer = new DnsWriter();
 
 /**
  * Validates one record for encoding against `origin` (throws 'INVALID_NAME' / 'INVALID_RECORD'
@@ -82,194 +245,59 @@ function checkOrigin(origin: string): void {
  */
 export function validateRecord(record: DnsRecord, origin: string, index = 0): void {
   checkOrigin(origin);
-  const what = label(record, index);
-  const bad = (msg: string): PkarrError => new PkarrError('INVALID_RECORD', `${what}: ${msg}`);
-  if (typeof record !== 'object' || record === null) throw bad('not an object');
-  if (typeof record.name !== 'string') throw new PkarrError('INVALID_NAME', `${what}: name must be a string`);
-  nameToLabels(normalizeName(record.name, origin), `${what}: owner name`);
-  if (!isInt(record.ttl, 0xffffffff)) throw bad(`TTL ${String(record.ttl)} is not an integer in 0-4294967295`);
+  writer.setOrigin(origin);
+  writeRecord(writer, record, origin, index);
+}
+
+/**
+ * The canonical form of a (valid) record: exactly what `decodeDnsPacket(encodeDnsPacket([record],
+ * origin))` gives back, same fields in the same order. Owner normalised against `origin`, targets
+ * via normalizeTarget, IPv6 in RFC 5952 form, TXT `[]` → `['']`, SvcParams sorted (svcb.ts), arrays
+ * and bytes copied.
+ */
+export function normalizeRecord(record: DnsRecord, origin: string): DnsRecord {
+  const name = normalizeName(record.name, origin);
+  const ttl = record.ttl;
   switch (record.type) {
-    case 'A':
-      if (parseIPv4(record.address) === null) throw bad(`invalid IPv4 address ${JSON.stringify(record.address)}`);
-      break;
-    case 'AAAA':
-      if (parseIPv6(record.address) === null) throw bad(`invalid IPv6 address ${JSON.stringify(record.address)}`);
-      break;
-    case 'CNAME':
-    case 'NS':
-      if (typeof record.target !== 'string') throw new PkarrError('INVALID_NAME', `${what}: target must be a string`);
-      nameToLabels(normalizeTarget(record.target), `${what}: target`);
-      break;
-    case 'TXT': {
-      if (!Array.isArray(record.strings)) throw bad('strings must be an array');
-      let total = 0;
-      for (const s of record.strings) {
-        if (typeof s !== 'string' || !isWellFormed(s)) throw bad('TXT strings must be well-formed strings');
-        const n = utf8Bytes(s).length;
-        if (n > MAX_CHARACTER_STRING_BYTES) throw bad(`TXT string of ${n} bytes is longer than 255 (split it with txtStrings)`);
-        total += 1 + n;
-      }
-      if (total > 0xffff) throw bad('TXT rdata is longer than 65535 bytes');
-      break;
-    }
+    case 'A': return { type: 'A', name, ttl, address: record.address };
+    case 'AAAA': return { type: 'AAAA', name, ttl, address: canonicalIPv6(record.address) };
+    case 'CNAME': case 'NS': return { type: record.type, name, ttl, target: wireTarget(record.target) };
+    case 'TXT': return { type: 'TXT', name, ttl, strings: record.strings.length === 0 ? [''] : record.strings.slice() };
     case 'SRV':
-      for (const f of ['priority', 'weight', 'port'] as const) {
-        if (!isInt(record[f], 0xffff)) throw bad(`SRV ${f} ${String(record[f])} is not in 0-65535`);
-      }
-      if (typeof record.target !== 'string') throw new PkarrError('INVALID_NAME', `${what}: target must be a string`);
-      nameToLabels(normalizeTarget(record.target), `${what}: target`);
-      break;
-    case 'SVCB':
-    case 'HTTPS':
-      if (typeof record.target !== 'string') throw new PkarrError('INVALID_NAME', `${what}: target must be a string`);
-      encodeSvcbRdata(record.priority, record.target, record.params, what);
-      break;
-    case 'UNKNOWN': {
-      if (!isInt(record.typeCode, 0xffff)) throw bad(`typeCode ${String(record.typeCode)} is not in 0-65535`);
-      if (MODELLED_TYPE_CODES.has(record.typeCode)) throw bad(`typeCode ${record.typeCode} has its own record type; use it`);
-      if (!(record.data instanceof Uint8Array)) throw bad('data must be a Uint8Array');
-      if (record.data.length > 0xffff) throw bad(`rdata of ${record.data.length} bytes is longer than 65535`);
-      const problem = checkOpaqueRdata(record.typeCode, record.data);
-      if (problem !== null) throw bad(`rdata is not valid for type ${record.typeCode}: ${problem}`);
-      break;
-    }
-    default:
-      throw bad(`unknown record type ${JSON.stringify((record as { type: unknown }).type)}`);
+      return { type: 'SRV', name, ttl, priority: record.priority, weight: record.weight, port: record.port, target: wireTarget(record.target) };
+    case 'SVCB': case 'HTTPS':
+      return { type: record.type, name, ttl, priority: record.priority, target: wireTarget(record.target), params: normalizeSvcParams(record.params) };
+    case 'UNKNOWN': return { type: 'UNKNOWN', name, ttl, typeCode: record.typeCode, data: Uint8Array.from(record.data) };
   }
 }
 
 /**
- * The canonical form of a (valid) record: what `decodeDnsPacket(encodeDnsPacket([record], origin))`
- * gives back. Owner normalised against `origin`, targets via normalizeTarget, IPv6 in RFC 5952 form,
- * TXT `[]` → `['']`, SvcParams sorted (svcb.ts), byte arrays copied.
+ * Encodes `records` like encodeDnsPacket, then hands the message to `finish` as `scratch[0,
+ * length)` — a view of the encoder's reused buffer, valid only during the call (copy what you
+ * keep). Lets SignedPacket.sign build its signable message without an intermediate copy.
  */
-export function normalizeRecord(record: DnsRecord, origin: string): DnsRecord {
-  const name = normalizeName(record.name, origin);
-  switch (record.type) {
-    case 'A': return { ...record, name };
-    case 'AAAA': return { ...record, name, address: formatIPv6(parseIPv6(record.address) ?? new Uint8Array(16)) };
-    case 'CNAME': case 'NS': case 'SRV': return { ...record, name, target: normalizeTarget(record.target) };
-    case 'TXT': return { ...record, name, strings: record.strings.length === 0 ? [''] : [...record.strings] };
-    case 'SVCB': case 'HTTPS':
-      return { ...record, name, target: normalizeTarget(record.target), params: normalizeSvcParams(record.params) };
-    case 'UNKNOWN': return { ...record, name, data: Uint8Array.from(record.data) };
-  }
+export function encodeDnsPacketWith<T>(records: readonly DnsRecord[], origin: string, finish: (scratch: Uint8Array, length: number) => T): T {
+  checkOrigin(origin);
+  if (!Array.isArray(records)) throw new PkarrError('INVALID_ARGUMENT', 'records must be an array');
+  if (records.length > 0xffff) throw new PkarrError('INVALID_RECORD', `${records.length} records do not fit in a DNS message`);
+  const w = writer;
+  w.setOrigin(origin);
+  w.ensure(HEADER_BYTES);
+  w.buf.fill(0, 0, HEADER_BYTES); // ID 0, no questions / authorities / additionals
+  w.buf[2] = 0x80; // QR (response), opcode 0, rcode 0
+  w.setU16(6, records.length);
+  w.length = HEADER_BYTES;
+  for (let i = 0; i < records.length; i++) writeRecord(w, records[i] as DnsRecord, origin, i);
+  return finish(w.buf, w.length);
 }
 
-/** Growable big-endian byte writer. */
-class ByteWriter {
-  private buf = new Uint8Array(256);
-  length = 0;
-
-  private ensure(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-  }
-
-  u8(v: number): void { this.ensure(1); this.buf[this.length++] = v & 0xff; }
-  u16(v: number): void { this.u8(v >>> 8); this.u8(v); }
-  u32(v: number): void { this.u16(Math.floor(v / 0x10000)); this.u16(v % 0x10000); }
-  bytes(b: Uint8Array): void { this.ensure(b.length); this.buf.set(b, this.length); this.length += b.length; }
-  setU16(at: number, v: number): void { this.buf[at] = (v >>> 8) & 0xff; this.buf[at + 1] = v & 0xff; }
-  result(): Uint8Array { return this.buf.slice(0, this.length); }
-}
-
-/** Writes names, compressing with simple-dns's shared suffix table. */
-class NameWriter {
-  private readonly table = new Map<string, number>();
-  private readonly out: ByteWriter;
-
-  constructor(out: ByteWriter) { this.out = out; }
-
-  /** Writes `labels` uncompressed and without touching the table. */
-  plain(labels: readonly Uint8Array[]): void {
-    for (const l of labels) { this.out.u8(l.length); this.out.bytes(l); }
-    this.out.u8(0);
-  }
-
-  /** Writes `labels` compressed (simple-dns `compress_append`). */
-  compressed(labels: readonly Uint8Array[]): void {
-    // Labels come from splitting on '.', so their bytes never contain 0x2E: '.' is a safe joiner.
-    const suffixes: string[] = new Array<string>(labels.length);
-    let suffix = '';
-    for (let i = labels.length - 1; i >= 0; i--) {
-      const key = String.fromCharCode(...(labels[i] ?? []));
-      suffix = i === labels.length - 1 ? key : `${key}.${suffix}`;
-      suffixes[i] = suffix;
-    }
-    for (let i = 0; i < labels.length; i++) {
-      const suffix = suffixes[i] ?? '';
-      const seen = this.table.get(suffix);
-      if (seen !== undefined) { this.out.u16(0xc000 | seen); return; }
-      if (this.out.length <= MAX_POINTER_OFFSET) this.table.set(suffix, this.out.length);
-      const l = labels[i] ?? new Uint8Array(0);
-      this.out.u8(l.length);
-      this.out.bytes(l);
-    }
-    this.out.u8(0);
-  }
-}
-
-const targetLabels = (target: string): Uint8Array[] => nameToLabels(normalizeTarget(target), 'target');
-
-function typeCode(record: DnsRecord): number {
-  return record.type === 'UNKNOWN' ? record.typeCode : TYPE_CODES[record.type];
-}
-
-function writeRdata(record: DnsRecord, out: ByteWriter, names: NameWriter): void {
-  switch (record.type) {
-    case 'A': out.bytes(parseIPv4(record.address) ?? new Uint8Array(4)); break;
-    case 'AAAA': out.bytes(parseIPv6(record.address) ?? new Uint8Array(16)); break;
-    case 'CNAME': case 'NS': names.compressed(targetLabels(record.target)); break;
-    case 'TXT':
-      for (const s of record.strings.length === 0 ? [''] : record.strings) {
-        const b = utf8Bytes(s);
-        out.u8(b.length);
-        out.bytes(b);
-      }
-      break;
-    case 'SRV':
-      out.u16(record.priority); out.u16(record.weight); out.u16(record.port);
-      names.plain(targetLabels(record.target));
-      break;
-    case 'SVCB': case 'HTTPS': {
-      const r: SVCBRecord = record;
-      out.bytes(encodeSvcbRdata(r.priority, r.target, r.params, 'SVCB'));
-      break;
-    }
-    case 'UNKNOWN': out.bytes(record.data); break;
-  }
-}
+const copyOut = (scratch: Uint8Array, length: number): Uint8Array => scratch.slice(0, length);
 
 /**
  * Encodes `records` as a pkarr DNS message, byte-identical to the Rust reference (file comment).
  * `origin` is the signer's z32 (owner names are normalised against it). Validates every record
- * first (validateRecord); throws PkarrError 'INVALID_NAME' / 'INVALID_RECORD' / 'INVALID_ARGUMENT'.
+ * (validateRecord); throws PkarrError 'INVALID_NAME' / 'INVALID_RECORD' / 'INVALID_ARGUMENT'.
  */
 export function encodeDnsPacket(records: readonly DnsRecord[], origin: string): Uint8Array {
-  checkOrigin(origin);
-  if (!Array.isArray(records)) throw new PkarrError('INVALID_ARGUMENT', 'records must be an array');
-  if (records.length > 0xffff) throw new PkarrError('INVALID_RECORD', `${records.length} records do not fit in a DNS message`);
-  records.forEach((r, i) => validateRecord(r, origin, i));
-
-  const out = new ByteWriter();
-  out.u16(0); // ID
-  out.u16(0x8000); // QR (response), opcode 0, rcode 0
-  out.u16(0); out.u16(records.length); out.u16(0); out.u16(0);
-  const names = new NameWriter(out);
-  records.forEach((record, i) => {
-    names.compressed(nameToLabels(normalizeName(record.name, origin), 'owner name'));
-    out.u16(typeCode(record));
-    out.u16(CLASS_IN);
-    out.u32(record.ttl);
-    const lengthAt = out.length;
-    out.u16(0);
-    writeRdata(record, out, names);
-    const rdlength = out.length - lengthAt - 2;
-    if (rdlength > 0xffff) throw new PkarrError('INVALID_RECORD', `${label(record, i)}: rdata is longer than 65535 bytes`);
-    out.setU16(lengthAt, rdlength);
-  });
-  return out.result();
+  return encodeDnsPacketWith(records, origin, copyOut);
 }

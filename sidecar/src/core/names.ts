@@ -6,7 +6,6 @@
  * text between two dots (so a label can never contain a `.`). Everything is case-sensitive,
  * exactly like the Rust reference.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import { PkarrError } from './errors.ts';
 
 /** Longest label on the wire, in bytes. */
@@ -34,8 +33,12 @@ export function utf8Text(bytes: Uint8Array): string {
   return utf8Lossy.decode(bytes);
 }
 
+/** `String.prototype.isWellFormed` (ES2024, native in Node 24; the lib target here is ES2023). */
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
 /** True when `text` has no lone UTF-16 surrogate (so it survives a UTF-8 round trip). */
 export function isWellFormed(text: string): boolean {
+  if (nativeIsWellFormed !== undefined) return nativeIsWellFormed.call(text);
   return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
 
@@ -118,63 +121,139 @@ export function labelsToName(labels: readonly Uint8Array[]): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// IP addresses
+// IP addresses (parsed by hand: node:net's validation regexes cost more than the whole encoder)
+
+/**
+ * Parses the dotted-quad IPv4 in `text[from, to)` into `out[at, at + 4)` with `net.isIPv4`'s rules
+ * (four decimal parts 0–255, no leading zeros, nothing else). Returns false (leaving `out` partly
+ * written) when it is not one.
+ */
+export function parseIPv4Into(text: string, from: number, to: number, out: Uint8Array, at: number): boolean {
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part === 3) return false;
+      out[at + part++] = value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    const d = c - 0x30;
+    if (d < 0 || d > 9 || (digits > 0 && value === 0)) return false;
+    value = value * 10 + d;
+    digits++;
+    if (value > 255) return false;
+  }
+  if (part !== 3 || digits === 0) return false;
+  out[at + 3] = value;
+  return true;
+}
 
 /** Parses dotted-quad IPv4 (no leading zeros, as `net.isIPv4`) into 4 bytes, or null. */
 export function parseIPv4(text: string): Uint8Array | null {
-  if (typeof text !== 'string' || !isIPv4(text)) return null;
-  return Uint8Array.from(text.split('.').map(Number));
+  if (typeof text !== 'string') return null;
+  const out = new Uint8Array(4);
+  return parseIPv4Into(text, 0, text.length, out, 0) ? out : null;
+}
+
+const hexValue = (c: number): number => {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+};
+
+/** Scratch for parseIPv6Into (parsing is synchronous, so one is enough). */
+const words = new Uint16Array(8);
+const v4 = new Uint8Array(4);
+
+/**
+ * Parses an IPv6 address into `out[at, at + 16)`, accepting exactly what `net.isIPv6` accepts
+ * minus zone ids: 1–4 hex digits per group, at most one `::` standing for one or more zero
+ * groups, and an optional dotted-quad IPv4 as the last 32 bits. Returns false when it is not one.
+ */
+export function parseIPv6Into(text: string, out: Uint8Array, at: number): boolean {
+  const n = text.length;
+  let count = 0;
+  let gap = -1;
+  let i = 0;
+  if (n >= 2 && text.charCodeAt(0) === 0x3a && text.charCodeAt(1) === 0x3a) {
+    gap = 0;
+    i = 2;
+  }
+  while (i < n) {
+    let k = i;
+    let value = 0;
+    let dotted = false;
+    for (; k < n; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 0x3a) break;
+      if (c === 0x2e) { dotted = true; continue; }
+      const h = hexValue(c);
+      if (h < 0) return false;
+      value = (value << 4) | h;
+    }
+    if (dotted) {
+      // An embedded IPv4 ends the address and fills two groups.
+      if (k !== n || count > 6 || !parseIPv4Into(text, i, k, v4, 0)) return false;
+      words[count++] = (v4[0]! << 8) | v4[1]!;
+      words[count++] = (v4[2]! << 8) | v4[3]!;
+      break;
+    }
+    if (k === i || k - i > 4 || count === 8) return false;
+    words[count++] = value;
+    if (k === n) break;
+    // text[k] is ':'
+    if (k + 1 < n && text.charCodeAt(k + 1) === 0x3a) {
+      if (gap >= 0) return false;
+      gap = count;
+      i = k + 2;
+    } else {
+      i = k + 1;
+      if (i === n) return false; // a trailing single ':'
+    }
+  }
+  if (gap < 0 ? count !== 8 : count > 7) return false;
+  // Write the groups, with `8 - count` zero groups where the `::` was.
+  let w = at;
+  for (let j = 0; j <= count; j++) {
+    if (j === gap) for (let z = count; z < 8; z++) { out[w++] = 0; out[w++] = 0; }
+    if (j === count) break;
+    const v = words[j]!;
+    out[w++] = v >>> 8;
+    out[w++] = v & 0xff;
+  }
+  return true;
 }
 
 /** Parses an IPv6 address (also `::ffff:1.2.3.4`; no zone id) into 16 bytes, or null. */
 export function parseIPv6(text: string): Uint8Array | null {
-  if (typeof text !== 'string' || !isIPv6(text) || text.includes('%')) return null;
-  const groups = (part: string): number[] | null => {
-    if (part === '') return [];
-    const out: number[] = [];
-    const items = part.split(':');
-    for (const [i, g] of items.entries()) {
-      if (i === items.length - 1 && g.includes('.')) {
-        const v4 = parseIPv4(g);
-        if (v4 === null) return null;
-        out.push(((v4[0] ?? 0) << 8) | (v4[1] ?? 0), ((v4[2] ?? 0) << 8) | (v4[3] ?? 0));
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-        out.push(parseInt(g, 16));
-      }
-    }
-    return out;
-  };
-  const gap = text.indexOf('::');
-  let words: number[] | null;
-  if (gap < 0) {
-    words = groups(text);
-  } else {
-    const head = groups(text.slice(0, gap));
-    const tail = groups(text.slice(gap + 2));
-    if (head === null || tail === null || head.length + tail.length > 7) return null;
-    words = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  }
-  if (words === null || words.length !== 8) return null;
-  const bytes = new Uint8Array(16);
-  words.forEach((w, i) => { bytes[2 * i] = w >> 8; bytes[2 * i + 1] = w & 0xff; });
-  return bytes;
+  if (typeof text !== 'string') return null;
+  const out = new Uint8Array(16);
+  return parseIPv6Into(text, out, 0) ? out : null;
+}
+
+/** Formats the 4 bytes at `bytes[at]` as dotted-quad IPv4. */
+export function formatIPv4At(bytes: Uint8Array, at: number): string {
+  return `${bytes[at] ?? 0}.${bytes[at + 1] ?? 0}.${bytes[at + 2] ?? 0}.${bytes[at + 3] ?? 0}`;
 }
 
 /** Formats 4 bytes as dotted-quad IPv4. */
 export function formatIPv4(bytes: Uint8Array): string {
-  return Array.from(bytes.subarray(0, 4)).join('.');
+  return formatIPv4At(bytes, 0);
 }
 
 /**
- * Formats 16 bytes as IPv6 in RFC 5952 canonical form (lower case, longest zero run of ≥ 2 groups
- * shortened to `::`, first run on ties); IPv4-mapped addresses print as `::ffff:a.b.c.d`.
+ * Formats the 16 bytes at `bytes[at]` as IPv6 in RFC 5952 canonical form (lower case, longest
+ * zero run of ≥ 2 groups shortened to `::`, first run on ties); IPv4-mapped addresses print as
+ * `::ffff:a.b.c.d`.
  */
-export function formatIPv6(bytes: Uint8Array): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push(((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0));
-  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
-    return `::ffff:${formatIPv4(bytes.subarray(12, 16))}`;
+export function formatIPv6At(bytes: Uint8Array, at: number): string {
+  for (let i = 0; i < 8; i++) words[i] = ((bytes[at + 2 * i] ?? 0) << 8) | (bytes[at + 2 * i + 1] ?? 0);
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) {
+    return `::ffff:${formatIPv4At(bytes, at + 12)}`;
   }
   let bestStart = -1;
   let bestLen = 1;
@@ -185,7 +264,26 @@ export function formatIPv6(bytes: Uint8Array): string {
     if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
     i = j;
   }
-  const hex = words.map((w) => w.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  let text = '';
+  let colon = false;
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      text += '::';
+      colon = false;
+      i += bestLen - 1;
+      continue;
+    }
+    if (colon) text += ':';
+    text += words[i]!.toString(16);
+    colon = true;
+  }
+  return text;
+}
+
+/**
+ * Formats 16 bytes as IPv6 in RFC 5952 canonical form (lower case, longest zero run of ≥ 2 groups
+ * shortened to `::`, first run on ties); IPv4-mapped addresses print as `::ffff:a.b.c.d`.
+ */
+export function formatIPv6(bytes: Uint8Array): string {
+  return formatIPv6At(bytes, 0);
 }

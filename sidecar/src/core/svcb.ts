@@ -10,8 +10,9 @@
  * Param values that are not ASCII (alpn ids) are decoded as lossy UTF-8.
  */
 import { PkarrError } from './errors.ts';
+import { DnsWriter, throwNameError } from './dns-writer.ts';
 import {
-  formatIPv4, formatIPv6, isWellFormed, labelsToName, nameToLabels, normalizeTarget, parseIPv4, parseIPv6,
+  formatIPv4, formatIPv6, isWellFormed, normalizeTarget, parseIPv4, parseIPv4Into, parseIPv6, parseIPv6Into,
   utf8Bytes, utf8Text,
 } from './names.ts';
 import type { SvcParamValue } from './records.ts';
@@ -128,29 +129,64 @@ export function normalizeSvcParams(params: readonly SvcParamValue[]): SvcParamVa
     switch (p.key) {
       case 'mandatory': return { key: 'mandatory', keys: [...p.keys].sort((a, b) => a - b) };
       case 'alpn': return { key: 'alpn', protocols: [...p.protocols] };
+      case 'no-default-alpn': return { key: 'no-default-alpn' };
+      case 'port': return { key: 'port', port: p.port };
       case 'ipv4hint': return { key: 'ipv4hint', addresses: [...p.addresses] };
       case 'ipv6hint': return { key: 'ipv6hint', addresses: p.addresses.map((a) => formatIPv6(parseIPv6(a) ?? new Uint8Array(16))) };
       case 'ech': return { key: 'ech', data: Uint8Array.from(p.data) };
       case 'unknown': return { key: 'unknown', code: p.code, data: Uint8Array.from(p.data) };
-      default: return { ...p };
     }
   });
   return out.sort((a, b) => svcParamKeyCode(a) - svcParamKeyCode(b));
 }
 
-function paramValue(p: SvcParamValue): number[] {
-  const out: number[] = [];
-  const u16 = (v: number): void => { out.push(v >> 8, v & 0xff); };
+/** Appends the wire value of one (valid) param. */
+function writeParamValue(w: DnsWriter, p: SvcParamValue): void {
   switch (p.key) {
-    case 'mandatory': for (const k of p.keys) u16(k); break;
-    case 'alpn': for (const id of p.protocols) { const b = utf8Bytes(id); out.push(b.length, ...b); } break;
+    case 'mandatory': for (const k of p.keys) w.u16(k); break;
+    case 'alpn':
+      for (const id of p.protocols) {
+        const at = w.length;
+        w.u8(0);
+        const n = w.utf8(id, 0, id.length); // may grow (replace) w.buf: index it afterwards
+        w.buf[at] = n;
+      }
+      break;
     case 'no-default-alpn': break;
-    case 'port': u16(p.port); break;
-    case 'ipv4hint': for (const a of p.addresses) out.push(...(parseIPv4(a) ?? [])); break;
-    case 'ipv6hint': for (const a of p.addresses) out.push(...(parseIPv6(a) ?? [])); break;
-    case 'ech': case 'unknown': out.push(...p.data); break;
+    case 'port': w.u16(p.port); break;
+    case 'ipv4hint':
+      for (const a of p.addresses) { w.ensure(4); parseIPv4Into(a, 0, a.length, w.buf, w.length); w.length += 4; }
+      break;
+    case 'ipv6hint':
+      for (const a of p.addresses) { w.ensure(16); parseIPv6Into(a, w.buf, w.length); w.length += 16; }
+      break;
+    case 'ech': case 'unknown': w.bytes(p.data); break;
   }
-  return out;
+}
+
+/**
+ * Validates and appends SVCB/HTTPS rdata to `w`: priority (u16), target (INVALID_NAME naming
+ * `what: target`) and params (INVALID_RECORD), checked in that order; the TargetName is written
+ * uncompressed (RFC 9460 §2.2), params sorted by key.
+ */
+export function writeSvcbRdata(w: DnsWriter, priority: number, target: string, params: readonly SvcParamValue[], what: string): void {
+  if (!isU16(priority)) throw bad(what, `priority ${String(priority)} is not in 0-65535`);
+  if (typeof target !== 'string') throw new PkarrError('INVALID_NAME', `${what}: target must be a string`);
+  const start = w.length;
+  w.u16(priority);
+  const name = normalizeTarget(target);
+  if (!w.name(name, false)) throwNameError(name, `${what}: target`);
+  validateSvcParams(params, what);
+  for (const p of normalizeSvcParams(params)) {
+    w.u16(svcParamKeyCode(p));
+    const at = w.length;
+    w.u16(0);
+    writeParamValue(w, p);
+    const length = w.length - at - 2;
+    if (length > 0xffff) throw bad(what, `SvcParam ${p.key} value is longer than 65535 bytes`);
+    w.setU16(at, length);
+  }
+  if (w.length - start > 0xffff) throw bad(what, 'rdata is longer than 65535 bytes');
 }
 
 /**
@@ -158,24 +194,13 @@ function paramValue(p: SvcParamValue): number[] {
  * (INVALID_RECORD); the TargetName is written uncompressed (RFC 9460 §2.2), params sorted by key.
  */
 export function encodeSvcbRdata(priority: number, target: string, params: readonly SvcParamValue[], what: string): Uint8Array {
-  if (!isU16(priority)) throw bad(what, `priority ${String(priority)} is not in 0-65535`);
-  const labels = nameToLabels(normalizeTarget(target), `${what}: target`);
-  validateSvcParams(params, what);
-  const out: number[] = [priority >> 8, priority & 0xff];
-  for (const l of labels) out.push(l.length, ...l);
-  out.push(0);
-  for (const p of normalizeSvcParams(params)) {
-    const value = paramValue(p);
-    if (value.length > 0xffff) throw bad(what, `SvcParam ${p.key} value is longer than 65535 bytes`);
-    const code = svcParamKeyCode(p);
-    out.push(code >> 8, code & 0xff, value.length >> 8, value.length & 0xff, ...value);
-  }
-  if (out.length > 0xffff) throw bad(what, 'rdata is longer than 65535 bytes');
-  return Uint8Array.from(out);
+  const w = new DnsWriter();
+  writeSvcbRdata(w, priority, target, params, what);
+  return w.buf.slice(0, w.length);
 }
 
 /** Reads a (possibly compressed) name at `offset`; direct labels must end before `limit`. */
-export type NameReader = (offset: number, limit: number) => { labels: Uint8Array[]; end: number };
+export type NameReader = (offset: number, limit: number) => { name: string; end: number };
 
 /** Decoded SVCB/HTTPS rdata. */
 export interface SvcbRdata { priority: number; target: string; params: SvcParamValue[] }
@@ -192,7 +217,7 @@ export function decodeSvcbRdata(msg: Uint8Array, start: number, end: number, rea
   const u16 = (at: number): number => ((msg[at] ?? 0) << 8) | (msg[at + 1] ?? 0);
   const priority = u16(start);
   const name = readName(start + 2, end);
-  const target = name.labels.length === 0 ? '.' : labelsToName(name.labels);
+  const target = name.name === '' ? '.' : name.name;
   const params: SvcParamValue[] = [];
   let pos = name.end;
   let previous = -1;
