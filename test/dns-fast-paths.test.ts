@@ -236,6 +236,18 @@ describe('shared encoder buffer', () => {
     expect(hex(encodeDnsPacket(V1, Z32))).toBe(V1_DNS);
   });
 
+  it('stays exact over more encodings than the compression table has generations (2^16)', () => {
+    // The oracle writes TTL 30 and 1.2.3.4 for every A record.
+    const a: DnsRecord[] = [{ type: 'A', name: 'www', ttl: 30, address: '1.2.3.4' }, { type: 'CNAME', name: 'x', ttl: 30, target: `www.${Z32}` }];
+    const b: DnsRecord[] = [{ type: 'A', name: 'x', ttl: 30, address: '1.2.3.4' }, { type: 'CNAME', name: 'www', ttl: 30, target: `x.${Z32}` }];
+    const expected = [Buffer.from(oracleEncode(a, Z32), 'hex'), Buffer.from(oracleEncode(b, Z32), 'hex')];
+    let mismatches = 0;
+    for (let i = 0; i < 70_000; i++) {
+      if (Buffer.compare(encodeDnsPacket(i % 2 === 0 ? a : b, Z32), expected[i % 2]!) !== 0) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+  }, 60_000);
+
   it('returns copies that later encodings do not overwrite, also after growing past 64 KiB', () => {
     const first = encodeDnsPacket(V1, Z32);
     const big: DnsRecord[] = Array.from({ length: 300 }, (_, i) => ({ type: 'TXT', name: `t${i}`, ttl: 1, strings: ['y'.repeat(255)] }));

@@ -31,7 +31,6 @@ import { normalizeSvcParams, writeSvcbRdata } from './svcb.ts';
 export const MAX_CHARACTER_STRING_BYTES = 255;
 const TXT_CHUNK_BYTES = MAX_CHARACTER_STRING_BYTES - 1;
 const MODELLED_TYPE_CODES = new Set<number>(Object.values(TYPE_CODES));
-const HEADER_BYTES = 12;
 /** type, class, TTL and rdlength after the owner name. */
 const FIXED_RR_BYTES = 10;
 
@@ -108,7 +107,7 @@ function wireTarget(target: string): string {
  */
 function writeOwner(w: DnsWriter, record: DnsRecord, origin: string, index: number): void {
   const name = record.name;
-  const end = name.endsWith('.') ? name.length - 1 : name.length;
+  const end = name.charCodeAt(name.length - 1) === 0x2e ? name.length - 1 : name.length;
   const dot = end === 0 ? -1 : name.lastIndexOf('.', end - 1);
   const last = end - dot - 1;
   let relativeEnd: number;
@@ -282,11 +281,13 @@ export function encodeDnsPacketWith<T>(records: readonly DnsRecord[], origin: st
   if (records.length > 0xffff) throw new PkarrError('INVALID_RECORD', `${records.length} records do not fit in a DNS message`);
   const w = writer;
   w.setOrigin(origin);
-  w.ensure(HEADER_BYTES);
-  w.buf.fill(0, 0, HEADER_BYTES); // ID 0, no questions / authorities / additionals
-  w.buf[2] = 0x80; // QR (response), opcode 0, rcode 0
-  w.setU16(6, records.length);
-  w.length = HEADER_BYTES;
+  // ID 0, QR (response) with opcode and rcode 0, no questions / authorities / additionals.
+  w.u16(0);
+  w.u16(0x8000);
+  w.u16(0);
+  w.u16(records.length);
+  w.u16(0);
+  w.u16(0);
   for (let i = 0; i < records.length; i++) writeRecord(w, records[i] as DnsRecord, origin, i);
   return finish(w.buf, w.length);
 }

@@ -15,6 +15,13 @@ const MAX_POINTER_OFFSET = 0x3fff;
 const INITIAL_BYTES = 2048;
 /** A writer that grew past this drops back to INITIAL_BYTES on reset (no lingering big buffer). */
 const KEEP_BYTES = 1 << 16;
+/** Table values are `generation << 14 | offset`; a new generation empties the tables in O(1). */
+const OFFSET_BITS = 14;
+const OFFSET_MASK = (1 << OFFSET_BITS) - 1;
+/** Generations stay below 2^16 so values stay small integers; tables are really cleared then. */
+const MAX_GENERATION = 1 << 16;
+/** Tables holding more stale entries than this are really cleared on reset. */
+const MAX_TABLE_ENTRIES = 1024;
 /** A valid name has at most 127 labels (each takes at least 2 of its 255 wire bytes). */
 const MAX_LABELS = 128;
 
@@ -87,10 +94,12 @@ export class DnsWriter {
   /** The bytes written so far are `buf[0, length)`. */
   buf = new Uint8Array(INITIAL_BYTES);
   length = 0;
-  /** Suffixes ending in the origin, keyed by the text before `.<origin>`. */
+  /** Suffixes ending in the origin, keyed by the text before `.<origin>` (values: see OFFSET_BITS). */
   readonly #relative = new Map<string, number>();
   /** Suffixes not ending in the origin, keyed by their text. */
   readonly #absolute = new Map<string, number>();
+  /** Entries of other generations are stale (not in the table). */
+  #generation = 1;
   /** Where the bare origin was first written (-1: not yet, or past 0x3FFF). */
   #originAt = -1;
   #origin = '';
@@ -118,8 +127,12 @@ export class DnsWriter {
   /** Empties the writer and its compression tables (the origin stays). */
   reset(): void {
     this.length = 0;
-    this.#relative.clear();
-    this.#absolute.clear();
+    this.#generation++;
+    if (this.#generation >= MAX_GENERATION || this.#relative.size + this.#absolute.size > MAX_TABLE_ENTRIES) {
+      this.#relative.clear();
+      this.#absolute.clear();
+      this.#generation = 1;
+    }
     this.#originAt = -1;
     if (this.buf.length > KEEP_BYTES) this.buf = new Uint8Array(INITIAL_BYTES);
   }
@@ -240,8 +253,8 @@ export class DnsWriter {
       if (compress) {
         const suffix = from === 0 && end === name.length ? name : name.slice(from, end);
         const seen = table.get(suffix);
-        if (seen !== undefined) return this.#pointer(seen);
-        if (this.length <= MAX_POINTER_OFFSET) table.set(suffix, this.length);
+        if (seen !== undefined && seen >>> OFFSET_BITS === this.#generation) return this.#pointer(seen & OFFSET_MASK);
+        if (this.length <= MAX_POINTER_OFFSET) table.set(suffix, (this.#generation << OFFSET_BITS) | this.length);
       }
       this.buf[this.length++] = labelBytes[l]!;
       this.utf8(name, from, labelTo[l]!);
