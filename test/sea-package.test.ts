@@ -1,14 +1,16 @@
 /**
  * `npm run package:addon`: the zip holds `addons/pkarr/…` and nothing else, laid out as Godot's
- * asset installer expects (godot.md §2.2), with the sidecar(s) executable. Packs without building
- * the cross targets (those present are included); linux-x64 is built in beforeAll.
+ * asset installer expects (godot.md §2.2), with the sidecar executable. Packs a copy of the addon
+ * and of the linux-x64 sidecar (built in beforeAll) in a temporary root, without building, so a
+ * parallel rebuild of the real binary cannot change it under the test; the other platforms are
+ * therefore reported missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { packageAddon, type PackageResult } from '../scripts/package-addon.ts';
 import { ensureHostSidecar } from './sea-support.ts';
@@ -50,16 +52,22 @@ function entryData(zip: Buffer, entry: CentralEntry): Buffer {
 }
 
 let root: string;
+let checkout: string;
 let result: PackageResult;
 let zip: Buffer;
 let logged = '';
 let version: string;
 
 beforeAll(async () => {
-  await ensureHostSidecar();
+  const built = await ensureHostSidecar();
   root = await mkdtemp(join(tmpdir(), 'pkarr-package-'));
+  checkout = join(root, 'checkout');
+  await cp('addons/pkarr', join(checkout, 'addons/pkarr'), { recursive: true, filter: (src) => !src.includes('addons/pkarr/bin') });
+  await mkdir(join(checkout, 'addons/pkarr/bin/linux-x64'), { recursive: true });
+  await copyFile(built.path, join(checkout, 'addons/pkarr/bin/linux-x64/pkarr-sidecar'));
+  await copyFile('package.json', join(checkout, 'package.json'));
   version = (JSON.parse(await readFile('package.json', 'utf8')) as { version: string }).version;
-  result = await packageAddon({ build: false, out: join(root, 'addon.zip'), level: 1, log: (line) => { logged += `${line}\n`; } });
+  result = await packageAddon({ root: checkout, build: false, out: join(root, 'addon.zip'), level: 1, log: (line) => { logged += `${line}\n`; } });
   zip = await readFile(result.path);
 }, 300_000);
 
@@ -77,9 +85,20 @@ describe('addon zip', () => {
       expect(path.startsWith('addons/pkarr/'), path).toBe(true);
       expect(path.split('/').some((segment) => segment.startsWith('.') && segment !== '.gdignore'), path).toBe(false);
     }
-    for (const required of ['plugin.cfg', 'plugin.gd', 'LICENSE', 'README.md', 'pkarr_sidecar_locator.gd']) {
+    for (const required of ['plugin.cfg', 'plugin.gd', 'LICENSE', 'README.md', 'icon.png', 'icon.svg', 'pkarr_sidecar_locator.gd']) {
       expect(paths).toContain(`addons/pkarr/${required}`);
     }
+    // Nothing to warn about but the platforms without a sidecar.
+    expect(result.warnings.filter((w) => !w.startsWith('no sidecar for'))).toEqual([]);
+  });
+
+  it('carries every file of the addon folder (hidden ones aside)', async () => {
+    const onDisk = (await readdir(join(checkout, 'addons/pkarr'), { recursive: true, withFileTypes: true }))
+      .filter((d) => d.isFile())
+      .map((d) => relative(checkout, join(d.parentPath, d.name)).split(sep).join('/'))
+      .filter((p) => !p.split('/').some((segment) => segment.startsWith('.') && segment !== '.gdignore'));
+    const { entries, comment } = listZip(zip);
+    expect(entries.map((e) => e.path).sort()).toEqual(onDisk.sort());
     expect(comment).toBe(`pkarr-godot addon ${version}`);
   });
 
@@ -87,7 +106,7 @@ describe('addon zip', () => {
     const { entries } = listZip(zip);
     const cfg = entries.find((e) => e.path === 'addons/pkarr/plugin.cfg')!;
     const data = entryData(zip, cfg);
-    expect(data.equals(await readFile('addons/pkarr/plugin.cfg'))).toBe(true);
+    expect(data.equals(await readFile(join(checkout, 'addons/pkarr/plugin.cfg')))).toBe(true);
     expect(crc32(data) >>> 0).toBe(cfg.crc);
     expect(data.toString()).toContain(`version="${version}"`);
   });
@@ -97,7 +116,7 @@ describe('addon zip', () => {
     const sidecar = entries.find((e) => e.path === 'addons/pkarr/bin/linux-x64/pkarr-sidecar')!;
     expect(sidecar).toBeDefined();
     expect(sidecar.mode).toBe(0o755);
-    const onDisk = await readFile('addons/pkarr/bin/linux-x64/pkarr-sidecar');
+    const onDisk = await readFile(join(checkout, 'addons/pkarr/bin/linux-x64/pkarr-sidecar'));
     expect(sidecar.size).toBe(onDisk.length);
     expect(sidecar.crc).toBe(crc32(onDisk) >>> 0);
     for (const e of entries.filter((x) => x.path.startsWith('addons/pkarr/bin/'))) {
@@ -107,14 +126,12 @@ describe('addon zip', () => {
     expect(result.platforms).toContain('linux-x64');
   });
 
-  it('names every platform without a sidecar loudly (macos-arm64 cannot be built here)', () => {
-    const missing = result.missing.map((m) => m.platform);
-    expect([...missing, ...result.platforms].sort()).toEqual(['linux-arm64', 'linux-x64', 'macos-arm64', 'macos-x64', 'windows-x64']);
-    if (missing.length > 0) {
-      expect(logged).toContain(`THE ADDON ZIP HAS NO SIDECAR FOR ${missing.length} PLATFORM(S)`);
-      for (const platform of missing) expect(logged).toContain(`${platform}: `);
-    }
-    if (missing.includes('macos-arm64')) expect(logged).toContain('scripts/build-darwin-arm64.sh');
+  it('names every platform without a sidecar loudly, with how to get it', () => {
+    expect(result.platforms).toEqual(['linux-x64']);
+    expect(result.missing.map((m) => m.platform)).toEqual(['linux-arm64', 'windows-x64', 'macos-x64', 'macos-arm64']);
+    expect(logged).toContain('THE ADDON ZIP HAS NO SIDECAR FOR 4 PLATFORM(S)');
+    expect(logged).toContain('windows-x64: not built: npm run build:sidecar -- --target win-x64');
+    expect(logged).toContain('macos-arm64: Apple Silicon needs a signed binary: build it on a Mac with scripts/build-darwin-arm64.sh');
   });
 
   const unzip = '/usr/bin/unzip';

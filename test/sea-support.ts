@@ -112,6 +112,21 @@ export async function rssMb(pid: number): Promise<number> {
   return kb === undefined ? Number.NaN : Number(kb) / 1024;
 }
 
+/**
+ * CPU time (ms) all threads of `pid` have run so far, from /proc/<pid>/task/<tid>/schedstat
+ * (nanoseconds on the CPU); less sensitive than wall time to other processes sharing the CPU.
+ */
+export async function cpuMs(pid: number): Promise<number> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  let ns = 0;
+  for (const task of tasks) {
+    const text = await readFile(`/proc/${pid}/task/${task}/schedstat`, 'utf8').catch(() => '');
+    ns += Number(text.split(' ')[0] ?? 0) || 0;
+  }
+  return tasks.length === 0 ? Number.NaN : ns / 1e6;
+}
+
 /** Median of a non-empty list. */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
