@@ -1,0 +1,95 @@
+/**
+ * The core.bench.ts comparison, made robust on a shared machine: instead of timing each variant
+ * once for a second (load changes between them skew the ratios), it times short slices of the raw
+ * Ed25519 primitive, pkarr@1.3.0 and ours in rotating order, computes the ratios within each
+ * round, and prints their median (and quartiles). Same packet, key and timestamp as core.bench.ts.
+ */
+import { Keypair } from '../sidecar/src/core/keys.ts';
+import { SignedPacket, signable } from '../sidecar/src/core/signed-packet.ts';
+import { createSigner, verifySignature } from '../sidecar/src/core/ed25519.ts';
+import type { DnsRecord } from '../sidecar/src/core/records.ts';
+import { opsPerSecond, quantile } from './measure.ts';
+
+interface LegacyModule {
+  SignedPacket: {
+    fromPacket(keypair: unknown, packet: unknown, options?: { timestamp?: number }): { bytes(): Uint8Array };
+    fromBytes(publicKey: Uint8Array, bytes: Uint8Array): unknown;
+  };
+  generateKeyPair(seed?: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array };
+}
+
+const TIMESTAMP = 1_697_016_827_303_000;
+const ROUNDS = 25;
+const SLICE_MS = 40;
+
+function ourRecords(): DnsRecord[] {
+  return [
+    { type: 'A', name: '@', ttl: 300, address: '1.2.3.4' },
+    { type: 'AAAA', name: '@', ttl: 300, address: '2001:db8::1' },
+    { type: 'TXT', name: '_lobby', ttl: 60, strings: ['v=1', 'game=demo', 'name=Friday night', 'players=3', 'max=8'] },
+    { type: 'CNAME', name: 'www', ttl: 300, target: '_lobby' },
+  ];
+}
+
+function legacyPacket(): unknown {
+  return {
+    id: 0, type: 'response', flags: 0,
+    answers: [
+      { name: '@', type: 'A', ttl: 300, data: '1.2.3.4' },
+      { name: '@', type: 'AAAA', ttl: 300, data: '2001:db8::1' },
+      { name: '_lobby', type: 'TXT', ttl: 60, data: ['v=1', 'game=demo', 'name=Friday night', 'players=3', 'max=8'] },
+      { name: 'www', type: 'CNAME', ttl: 300, data: '_lobby' },
+    ],
+  };
+}
+
+/** Per-round ops/s of each variant, the variants timed back to back in rotating order. */
+function interleaved(variants: Record<string, () => unknown>): Record<string, number[]> {
+  const names = Object.keys(variants);
+  const out: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length]!;
+      out[name]!.push(opsPerSecond(variants[name]!, SLICE_MS));
+    }
+  }
+  return out;
+}
+
+function report(title: string, ops: Record<string, number[]>): void {
+  const raw = ops['raw']!;
+  const legacy = ops['legacy']!;
+  const ours = ops['ours']!;
+  const ratios = (a: number[], b: number[]): number[] => a.map((v, i) => v / b[i]!);
+  const q = (xs: number[]): string => `${quantile(xs, 0.5).toFixed(2)} (quartiles ${quantile(xs, 0.25).toFixed(2)}–${quantile(xs, 0.75).toFixed(2)})`;
+  const overhead = ratios(raw, ours).map((r) => (r - 1) * 100);
+  console.log(`\n${title} (median of ${ROUNDS} interleaved rounds):`);
+  console.log(`  ours / pkarr@1.3.0:        ${q(ratios(ours, legacy))}×`);
+  console.log(`  pkarr@1.3.0 / raw:         ${q(ratios(legacy, raw))}×`);
+  console.log(`  our overhead over raw:     ${quantile(overhead, 0.5).toFixed(1)} % (quartiles ${quantile(overhead, 0.25).toFixed(1)}–${quantile(overhead, 0.75).toFixed(1)} %, goal ≤ 15 %)`);
+}
+
+export async function run(): Promise<void> {
+  const legacy = (await import('pkarr')) as unknown as LegacyModule;
+  const seed = new Uint8Array(32).fill(7);
+  const kp = Keypair.fromSeed(seed);
+  const legacyKp = legacy.generateKeyPair(seed);
+  const ts = BigInt(TIMESTAMP);
+  const packet = SignedPacket.sign(kp, ourRecords(), { timestamp: ts });
+  const payload = packet.toRelayPayload();
+  const message = signable(ts, packet.dns);
+  const signer = createSigner(seed);
+  const signature = signer.sign(message);
+  const legacyBytes = legacy.SignedPacket.fromPacket(legacyKp, legacyPacket(), { timestamp: TIMESTAMP }).bytes();
+
+  report('sign + encode', interleaved({
+    raw: () => signer.sign(message),
+    legacy: () => legacy.SignedPacket.fromPacket(legacyKp, legacyPacket(), { timestamp: TIMESTAMP }),
+    ours: () => SignedPacket.sign(kp, ourRecords(), { timestamp: ts }),
+  }));
+  report('verify + decode', interleaved({
+    raw: () => verifySignature(kp.publicKey.bytes, message, signature),
+    legacy: () => legacy.SignedPacket.fromBytes(legacyKp.publicKey, legacyBytes),
+    ours: () => SignedPacket.fromRelayPayload(kp.publicKey, payload),
+  }));
+}
