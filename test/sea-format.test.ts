@@ -91,7 +91,8 @@ describe('built single executables', () => {
 
 describe('executable header reader', () => {
   it('sees a plain Node binary as unflipped, without a blob, and checkExecutable refuses it', async () => {
-    const node = cachedBinaryPath(join(process.cwd(), '.cache', 'node-bins'), LINUX_X64.node);
+    const node = await nodeBinary(LINUX_X64.node, join(process.cwd(), '.cache', 'node-bins'));
+    expect(node).toBe(cachedBinaryPath(join(process.cwd(), '.cache', 'node-bins'), LINUX_X64.node));
     const info = inspectExecutable(await readFile(node));
     expect(info).toMatchObject({ format: 'elf', arch: 'x64', fuse: 'unflipped', blob: null });
     expect(() => checkExecutable(info, LINUX_X64)).toThrow(/SEA fuse unflipped; no NODE_SEA_BLOB/);
