@@ -8,7 +8,7 @@
  *
  * Exit codes: 0 success, 1 runtime failure, 2 usage error. Errors are one line on stderr.
  */
-import { readFileSync } from 'node:fs';
+import { version } from '../version.ts';
 import { EXIT_OK, EXIT_USAGE, reportError } from './cli-support.ts';
 
 /** What every command module exports. */
@@ -31,19 +31,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   serve: { summary: 'run the JSON-RPC service for the Godot addon', load: () => import('./serve-command.ts') },
 };
 
-/** The version baked into the single-executable bundle (esbuild define); undeclared elsewhere. */
-declare const __PKARR_VERSION__: string | undefined;
-
-/** package.json's version (the same relative path from src/cli and dist/cli); 'unknown' if absent. */
-export function version(): string {
-  if (typeof __PKARR_VERSION__ === 'string') return __PKARR_VERSION__; // the SEA has no package.json
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+export { version };
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));

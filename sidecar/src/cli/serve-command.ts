@@ -14,9 +14,10 @@ import { createLogger, type Logger } from '../rpc/log.ts';
 import { watchLifetime, type StopReason } from '../rpc/lifetime.ts';
 import { SERVE_USAGE, parseServeOptions, type ServeOptions } from '../rpc/serve-options.ts';
 import { Sidecar } from '../rpc/sidecar.ts';
+import { version } from '../version.ts';
 
 /** The sidecar version reported in the ready line and `status` (kept equal to package.json). */
-export const SIDECAR_VERSION = '0.1.0';
+export const SIDECAR_VERSION = version();
 /** Longest a graceful stop may take before the process exits regardless. */
 const STOP_DEADLINE_MS = 1000;
 

@@ -26,9 +26,10 @@ import { formatRateLimit, parseRateLimit, RateLimiter, type RateLimit } from './
 import type { RelayContext } from './relay-context.ts';
 import { RelayStats } from './relay-stats.ts';
 import { renderStatusPage } from './status-page.ts';
+import { version } from '../version.ts';
 
 /** The relay's version as shown on the status page. */
-export const RELAY_VERSION = '0.1.0';
+export const RELAY_VERSION = version();
 export const DEFAULT_RELAY_PORT = 6881;
 export const DEFAULT_CACHE_SIZE = 1_000_000;
 /** Default general quota: the reference's `2r/s` with the burst of its example config. */

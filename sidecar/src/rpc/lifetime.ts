@@ -31,7 +31,8 @@ export interface LifetimeOptions {
 export function stdinIsPipe(): boolean {
   try {
     const st = fstatSync(0);
-    return st.isFIFO() || st.isSocket();
+    // On Windows, isFIFO() is false for pipes: test the S_IFIFO mode bits directly as well.
+    return st.isFIFO() || st.isSocket() || (st.mode & 0o170000) === 0o010000;
   } catch {
     return false;
   }
