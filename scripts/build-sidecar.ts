@@ -147,6 +147,8 @@ export async function buildSidecars(targets: readonly SeaTarget[], options: Buil
         await mkdir(targetWork, { recursive: true });
         const blob = await generateBlob(generator, targetWork, bundle.outfile, sameHost);
         await mkdir(join(output, '..'), { recursive: true });
+        // Godot must not import the binaries (nor pack them in tests): the export plugin copies them.
+        await writeFile(join(output, '..', '..', '.gdignore'), '');
         const tmp = `${output}.tmp-${process.pid}`;
         try {
           const warnings = await injectBlob(node, blob, tmp, target.format);
