@@ -170,6 +170,28 @@ export function addFinding(stats: TargetStats, finding: Finding): void {
   if (stats.findings.length < MAX_FINDINGS_KEPT) stats.findings.push(finding);
 }
 
+/** Combines the stats of parallel runs of one target over disjoint index ranges. */
+export function mergeStats(parts: readonly TargetStats[]): TargetStats {
+  const [first, ...rest] = parts;
+  if (first === undefined) throw new RangeError('nothing to merge');
+  const out: TargetStats = structuredClone(first);
+  for (const s of rest) {
+    out.inputs += s.inputs;
+    out.next = Math.max(out.next, s.next);
+    out.accepted += s.accepted;
+    for (const [code, n] of Object.entries(s.rejected)) out.rejected[code] = (out.rejected[code] ?? 0) + n;
+    out.findingCount += s.findingCount;
+    out.findings.push(...s.findings.slice(0, Math.max(0, MAX_FINDINGS_KEPT - out.findings.length)));
+    if (s.slowest !== null && (out.slowest === null || s.slowest.ms > out.slowest.ms)) out.slowest = s.slowest;
+    out.topRaw = [...out.topRaw, ...s.topRaw].sort((a, b) => b.ms - a.ms).slice(0, TOP_K);
+    out.slowConfirmed += s.slowConfirmed;
+    out.slowTransient += s.slowTransient;
+    out.maxRawMs = Math.max(out.maxRawMs, s.maxRawMs);
+    out.elapsedMs = Math.max(out.elapsedMs, s.elapsedMs); // wall clock of parallel parts
+  }
+  return out;
+}
+
 class AsyncHang extends Error {}
 
 function isPromise(v: unknown): v is Promise<Outcome> {

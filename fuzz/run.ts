@@ -8,6 +8,7 @@
  *   --index N           reproduce one input: print it, run it in this thread, print the outcome
  *   --slow-ms MS        per-input bound to flag (default 50)
  *   --hang-ms MS        watchdog: an input running this long is a hang (default 30,000)
+ *   --jobs N            split each target's index range over N worker threads (default 1)
  *   --json FILE         also write the full report as JSON
  *
  * Each target runs in a worker thread; the main thread watches the index it publishes in shared
@@ -19,12 +20,12 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { cryptoBackend } from '../sidecar/src/core/ed25519.ts';
-import { addFinding, runInProcess, type Finding, type TargetStats } from './harness.ts';
+import { addFinding, mergeStats, runInProcess, type Finding, type TargetStats } from './harness.ts';
 import { rngFor } from './prng.ts';
 import { loadTarget, TARGET_NAMES } from './targets/index.ts';
 import type { WorkerMessage, WorkerRequest } from './worker.ts';
 
-interface Options { targets: string[]; count: number; seed: number; start: number; index: number | null; slowMs: number; hangMs: number; json: string | null }
+interface Options { targets: string[]; count: number; seed: number; start: number; index: number | null; slowMs: number; hangMs: number; jobs: number; json: string | null }
 
 function integer(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
@@ -38,7 +39,7 @@ function parseOptions(argv: string[]): Options {
     strict: true,
     options: {
       target: { type: 'string' }, count: { type: 'string' }, seed: { type: 'string' }, start: { type: 'string' }, index: { type: 'string' },
-      'slow-ms': { type: 'string' }, 'hang-ms': { type: 'string' }, json: { type: 'string' },
+      'slow-ms': { type: 'string' }, 'hang-ms': { type: 'string' }, jobs: { type: 'string' }, json: { type: 'string' },
     },
   });
   const target = values.target ?? 'all';
@@ -51,6 +52,7 @@ function parseOptions(argv: string[]): Options {
     index: values.index === undefined ? null : integer('index', values.index, 0),
     slowMs: integer('slow-ms', values['slow-ms'], 50),
     hangMs: integer('hang-ms', values['hang-ms'], 30_000),
+    jobs: Math.max(1, integer('jobs', values.jobs, 1)),
     json: values.json ?? null,
   };
 }
@@ -100,7 +102,7 @@ function runWorker(name: string, o: Options, skip: number[], resume: TargetStats
       if (m.type === 'done') return finish({ kind: 'done', stats: m.stats });
       if (Date.now() - printed >= 10_000) {
         printed = Date.now();
-        const done = m.stats.next - o.start;
+        const done = m.stats.next - o.start; // of this worker's range
         const rate = m.stats.inputs / (m.stats.elapsedMs / 1000);
         process.stderr.write(`  [${name}] ${done}/${o.count} inputs, ${rate.toFixed(0)}/s, findings ${m.stats.findingCount}\n`);
       }
@@ -172,11 +174,13 @@ async function main(): Promise<void> {
     for (const name of o.targets) await reproduce(name, o, o.index);
     return;
   }
-  process.stderr.write(`fuzz: seed ${o.seed}, ${o.count} inputs per target from index ${o.start}, node ${process.version}, ed25519 ${cryptoBackend}\n`);
+  process.stderr.write(`fuzz: seed ${o.seed}, ${o.count} inputs per target from index ${o.start}, ${o.jobs} job(s), node ${process.version}, ed25519 ${cryptoBackend}\n`);
   const all: TargetStats[] = [];
   for (const name of o.targets) {
     process.stderr.write(`[${name}] starting\n`);
-    const stats = await runTargetInWorkers(name, o);
+    const size = Math.ceil(o.count / o.jobs);
+    const ranges = Array.from({ length: o.jobs }, (_, j) => ({ start: o.start + j * size, count: Math.max(0, Math.min(size, o.count - j * size)) })).filter((r) => r.count > 0);
+    const stats = mergeStats(await Promise.all(ranges.map((r) => runTargetInWorkers(name, { ...o, ...r }))));
     all.push(stats);
     process.stderr.write(`[${name}] ${stats.inputs} inputs in ${(stats.elapsedMs / 1000).toFixed(1)} s: accepted ${stats.accepted}, findings ${stats.findingCount}\n`);
   }
@@ -189,7 +193,7 @@ async function main(): Promise<void> {
     process.stdout.write('\n');
   }
   if (o.json !== null) {
-    writeFileSync(o.json, `${JSON.stringify({ seed: o.seed, count: o.count, start: o.start, node: process.version, ed25519: cryptoBackend, targets: all }, null, 2)}\n`);
+    writeFileSync(o.json, `${JSON.stringify({ seed: o.seed, count: o.count, start: o.start, jobs: o.jobs, node: process.version, ed25519: cryptoBackend, targets: all }, null, 2)}\n`);
   }
   if (all.some((s) => s.findingCount > 0)) process.exitCode = 1;
 }
