@@ -80,6 +80,7 @@ export class RpcServer<C> {
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #sockets = new Map<WebSocket, RpcConnection>();
+  readonly #pending = new Set<Duplex>();
   readonly #maxConnections: number;
   readonly #maxInFlight: number;
   readonly #maxBuffered: number;
@@ -100,12 +101,24 @@ export class RpcServer<C> {
       handleProtocols: (protocols) => (protocols.has(RPC_SUBPROTOCOL) ? RPC_SUBPROTOCOL : false),
     });
     this.#wss.on('error', (err) => options.log.warn(`websocket server: ${err.message}`));
-    this.#http = createServer((_req, res) => {
+    // Timeouts checked every second: Node's default check interval (30 s) let a silent connection live 40 s.
+    this.#http = createServer({ headersTimeout: 10_000, requestTimeout: 10_000, connectionsCheckingInterval: 1000 }, (_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end('WebSocket only\n');
     });
-    this.#http.headersTimeout = 10_000;
-    this.#http.requestTimeout = 10_000;
-    this.#http.maxConnections = this.#maxConnections * 4;
+    // Connections that have not upgraded yet, oldest first. Past the cap the OLDEST is dropped rather
+    // than the new one refused: a local process holding idle sockets must not lock the game out.
+    const maxPending = this.#maxConnections * 4;
+    this.#http.on('connection', (socket: Duplex) => {
+      this.#pending.add(socket);
+      socket.once('close', () => this.#pending.delete(socket));
+      if (this.#pending.size > maxPending) {
+        const oldest = this.#pending.values().next().value;
+        if (oldest !== undefined) {
+          this.#pending.delete(oldest);
+          oldest.destroy();
+        }
+      }
+    });
     this.#http.on('clientError', (_err, socket) => socket.destroy());
     this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
   }
@@ -149,6 +162,7 @@ export class RpcServer<C> {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#pending.delete(socket);
     socket.on('error', () => socket.destroy());
     const log = this.#options.log;
     if (this.#closing || !this.#policy) return refuseUpgrade(socket, 503, 'shutting down\n');
