@@ -136,30 +136,23 @@ func _join_threads() -> void:
 	_stderr_thread = null
 
 
-# Runs on a thread: splits stdout into lines; the first one must be the ready line.
+# Runs on a thread: splits stdout into lines (the first one must be the ready line), then reports
+# the end of the stream.
 func _read_stdout() -> void:
-	var pending := PackedByteArray()
-	while true:
-		var chunk := _stdio.get_buffer(READ_CHUNK)
-		if chunk.is_empty():
-			break
-		pending.append_array(chunk)
-		var newline := pending.find(10)
-		while newline != -1:
-			var line := pending.slice(0, newline).get_string_from_utf8().strip_edges()
-			pending = pending.slice(newline + 1)
-			_on_stdout_line.call_deferred(line)
-			newline = pending.find(10)
-	if not pending.is_empty():
-		_on_stdout_line.call_deferred(pending.get_string_from_utf8().strip_edges())
+	_read_lines(_stdio, _on_stdout_line)
 	_on_stdout_closed.call_deferred()
 
 
 # Runs on a thread: keeps stderr drained, logs it and keeps the last lines.
 func _read_stderr() -> void:
+	_read_lines(_stderr, _on_stderr_line)
+
+
+# Reads `pipe` until it closes and hands every line to `on_line` on the main thread.
+func _read_lines(pipe: FileAccess, on_line: Callable) -> void:
 	var pending := PackedByteArray()
 	while true:
-		var chunk := _stderr.get_buffer(READ_CHUNK)
+		var chunk := pipe.get_buffer(READ_CHUNK)
 		if chunk.is_empty():
 			break
 		pending.append_array(chunk)
@@ -167,10 +160,10 @@ func _read_stderr() -> void:
 		while newline != -1:
 			var line := pending.slice(0, newline).get_string_from_utf8().strip_edges()
 			pending = pending.slice(newline + 1)
-			_on_stderr_line.call_deferred(line)
+			on_line.call_deferred(line)
 			newline = pending.find(10)
 	if not pending.is_empty():
-		_on_stderr_line.call_deferred(pending.get_string_from_utf8().strip_edges())
+		on_line.call_deferred(pending.get_string_from_utf8().strip_edges())
 
 
 func _on_stdout_line(line: String) -> void:
