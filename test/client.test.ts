@@ -5,6 +5,7 @@ import { Keypair } from '../sidecar/src/core/keys.ts';
 import { parseRecordText } from '../sidecar/src/core/record-text.ts';
 import { nowMicros } from '../sidecar/src/core/timestamp.ts';
 import { FakeDht, FakeRelay, SECOND, makePacket, sleep } from './client-helpers.ts';
+import { failure } from './error-helpers.ts';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,16 +22,6 @@ function client(options: ConstructorParameters<typeof Client>[0]): Client {
   const c = new Client(options);
   cleanup.push(() => c.close());
   return c;
-}
-
-async function failure(promise: Promise<unknown>): Promise<PkarrError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isPkarrError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a PkarrError');
 }
 
 const ago = (seconds: number): bigint => nowMicros() - BigInt(seconds) * SECOND;

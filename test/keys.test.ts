@@ -5,21 +5,12 @@ import { Keypair, PublicKey, extractKeyText } from '../sidecar/src/core/keys.ts'
 import { PkarrError } from '../sidecar/src/core/errors.ts';
 import { cryptoBackend, createSigner, verifySignature } from '../sidecar/src/core/ed25519.ts';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
+import { codeOf } from './error-helpers.ts';
 
 const YG4G = 'yg4gxe7z1r7mr6orids9fh95y7gxhdsxjqi6nngsxxtakqaxr5no';
 const YG4G_HEX = '01b467a3b7913ab27a04a8edf2f3fb074cfe0ecf4babe108d67be3853b0f26c5';
 const ZERO_SEED_HEX = '3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29';
 const ZERO_SEED_Z32 = '8pinxxgqs41n4aididenw5apqp1urfmzdztr8jt4abrkdn435ewo';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PkarrError) return err.code;
-    throw err;
-  }
-  return 'no error';
-}
 
 describe('z-base-32', () => {
   it('encodes and decodes vector A', () => {

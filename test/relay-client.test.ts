@@ -4,6 +4,7 @@ import { Keypair } from '../sidecar/src/core/keys.ts';
 import { httpDate, nowMicros, parseHttpDate } from '../sidecar/src/core/timestamp.ts';
 import { NO_CACHE, RelayClient, normalizeRelayUrl, parseInvalidSeq, parseStoredNodes } from '../sidecar/src/relay/relay-client.ts';
 import { FakeRelay, SECOND, makePacket } from './client-helpers.ts';
+import { failure } from './error-helpers.ts';
 
 const relays: FakeRelay[] = [];
 async function relay(dialect: 'v7' | 'legacy' | 'js' = 'v7'): Promise<FakeRelay> {
@@ -14,16 +15,6 @@ async function relay(dialect: 'v7' | 'legacy' | 'js' = 'v7'): Promise<FakeRelay>
 afterEach(async () => {
   await Promise.all(relays.splice(0).map((r) => r.close()));
 });
-
-async function failure(promise: Promise<unknown>): Promise<PkarrError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isPkarrError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a PkarrError');
-}
 
 const keypair = Keypair.generate();
 

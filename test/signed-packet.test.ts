@@ -4,6 +4,7 @@ import { PkarrError } from '../sidecar/src/core/errors.ts';
 import { MAX_BYTES, SignedPacket, signable } from '../sidecar/src/core/signed-packet.ts';
 import { TimestampSource, timestamps } from '../sidecar/src/core/timestamp.ts';
 import type { DnsRecord } from '../sidecar/src/core/records.ts';
+import { codeOf } from './error-helpers.ts';
 
 const ZERO = Keypair.fromSeed(new Uint8Array(32));
 const Z32 = '8pinxxgqs41n4aididenw5apqp1urfmzdztr8jt4abrkdn435ewo';
@@ -35,16 +36,6 @@ const V2 = {
   sig: '5986f695b804595328c7c919a6ad99a6cad0ed6fedce2e7a1a2db77531ac7a47287edc06a0cfb9cd93fc68646d194bf9aade334b62da43d03c16a07213b0fc04',
 };
 const V3 = { records: [] as DnsRecord[], dns: '000080000000000000000000', sig: '73be26bed25ee2b7116c629710667e8ee3b839b71a11c0f7b129470f342240e9032d234d0ce03915d73988f5f5119e7835fc1a5cf87adce3b375e09d4b869109' };
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PkarrError) return err.code;
-    throw err;
-  }
-  return 'no error';
-}
 
 describe('BEP44 signable', () => {
   it('matches vector F and the V1 prefix', () => {
