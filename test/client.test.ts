@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Client } from '../sidecar/src/client/client.ts';
-import { PkarrError, isPkarrError } from '../sidecar/src/core/errors.ts';
+import { PkarrError } from '../sidecar/src/core/errors.ts';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { parseRecordText } from '../sidecar/src/core/record-text.ts';
 import { nowMicros } from '../sidecar/src/core/timestamp.ts';

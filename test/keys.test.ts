@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { z32Decode, z32Encode } from '../sidecar/src/core/z32.ts';
 import { Keypair, PublicKey, extractKeyText } from '../sidecar/src/core/keys.ts';
-import { PkarrError } from '../sidecar/src/core/errors.ts';
 import { cryptoBackend, createSigner, verifySignature } from '../sidecar/src/core/ed25519.ts';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { codeOf } from './error-helpers.ts';

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isPkarrError, type PkarrError } from '../sidecar/src/core/errors.ts';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { httpDate, nowMicros, parseHttpDate } from '../sidecar/src/core/timestamp.ts';
 import { NO_CACHE, RelayClient, normalizeRelayUrl, parseInvalidSeq, parseStoredNodes } from '../sidecar/src/relay/relay-client.ts';
