@@ -182,6 +182,20 @@ func resolve(public_key: String, policy: String = "CacheFirst") -> PkarrResult:
 	return PkarrResult.success(PkarrResolved.from_dict(data))
 
 
+## Coroutine: the lobby behind the invite [param code] (join by code; any form of the host's
+## public key). With [param game] (and [param game_version]) a lobby of another game fails
+## with [code]OTHER_GAME[/code]. The value is a [PkarrLobby]; a failure's code is the lobby
+## reason ([code]NO_LOBBY[/code], [code]LOBBY_CLOSED[/code], [code]LOBBY_EXPIRED[/code], ...,
+## see [PkarrLobby]) or the sidecar's code for a malformed code.
+func get_lobby(code: String, game: String = "", game_version: String = "") -> PkarrResult:
+	var params := {"code": code.strip_edges()}
+	if game != "":
+		params["game"] = game
+	if game_version != "":
+		params["gameVersion"] = game_version
+	return PkarrLobby.from_result(await call_method("lobby.get", params))
+
+
 ## Coroutine: creates a new key named [param key_name]. The value is a [PkarrKeyInfo].
 func generate_key(key_name: String) -> PkarrResult:
 	return _as_key(await call_method("keys.generate", {"name": key_name}))

@@ -1,0 +1,164 @@
+@tool
+class_name PkarrLobby
+extends RefCounted
+## A multiplayer lobby as published by its host: what the game is, who can join and how.
+##
+## A lobby is its host's signed Pkarr record (see [code]docs/lobby.md[/code]): nobody but the
+## host can write it, and the sidecar checks every signature before a lobby reaches you. You get
+## lobbies from [PkarrLobbyBrowser] (browsing) and from [code]Pkarr.get_lobby(code)[/code]
+## (join by code):
+## [codeblock]
+## var found: PkarrResult = await Pkarr.get_lobby(code, "tanks", "1.2")
+## if found.is_ok():
+##     var lobby: PkarrLobby = found.value
+##     if not lobby.is_full():
+##         var enet: PkarrLobbyEndpoint = lobby.get_endpoint("enet")
+## [/codeblock]
+## Lobby failures carry the sidecar's lobby reason as [member PkarrResult.error_code]; see
+## [method from_result].
+
+## Nothing is published under the code.
+const NO_LOBBY := "NO_LOBBY"
+## The latest record says the lobby is closed (or locked).
+const LOBBY_CLOSED := "LOBBY_CLOSED"
+## The host stopped refreshing the record: it is gone without closing.
+const LOBBY_EXPIRED := "LOBBY_EXPIRED"
+## The key publishes records, but not a lobby.
+const NOT_A_LOBBY := "NOT_A_LOBBY"
+## The record uses a lobby schema version this sidecar does not read.
+const UNSUPPORTED_SCHEMA := "UNSUPPORTED_SCHEMA"
+## The record is a lobby with a missing or malformed field.
+const INVALID_LOBBY := "INVALID_LOBBY"
+## A valid lobby, but of another game or game version.
+const OTHER_GAME := "OTHER_GAME"
+## The lobby does not fit the 1000-byte record limit (when hosting).
+const LOBBY_TOO_LARGE := "LOBBY_TOO_LARGE"
+
+## The host's public key (52 z-base-32 characters); identifies the lobby.
+var public_key: String = ""
+## What players type or paste to join: [code]pk:<public key>[/code].
+var invite_code: String = ""
+## The lobby's display name.
+var name: String = ""
+## The game id, e.g. [code]"tanks"[/code].
+var game: String = ""
+## The game version; only lobbies of the same version are browsed together.
+var game_version: String = ""
+## Players in the lobby now, as reported by the host.
+var players: int = 0
+## Capacity.
+var max_players: int = 0
+## [code]false[/code] when the host closed or locked the lobby.
+var open: bool = false
+## Where to connect, in the host's order of preference.
+var endpoints: Array[PkarrLobbyEndpoint] = []
+## The host's custom metadata (keys without the [code]x-[/code] prefix; values are Strings).
+var custom: Dictionary = {}
+## Seconds since the host signed this record.
+var age_seconds: int = 0
+## How it was found: [code]topic[/code] or [code]known[/code] (browsing),
+## [code]cache[/code], [code]dht[/code] or [code]relay[/code] (by code), [code]local[/code]
+## (your own lobby).
+var source: String = ""
+## When the record was signed, in microseconds since the Unix epoch, as a decimal string.
+var timestamp: String = ""
+## Time to live of the record in seconds (the host re-signs it that often).
+var ttl: int = 0
+
+
+## Reads the sidecar's lobby JSON (see [code]docs/rpc.md[/code], "Lobby JSON").
+static func from_dict(data: Dictionary) -> PkarrLobby:
+	var lobby := PkarrLobby.new()
+	lobby.public_key = PkarrJson.to_text(data.get("publicKey"))
+	lobby.invite_code = PkarrJson.to_text(data.get("inviteCode"))
+	if lobby.invite_code == "" and lobby.public_key != "":
+		lobby.invite_code = "pk:" + lobby.public_key
+	lobby.name = PkarrJson.to_text(data.get("name"))
+	lobby.game = PkarrJson.to_text(data.get("game"))
+	lobby.game_version = PkarrJson.to_text(data.get("gameVersion"))
+	lobby.players = PkarrJson.to_int(data.get("players"))
+	lobby.max_players = PkarrJson.to_int(data.get("maxPlayers"))
+	lobby.open = PkarrJson.to_bool(data.get("open"))
+	var raw_endpoints: Variant = data.get("endpoints")
+	if raw_endpoints is Array:
+		for raw: Variant in raw_endpoints:
+			if raw is Dictionary:
+				lobby.endpoints.append(PkarrLobbyEndpoint.from_dict(raw))
+	var raw_custom := PkarrJson.to_dict(data.get("custom"))
+	for key: Variant in raw_custom:
+		lobby.custom[str(key)] = PkarrJson.to_text(raw_custom[key])
+	lobby.age_seconds = PkarrJson.to_int(data.get("ageSeconds"))
+	lobby.source = PkarrJson.to_text(data.get("source"))
+	lobby.timestamp = PkarrJson.to_decimal_string(data.get("timestamp"))
+	lobby.ttl = PkarrJson.to_int(data.get("ttl"))
+	return lobby
+
+
+## Turns the outcome of a [code]lobby.get[/code] call into a result holding a [PkarrLobby].
+## A failure keeps its details, and its [member PkarrResult.error_code] becomes the lobby
+## reason when the sidecar gave one ([constant NO_LOBBY], [constant LOBBY_CLOSED],
+## [constant LOBBY_EXPIRED], [constant NOT_A_LOBBY], [constant OTHER_GAME], ...); the generic
+## code ([code]NOT_FOUND[/code], [code]INVALID_RECORD[/code]) stays in
+## [code]error_data["code"][/code].
+static func from_result(result: PkarrResult) -> PkarrResult:
+	if not result.is_ok():
+		var reason := PkarrJson.to_text(result.error_data.get("lobbyError"))
+		if reason == "":
+			return result
+		return PkarrResult.failure(reason, result.error_message, result.error_data)
+	if not result.value is Dictionary:
+		return PkarrResult.failure(PkarrResult.BAD_RESPONSE,
+				"expected a lobby, got %s" % type_string(typeof(result.value)))
+	return PkarrResult.success(from_dict(result.value))
+
+
+## [code]true[/code] when no player can join: [member players] reached [member max_players].
+func is_full() -> bool:
+	return players >= max_players
+
+
+## Free places left (never negative).
+func free_slots() -> int:
+	return maxi(max_players - players, 0)
+
+
+## The first endpoint for [param transport] (e.g. [code]"enet"[/code]), or [code]null[/code].
+func get_endpoint(transport: String) -> PkarrLobbyEndpoint:
+	for endpoint: PkarrLobbyEndpoint in endpoints:
+		if endpoint.transport == transport:
+			return endpoint
+	return null
+
+
+## The transports this lobby can be reached over, in the host's order, without repeats.
+func get_transports() -> PackedStringArray:
+	var transports := PackedStringArray()
+	for endpoint: PkarrLobbyEndpoint in endpoints:
+		if not endpoint.transport in transports:
+			transports.append(endpoint.transport)
+	return transports
+
+
+## [code]true[/code] when [param other] shows the same lobby content: name, players,
+## capacity, open state, endpoints and custom data (not the signing time or the source).
+func has_same_content(other: PkarrLobby) -> bool:
+	if other == null:
+		return false
+	return _content() == other._content()
+
+
+## [code]Name (players/max) pk:…[/code].
+func _to_string() -> String:
+	return "%s (%d/%d%s) %s" % [name, players, max_players, "" if open else ", closed", invite_code]
+
+
+func _content() -> Array:
+	var urls: Array[String] = []
+	for endpoint: PkarrLobbyEndpoint in endpoints:
+		urls.append(endpoint.to_url())
+	var custom_keys: Array = custom.keys()
+	custom_keys.sort()
+	var custom_pairs: Array[String] = []
+	for key: Variant in custom_keys:
+		custom_pairs.append("%s=%s" % [key, custom[key]])
+	return [public_key, name, game, game_version, players, max_players, open, urls, custom_pairs]

@@ -1,0 +1,309 @@
+class_name PkarrLobbyBrowser
+extends Node
+## Lists the open lobbies of your game live: found, updated and lost as hosts come and go.
+##
+## Set [member game_id] and [member game_version] (the same as the hosts'), add the node to
+## the tree, and listen to its signals. It asks the sidecar to watch the game's lobbies
+## ([code]lobby.watch[/code]): the sidecar looks up the hosts announced on the DHT topic of the
+## game and version, fetches each signed record from the host's beacon, verifies it, and
+## refreshes every [member refresh_interval] seconds. [member known_keys] (friends' invite
+## codes) are resolved too.
+## [codeblock]
+## @onready var browser: PkarrLobbyBrowser = $PkarrLobbyBrowser
+##
+## func _ready() -> void:
+##     browser.lobby_found.connect(func(lobby: PkarrLobby) -> void: print("found ", lobby))
+##     browser.lobby_lost.connect(func(key: String) -> void: print("lost ", key))
+## [/codeblock]
+## Filters are applied by the sidecar; after changing them call [method restart]. If the
+## connection to the sidecar is lost, the node watches again once it is back and reports the
+## lobbies that vanished meanwhile as lost. Needs the [code]Pkarr[/code] autoload (or
+## [member service]).
+
+## Emitted when a lobby becomes visible (new, or passing the filters again).
+signal lobby_found(lobby: PkarrLobby)
+## Emitted when a visible lobby's content changed (players, name, capacity, endpoints, custom
+## data; not when the host only re-signed it).
+signal lobby_updated(lobby: PkarrLobby)
+## Emitted when a lobby is no longer visible: closed, expired, gone (host unreachable) or
+## filtered out. [method get_lost_reason] tells which.
+signal lobby_lost(public_key: String)
+## Emitted after each refresh (periodic or [method refresh]); [param count] lobbies are visible.
+signal refreshed(count: int)
+## Emitted when watching or refreshing failed; [param reason] says why.
+signal failed(reason: String)
+
+## Shortest [member refresh_interval] the sidecar accepts, in seconds.
+const MIN_REFRESH_INTERVAL := 5
+
+## The game id to browse (the hosts' [member PkarrLobbyHost.game_id]). Required.
+@export var game_id: String = ""
+## The game version to browse; lobbies of other versions are never listed.
+@export var game_version: String = "1"
+## Hide full lobbies.
+@export var not_full: bool = false
+## Hide locked lobbies ([code]PkarrLobbyHost.set_joinable(false)[/code]).
+@export var open_only: bool = true
+## Only lobbies whose custom data has these values, e.g. [code]{"mode": "ctf"}[/code].
+@export var custom_filters: Dictionary = {}
+## Seconds between two refreshes of the list (at least [constant MIN_REFRESH_INTERVAL]).
+@export_range(5, 3600, 1, "suffix:s") var refresh_interval: int = 15
+## Invite codes or public keys to resolve on every refresh (friends, bookmarks), in addition
+## to the public list.
+@export var known_keys: PackedStringArray = PackedStringArray()
+## Browse the public list of the game ([code]false[/code]: only [member known_keys]).
+@export var browse_topic: bool = true
+## Start watching when the node enters the tree.
+@export var autostart: bool = true
+
+## The [PkarrService] to use; [code]null[/code] uses the [code]Pkarr[/code] autoload.
+var service: PkarrService = null
+
+var _lobbies: Dictionary = {}
+var _lost_reasons: Dictionary = {}
+var _active: bool = false
+var _watch_id: String = ""
+var _watching: bool = false
+var _early: Array[Array] = []
+var _generation: int = 0
+var _connected_service: PkarrService = null
+
+
+func _ready() -> void:
+	if autostart:
+		start()
+
+
+func _exit_tree() -> void:
+	stop()
+
+
+## Starts watching (again); does nothing when already started. Waits for the sidecar
+## connection if it is not ready yet.
+func start() -> void:
+	if _active:
+		return
+	var pkarr := _get_service()
+	if pkarr == null:
+		failed.emit("no Pkarr service: enable the Pkarr plugin (autoload) or set service")
+		return
+	if game_id == "":
+		failed.emit("game_id is empty")
+		return
+	_active = true
+	_connect_service(pkarr)
+	if pkarr.is_ready():
+		_watch(false)
+
+
+## Stops watching and forgets the lobbies (without emitting [signal lobby_lost]).
+func stop() -> void:
+	_active = false
+	_generation += 1
+	var pkarr := _get_service()
+	if _watch_id != "" and pkarr != null and pkarr.is_ready():
+		# Not awaited: the node may be leaving the tree; the service outlives it.
+		pkarr.call_method("lobby.unwatch", {"watchId": _watch_id})
+	_watch_id = ""
+	_watching = false
+	_early.clear()
+	_lobbies.clear()
+	_disconnect_service()
+
+
+## Stops and starts again, e.g. after changing the filters.
+func restart() -> void:
+	stop()
+	start()
+
+
+## [code]true[/code] while the sidecar watches for this node.
+func is_watching() -> bool:
+	return _watch_id != ""
+
+
+## The visible lobbies: most players first, then by name.
+func get_lobbies() -> Array[PkarrLobby]:
+	var lobbies: Array[PkarrLobby] = []
+	for lobby: PkarrLobby in _lobbies.values():
+		lobbies.append(lobby)
+	lobbies.sort_custom(func(a: PkarrLobby, b: PkarrLobby) -> bool:
+		if a.players != b.players:
+			return a.players > b.players
+		if a.name != b.name:
+			return a.name.naturalnocasecmp_to(b.name) < 0
+		return a.public_key < b.public_key)
+	return lobbies
+
+
+## The visible lobby with [param public_key] (or its invite code), or [code]null[/code].
+func get_lobby(public_key: String) -> PkarrLobby:
+	return _lobbies.get(public_key.trim_prefix("pk:"))
+
+
+## Why [param public_key] was last reported lost: [code]closed[/code], [code]expired[/code],
+## [code]gone[/code] or [code]filtered[/code] (empty if it never was).
+func get_lost_reason(public_key: String) -> String:
+	return _lost_reasons.get(public_key, "")
+
+
+## Coroutine: refreshes the list now (the watch's, or a one-off browse when not watching) and
+## reconciles it: signals fire for every change. The value is [method get_lobbies].
+func refresh() -> PkarrResult:
+	var pkarr := _get_service()
+	if pkarr == null:
+		return PkarrResult.failure(PkarrResult.NOT_CONNECTED, "no Pkarr service")
+	if game_id == "":
+		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, "game_id is empty")
+	var generation := _generation
+	var result: PkarrResult
+	if _watch_id != "":
+		result = await pkarr.call_method("lobby.refresh", {"watchId": _watch_id})
+	else:
+		result = await pkarr.call_method("lobby.browse", _browse_params())
+	if not result.is_ok():
+		failed.emit(result.error_message)
+		return result
+	if generation == _generation:
+		_sync(PkarrJson.to_dict(result.value).get("lobbies"))
+	return PkarrResult.success(get_lobbies())
+
+
+func _watch(reconcile: bool) -> void:
+	var pkarr := _get_service()
+	if _watching or _watch_id != "" or pkarr == null:
+		return
+	_watching = true
+	var generation := _generation
+	var params := _browse_params()
+	params["intervalSeconds"] = maxi(refresh_interval, MIN_REFRESH_INTERVAL)
+	var result: PkarrResult = await pkarr.call_method("lobby.watch", params)
+	if generation != _generation:
+		if result.is_ok() and pkarr.is_ready():
+			pkarr.call_method("lobby.unwatch", {"watchId": PkarrJson.to_text(
+					PkarrJson.to_dict(result.value).get("watchId"))})
+		return
+	_watching = false
+	if not result.is_ok():
+		_early.clear()
+		failed.emit("could not watch the lobbies: %s" % result.error_message)
+		return
+	_watch_id = PkarrJson.to_text(PkarrJson.to_dict(result.value).get("watchId"))
+	var early := _early
+	_early = []
+	for queued: Array in early:
+		_on_notification(queued[0], queued[1])
+	if reconcile:
+		await refresh()
+
+
+func _browse_params() -> Dictionary:
+	var filters := {"openOnly": open_only}
+	if not_full:
+		filters["notFull"] = true
+	if not custom_filters.is_empty():
+		var custom := {}
+		for key: Variant in custom_filters:
+			custom[str(key)] = str(custom_filters[key])
+		filters["custom"] = custom
+	var params := {"game": game_id, "gameVersion": game_version, "filters": filters,
+			"topic": browse_topic}
+	if not known_keys.is_empty():
+		params["knownKeys"] = Array(known_keys)
+	return params
+
+
+func _on_notification(method: String, params: Variant) -> void:
+	if not method.begins_with("lobby."):
+		return
+	var data := PkarrJson.to_dict(params)
+	var watch_id := PkarrJson.to_text(data.get("watchId"))
+	if watch_id == "" or watch_id != _watch_id:
+		if _watching and watch_id != "":
+			_early.append([method, params])
+		return
+	match method:
+		"lobby.found", "lobby.updated":
+			var lobby_data: Variant = data.get("lobby")
+			if lobby_data is Dictionary:
+				_upsert(PkarrLobby.from_dict(lobby_data))
+		"lobby.lost":
+			_remove(PkarrJson.to_text(data.get("publicKey")),
+					PkarrJson.to_text(data.get("reason"), "gone"))
+		"lobby.refreshed":
+			refreshed.emit(_lobbies.size())
+
+
+func _sync(listed: Variant) -> void:
+	var seen := {}
+	if listed is Array:
+		for item: Variant in listed:
+			if item is Dictionary:
+				var lobby := PkarrLobby.from_dict(item)
+				seen[lobby.public_key] = true
+				_upsert(lobby)
+	for key: String in _lobbies.keys():
+		if not seen.has(key):
+			_remove(key, "gone")
+	refreshed.emit(_lobbies.size())
+
+
+func _upsert(lobby: PkarrLobby) -> void:
+	if lobby.public_key == "":
+		return
+	var known: PkarrLobby = _lobbies.get(lobby.public_key)
+	_lobbies[lobby.public_key] = lobby
+	if known == null:
+		lobby_found.emit(lobby)
+	elif not known.has_same_content(lobby):
+		lobby_updated.emit(lobby)
+
+
+func _remove(public_key: String, reason: String) -> void:
+	if _lobbies.erase(public_key):
+		_lost_reasons[public_key] = reason
+		lobby_lost.emit(public_key)
+
+
+func _get_service() -> PkarrService:
+	if service != null and is_instance_valid(service):
+		return service
+	if is_inside_tree():
+		return get_node_or_null(^"/root/Pkarr") as PkarrService
+	return null
+
+
+func _connect_service(pkarr: PkarrService) -> void:
+	if _connected_service == pkarr:
+		return
+	_disconnect_service()
+	pkarr.connected.connect(_on_service_connected)
+	pkarr.disconnected.connect(_on_service_disconnected)
+	pkarr.notification_received.connect(_on_notification)
+	_connected_service = pkarr
+
+
+func _disconnect_service() -> void:
+	var pkarr := _connected_service
+	_connected_service = null
+	if pkarr == null or not is_instance_valid(pkarr):
+		return
+	if pkarr.connected.is_connected(_on_service_connected):
+		pkarr.connected.disconnect(_on_service_connected)
+	if pkarr.disconnected.is_connected(_on_service_disconnected):
+		pkarr.disconnected.disconnect(_on_service_disconnected)
+	if pkarr.notification_received.is_connected(_on_notification):
+		pkarr.notification_received.disconnect(_on_notification)
+
+
+func _on_service_connected() -> void:
+	if _active:
+		_watch(not _lobbies.is_empty())
+
+
+func _on_service_disconnected() -> void:
+	# The sidecar ends a connection's watches with it.
+	_watch_id = ""
+	_watching = false
+	_early.clear()
+	_generation += 1

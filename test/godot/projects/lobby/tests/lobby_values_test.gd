@@ -1,0 +1,177 @@
+extends PkarrTestCase
+## The lobby value types and the nodes' local logic, without a sidecar: PkarrLobby and
+## PkarrLobbyEndpoint read the sidecar's JSON, errors map to lobby reasons, the host refuses bad
+## settings before sending anything, the browser reconciles a refreshed list into signals.
+
+const KEY := "yj4bqhvahk8dge6gjztbrvyqtgb7yqnsqfk7jpo5fyaaunfy7mqo"
+const LOBBY_JSON := """{"publicKey": "yj4bqhvahk8dge6gjztbrvyqtgb7yqnsqfk7jpo5fyaaunfy7mqo",
+	"inviteCode": "pk:yj4bqhvahk8dge6gjztbrvyqtgb7yqnsqfk7jpo5fyaaunfy7mqo",
+	"name": "Alice's room", "game": "tanks", "gameVersion": "1.2", "players": 3, "maxPlayers": 8,
+	"open": true, "endpoints": [{"transport": "enet", "host": "203.0.113.7", "port": 7777},
+	{"transport": "ws", "host": "2001:db8::1", "port": 8080, "alpn": ["http/1.1"]}],
+	"custom": {"mode": "ctf"}, "ageSeconds": 12, "source": "topic",
+	"timestamp": "1795455074773000", "ttl": 60}"""
+
+
+func _lobby_data(changes: Dictionary = {}) -> Dictionary:
+	var data: Dictionary = JSON.parse_string(LOBBY_JSON)
+	data.merge(changes, true)
+	return data
+
+
+func test_lobby_reads_the_sidecar_json() -> void:
+	var lobby := PkarrLobby.from_dict(_lobby_data())
+	assert_eq(lobby.public_key, KEY)
+	assert_eq(lobby.invite_code, "pk:" + KEY)
+	assert_eq(lobby.name, "Alice's room")
+	assert_eq([lobby.game, lobby.game_version], ["tanks", "1.2"])
+	assert_eq(typeof(lobby.players), TYPE_INT, "numbers parsed as floats become ints")
+	assert_eq([lobby.players, lobby.max_players, lobby.age_seconds, lobby.ttl], [3, 8, 12, 60])
+	assert_true(lobby.open)
+	assert_eq(lobby.custom, {"mode": "ctf"})
+	assert_eq([lobby.source, lobby.timestamp], ["topic", "1795455074773000"])
+	assert_eq(lobby.endpoints.size(), 2)
+	assert_eq(lobby.get_transports(), PackedStringArray(["enet", "ws"]))
+	var enet := lobby.get_endpoint("enet")
+	if assert_not_null(enet):
+		assert_eq([enet.host, enet.port, enet.to_url()], ["203.0.113.7", 7777, "enet://203.0.113.7:7777"])
+	var ws := lobby.get_endpoint("ws")
+	if assert_not_null(ws):
+		assert_eq(ws.get_address(), "[2001:db8::1]:8080")
+		assert_eq(ws.alpn, PackedStringArray(["http/1.1"]))
+		assert_eq(ws.to_dict(), {"transport": "ws", "host": "2001:db8::1", "port": 8080,
+				"alpn": ["http/1.1"]})
+	assert_null(lobby.get_endpoint("webrtc"))
+	assert_false(lobby.is_full())
+	assert_eq(lobby.free_slots(), 5)
+	assert_eq(str(lobby), "Alice's room (3/8) pk:" + KEY)
+
+
+func test_lobby_defaults_from_sparse_or_odd_json() -> void:
+	var lobby := PkarrLobby.from_dict({"publicKey": KEY, "players": "9", "maxPlayers": 4,
+			"endpoints": ["nonsense", {"transport": "enet"}], "custom": {"n": 5}})
+	assert_eq(lobby.invite_code, "pk:" + KEY, "derived from the key when missing")
+	assert_eq(lobby.players, 9)
+	assert_true(lobby.is_full(), "more players than places counts as full")
+	assert_eq(lobby.free_slots(), 0)
+	assert_eq(lobby.endpoints.size(), 1, "non-objects are skipped")
+	assert_eq(lobby.custom, {"n": "5"}, "custom values are Strings")
+	assert_false(lobby.open)
+
+
+func test_same_content_ignores_signing_time_and_source() -> void:
+	var lobby := PkarrLobby.from_dict(_lobby_data())
+	var resigned := PkarrLobby.from_dict(_lobby_data({"timestamp": "1795455134773000",
+			"ageSeconds": 1, "source": "known"}))
+	assert_true(lobby.has_same_content(resigned))
+	assert_false(lobby.has_same_content(PkarrLobby.from_dict(_lobby_data({"players": 4}))))
+	assert_false(lobby.has_same_content(PkarrLobby.from_dict(
+			_lobby_data({"custom": {"mode": "dm"}}))))
+	assert_false(lobby.has_same_content(PkarrLobby.from_dict(_lobby_data({"endpoints": []}))))
+	assert_false(lobby.has_same_content(null))
+
+
+func test_results_carry_the_lobby_reason_as_error_code() -> void:
+	var closed := PkarrLobby.from_result(PkarrResult.failure("NOT_FOUND", "the lobby is closed",
+			{"code": "NOT_FOUND", "lobbyError": "LOBBY_CLOSED"}))
+	assert_eq(closed.error_code, PkarrLobby.LOBBY_CLOSED)
+	assert_eq(closed.error_message, "the lobby is closed")
+	assert_eq(closed.error_data["code"], "NOT_FOUND", "the generic code stays in the data")
+	var plain := PkarrResult.failure("INVALID_PUBLIC_KEY_ENCODING", "bad", {"field": "code"})
+	assert_eq(PkarrLobby.from_result(plain), plain, "other failures pass through unchanged")
+	var odd := PkarrLobby.from_result(PkarrResult.success([1]))
+	assert_eq(odd.error_code, PkarrResult.BAD_RESPONSE)
+	var found := PkarrLobby.from_result(PkarrResult.success(_lobby_data()))
+	if assert_true(found.is_ok()):
+		assert_true(found.value is PkarrLobby)
+		assert_eq(found.value.name, "Alice's room")
+
+
+func test_host_refuses_bad_settings_without_a_sidecar() -> void:
+	var host := PkarrLobbyHost.new()
+	add_child_autofree(host)
+	var reasons: Array[String] = []
+	host.failed.connect(func(reason: String) -> void: reasons.append(reason))
+	var missing_game: PkarrResult = await host.open()
+	assert_eq(missing_game.error_code, PkarrResult.INVALID_ARGUMENT)
+	assert_has(missing_game.error_message, "game_id")
+	host.game_id = "tanks"
+	host.max_players = 4
+	var too_many: PkarrResult = await host.set_players(5)
+	assert_eq(too_many.error_code, PkarrResult.INVALID_ARGUMENT)
+	var before_open: PkarrResult = await host.set_players(2)
+	assert_true(before_open.is_ok(), "a count before opening is kept for open()")
+	assert_eq(host.get_players(), 2)
+	var idle := PkarrService.new()
+	idle.autostart = false
+	add_child_autofree(idle)
+	host.service = idle
+	var not_connected: PkarrResult = await host.open()
+	assert_eq(not_connected.error_code, PkarrResult.NOT_CONNECTED)
+	assert_eq(host.get_state(), PkarrLobbyHost.State.CLOSED)
+	assert_eq(reasons.size(), 3, "every failure is signalled: %s" % str(reasons))
+	var closing: PkarrResult = await host.close()
+	assert_true(closing.is_ok() and closing.value == false, "closing a closed lobby is a no-op")
+
+
+func test_browser_asks_for_the_configured_lobbies() -> void:
+	var browser := PkarrLobbyBrowser.new()
+	browser.autostart = false
+	browser.game_id = "tanks"
+	browser.game_version = "1.2"
+	browser.not_full = true
+	browser.custom_filters = {"mode": "ctf", "round": 3}
+	browser.known_keys = PackedStringArray(["pk:" + KEY])
+	assert_eq(browser._browse_params(), {"game": "tanks", "gameVersion": "1.2", "topic": true,
+			"filters": {"openOnly": true, "notFull": true, "custom": {"mode": "ctf", "round": "3"}},
+			"knownKeys": ["pk:" + KEY]})
+	browser.free()
+
+
+func test_browser_reconciles_a_refreshed_list_into_signals() -> void:
+	var browser := PkarrLobbyBrowser.new()
+	browser.autostart = false
+	add_child_autofree(browser)
+	var events: Array[String] = []
+	browser.lobby_found.connect(func(l: PkarrLobby) -> void: events.append("found " + l.name))
+	browser.lobby_updated.connect(func(l: PkarrLobby) -> void:
+		events.append("updated %s %d" % [l.name, l.players]))
+	browser.lobby_lost.connect(func(key: String) -> void: events.append("lost " + key))
+	var other := _lobby_data({"publicKey": "other", "name": "Bob's room", "players": 5})
+	browser._sync([_lobby_data(), other])
+	assert_eq(events, ["found Alice's room", "found Bob's room"] as Array[String])
+	var names: Array[String] = []
+	for lobby: PkarrLobby in browser.get_lobbies():
+		names.append(lobby.name)
+	assert_eq(names, ["Bob's room", "Alice's room"] as Array[String], "most players first")
+	events.clear()
+	browser._sync([_lobby_data({"timestamp": "1795455999000000"}), other])
+	assert_eq(events, [] as Array[String], "re-signed without changes: no signal")
+	browser._sync([_lobby_data({"players": 4})])
+	assert_eq(events, ["updated Alice's room 4", "lost other"] as Array[String])
+	assert_eq(browser.get_lost_reason("other"), "gone")
+	assert_eq(browser.get_lobby("pk:" + KEY).players, 4, "found by invite code too")
+	assert_null(browser.get_lobby("other"))
+
+
+func test_upnp_is_not_attempted_on_the_web() -> void:
+	assert_false(PkarrUpnpMapper.is_supported())
+	var mapper := PkarrUpnpMapper.new()
+	var mappings: Array[Dictionary] = [{"port": 7777, "protocol": "UDP"}]
+	assert_eq(mapper.start(mappings, "test"), ERR_UNAVAILABLE)
+	var result: Dictionary = await mapper.map_ports(mappings, "test")
+	assert_false(result["ok"])
+	assert_false(mapper.is_busy())
+
+
+func test_the_readme_example_compiles() -> void:
+	# The host copies the example of addons/pkarr/README.md ("Lobbies") here.
+	var script: GDScript = load("res://generated/readme_lobbies.gd")
+	if not assert_not_null(script, "the README example loads"):
+		return
+	assert_true(script.can_instantiate(), "the README example compiles")
+	var methods: Array[String] = []
+	for method: Dictionary in script.get_script_method_list():
+		methods.append(method["name"])
+	for method: String in ["host", "join", "_ready"]:
+		assert_has(methods, method)
