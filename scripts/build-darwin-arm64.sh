@@ -26,7 +26,7 @@ NODE="${NODE:-node}"
 node_bin="$("$NODE" -p 'process.execPath')" || die "no node found (set NODE=/path/to/node)"
 node_version="$("$node_bin" -p 'process.versions.node')"
 [[ "$node_version" == 24.* ]] || die "Node 24 is needed, $node_bin is $node_version"
-wanted="$("$node_bin" -p 'require("./package.json").devDependencies.node')"
+wanted="$("$node_bin" -p 'require("./package.json").optionalDependencies.node')"
 [[ "$node_version" == "$wanted" ]] || echo "build-darwin-arm64: note: Node $node_version here, the other targets are built with $wanted" >&2
 if otool -L "$node_bin" | grep -q -e /opt/homebrew -e /usr/local/opt -e /usr/local/Cellar; then
   die "$node_bin links Homebrew libraries, so the sidecar would not run on other Macs: use an official build from nodejs.org (or nvm/fnm/volta)"

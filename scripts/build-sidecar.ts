@@ -65,11 +65,12 @@ export async function projectVersion(root = REPO_ROOT): Promise<string> {
   return version;
 }
 
-/** The node@<version> devDependency: the Node every script here must run on. */
+/** The pinned node@<version> package (an optional dependency): the Node every script here runs on. */
 async function devDependencyNode(root: string): Promise<string> {
-  const dev = (await readJson(join(root, 'package.json')))['devDependencies'] as Record<string, string> | undefined;
-  const version = dev?.['node'];
-  if (version === undefined || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error('package.json must pin the node devDependency to an exact version');
+  const pkg = await readJson(join(root, 'package.json'));
+  const pinned = { ...(pkg['devDependencies'] as Record<string, string> | undefined), ...(pkg['optionalDependencies'] as Record<string, string> | undefined) };
+  const version = pinned['node'];
+  if (version === undefined || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error('package.json must pin the node package to an exact version');
   return version;
 }
 
