@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { Testnet } from '../sidecar/src/dht/testnet.ts';
 import { SIDECAR_VERSION } from '../sidecar/src/cli/serve-command.ts';
+import { DEFAULT_MAX_CONNECTIONS } from '../sidecar/src/rpc/rpc-server.ts';
 
 const MAIN = resolve('sidecar/src/cli/main.ts');
 /** docs/rpc.md: the sidecar exits within 2 s of losing its parent / stdin. */
@@ -240,7 +241,7 @@ describe('pkarr-sidecar serve (child process)', () => {
 });
 
 describe('pkarr-sidecar serve lifetime', () => {
-  it('lets an --allow-origin origin in, caps clients at 16 and forwards warnings as log notifications', async () => {
+  it('lets an --allow-origin origin in, caps clients at DEFAULT_MAX_CONNECTIONS (64) and forwards warnings as log notifications', async () => {
     const s = await startSidecar(['--no-dht', '--no-relays', '--allow-origin', 'http://evil.example']);
     const first = connect(s, undefined, 'http://evil.example');
     expect(await handshake(first)).toBe('open');
@@ -249,9 +250,9 @@ describe('pkarr-sidecar serve lifetime', () => {
       const msg = JSON.parse(d.toString());
       if (msg.method === 'log') r(msg);
     }));
-    for (let i = 1; i < 16; i++) expect(await handshake(connect(s))).toBe('open');
+    for (let i = 1; i < DEFAULT_MAX_CONNECTIONS; i++) expect(await handshake(connect(s))).toBe('open');
     expect(await handshake(connect(s))).toBe(503);
-    expect(await log).toEqual({ jsonrpc: '2.0', method: 'log', params: { level: 'warn', message: expect.stringContaining('16 clients') } });
+    expect(await log).toEqual({ jsonrpc: '2.0', method: 'log', params: { level: 'warn', message: expect.stringContaining(`${DEFAULT_MAX_CONNECTIONS} clients`) } });
     s.child.kill('SIGTERM');
     expect(await s.exited).toMatchObject({ code: 0, signal: null });
   });

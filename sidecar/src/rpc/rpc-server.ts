@@ -14,7 +14,8 @@ import { toJson, type Dispatcher, type RequestGate } from './dispatcher.ts';
 import type { Logger } from './log.ts';
 
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
-export const DEFAULT_MAX_CONNECTIONS = 16;
+/** Connected clients at once (the next gets HTTP 503): room for 50 local clients (issue 7) with a cap kept. */
+export const DEFAULT_MAX_CONNECTIONS = 64;
 export const DEFAULT_MAX_IN_FLIGHT = 1024;
 export const DEFAULT_MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Close codes used by the server. */
