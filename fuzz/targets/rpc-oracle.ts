@@ -25,12 +25,16 @@ function expectsAnswer(entry: unknown): boolean {
   return !(isObject(entry) && !Object.hasOwn(entry, 'id'));
 }
 
-/** The secrets a request carries in `secretKey` fields (64 hex characters, any case/whitespace). */
-function requestSecrets(value: unknown, out: string[] = [], depth = 0): string[] {
-  if (depth > 64 || value === null || typeof value !== 'object') return out;
-  for (const [k, v] of Object.entries(value as Obj)) {
-    if (k === 'secretKey' && typeof v === 'string' && /^\s*[0-9a-fA-F]{64}\s*$/.test(v)) out.push(v.trim().toLowerCase());
-    else requestSecrets(v, out, depth + 1);
+/**
+ * The secrets a request hands to keys.* methods (`params.secretKey`, 64 hex characters): those
+ * methods promise never to echo them. A `secretKey` field anywhere else is just data.
+ */
+function requestSecrets(request: unknown): string[] {
+  const out: string[] = [];
+  for (const entry of Array.isArray(request) ? request : [request]) {
+    if (!isObject(entry) || typeof entry['method'] !== 'string' || !entry['method'].startsWith('keys.')) continue;
+    const v = isObject(entry['params']) ? entry['params']['secretKey'] : undefined;
+    if (typeof v === 'string' && /^\s*[0-9a-fA-F]{64}\s*$/.test(v)) out.push(v.trim().toLowerCase());
   }
   return out;
 }
