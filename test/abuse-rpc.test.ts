@@ -10,10 +10,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type WebSocket from 'ws';
+import { DEFAULT_MAX_CONNECTIONS } from '../sidecar/src/rpc/rpc-server.ts';
 import { call, cleanup, closeSockets, dribble, handshake, rawSocket, rpcSocket, rssKiB, startServe, until, type Serve } from './abuse-helpers.ts';
 
 /** The server's headersTimeout (10 s) plus its timeout-check interval and generous slack. */
 const HEADERS_CUT_MS = 25_000;
+/** `serve` uses the default client cap; connections not yet upgraded are capped at 4× that. */
+const CLIENT_CAP = DEFAULT_MAX_CONNECTIONS;
+const FLOOD = 4 * CLIENT_CAP + 100;
 /** Memory a flood may add to the sidecar (resident set). */
 const RSS_BOUND_KIB = 96 * 1024;
 
@@ -70,9 +74,9 @@ describe('RPC service under abuse (real sockets, serve process)', () => {
     expect(await served()).toBe(true);
   }, 60_000);
 
-  it('keeps serving through a flood of 300 idle connections, with bounded memory, and drops them', async () => {
+  it(`keeps serving through a flood of ${FLOOD} idle connections, with bounded memory, and drops them`, async () => {
     const before = rssKiB(s.pid);
-    const idle = Array.from({ length: 300 }, () => rawSocket(s.port));
+    const idle = Array.from({ length: FLOOD }, () => rawSocket(s.port));
     await until(() => idle.every((c) => c.socket.readyState === 'open' || c.socket.destroyed), 5000);
     expect(await served()).toBe(true);
     const during = rssKiB(s.pid);
@@ -123,16 +127,16 @@ describe('RPC service under abuse (real sockets, serve process)', () => {
     expect(await served()).toBe(true);
   }, 60_000);
 
-  it('frees the slots of clients that vanish without a close frame; caps silent clients at 16', async () => {
+  it(`frees the slots of clients that vanish without a close frame; caps silent clients at ${CLIENT_CAP}`, async () => {
     const silent: WebSocket[] = [];
-    for (let i = 0; i < 16; i++) silent.push(await client());
+    for (let i = 0; i < CLIENT_CAP; i++) silent.push(await client());
     const extra = rpcSocket(s.port, ['pkarr-godot.v1', `token.${s.token}`]);
     expect(await handshake(extra)).toBe(503);
     for (const ws of silent) ws.terminate(); // TCP gone, no close frame
     expect(await until(async () => served(), 10_000)).toBe(true);
     const again: WebSocket[] = [];
-    for (let i = 0; i < 15; i++) again.push(await client());
-    expect(await served()).toBe(true); // the 16th slot
+    for (let i = 0; i < CLIENT_CAP - 1; i++) again.push(await client());
+    expect(await served()).toBe(true); // the last slot
     for (const ws of again) ws.terminate();
   }, 60_000);
 });
