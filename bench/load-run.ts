@@ -3,9 +3,11 @@
  * bench/load.bench.ts (60 s) and test/load-smoke.test.ts (a few seconds, correctness only).
  *
  * Load, all on loopback and all at once:
- * - GET (autocannon, `getConnections` connections): 60 % hits on cached keys (half of them with
- *   `If-Modified-Since` → 304), 30 % misses on unknown keys with `?policy=CacheOnly` (404, no DHT),
- *   10 % CacheFirst misses on unknown keys (a DHT lookup on the relay's 10-node testnet → 404).
+ * - GET (autocannon, `getConnections` connections): 2/3 hits on cached keys (half of them with
+ *   `If-Modified-Since` → 304), 1/3 misses on unknown keys with `?policy=CacheOnly` (404, no DHT).
+ * - DHT misses (autocannon, `dhtMissConnections` connections): CacheFirst GETs of unknown keys, each
+ *   a DHT lookup on the relay's 10-node testnet (→ 404). Kept apart so that the lookups (~1 s each)
+ *   do not hold the GET connections and hide the relay's own throughput.
  * - PUT (autocannon, one connection per key): pre-signed packets with increasing timestamps, one key
  *   per connection so a key never has two PUTs in flight (that would be a legitimate 409).
  * - Over-limit client: a plain node:http loop bound to 127.0.0.2 sending GET hits as fast as it can.
@@ -37,6 +39,8 @@ export interface LoadOptions {
   durationS: number;
   /** autocannon connections of the GET mix. */
   getConnections: number;
+  /** autocannon connections of CacheFirst misses (DHT lookups). */
+  dhtMissConnections: number;
   /** Keys PUT during the run (one autocannon connection each). */
   putKeys: number;
   /** Pre-signed packets per PUT key (a connection that runs out switches to GETs of its key). */
@@ -70,11 +74,12 @@ export interface MixFigures {
 
 export interface LoadReport {
   get: MixFigures;
+  dhtMiss: MixFigures;
   put: MixFigures & { exhausted: number };
   overLimit: { requests: number; errors: number; statuses: Record<string, number> };
   /** Relay VmRSS samples, KiB (one at the start, then every `sampleMs`, one at the end). */
   rssKiB: number[];
-  /** 429s answered to the main load (GET + PUT). */
+  /** 429s answered to the main load (GET, DHT misses, PUT). */
   main429: number;
   /** Statuses outside 2xx/304/404/429 plus transport errors and timeouts, over all clients. */
   unexpected: number;
@@ -203,20 +208,23 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       method: 'GET',
       setupRequest: (req) => {
         const i = n++;
-        const slot = i % 10;
+        const slot = i % 3;
         const headers: Record<string, string> = { 'x-forwarded-for': forwarded() };
         let path: string;
-        if (slot < 6) {
+        if (slot < 2) {
           const hit = hits[i % hits.length]!;
           path = `/${hit.z32}`;
-          if (slot % 2 === 1) headers['if-modified-since'] = hit.ims;
-        } else if (slot < 9) {
-          path = `/${misses[i % misses.length]!}?policy=CacheOnly`;
+          if ((i >> 1) % 2 === 1) headers['if-modified-since'] = hit.ims;
         } else {
-          path = `/${misses[i % misses.length]!}`;
+          path = `/${misses[i % misses.length]!}?policy=CacheOnly`;
         }
         return { ...req, method: 'GET', path, headers };
       },
+    };
+    let m = 0;
+    const dhtMissRequest: AutocannonRequest = {
+      method: 'GET',
+      setupRequest: (req) => ({ ...req, method: 'GET', path: `/${misses[m++ % misses.length]!}`, headers: { 'x-forwarded-for': forwarded() } }),
     };
     let putClient = 0;
     const setupPutClient = (client: { setRequests(r: AutocannonRequest[]): void }): void => {
@@ -254,8 +262,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
         overLimit.requests += 1;
       }
     }));
-    const [getResult, putResult] = await Promise.all([
+    const [getResult, dhtMissResult, putResult] = await Promise.all([
       autocannon({ url: relay.url, connections: o.getConnections, duration: o.durationS, timeout: 30, requests: [getRequest] }),
+      autocannon({ url: relay.url, connections: o.dhtMissConnections, duration: o.durationS, timeout: 30, requests: [dhtMissRequest] }),
       autocannon({ url: relay.url, connections: o.putKeys, duration: o.durationS, timeout: 30, requests: [{ method: 'PUT' }], setupClient: setupPutClient }),
       overLimitRun,
     ]);
@@ -264,11 +273,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     sample();
 
     const get = figures(getResult);
+    const dhtMiss = figures(dhtMissResult);
     const put = { ...figures(putResult), exhausted };
-    const main429 = (get.statuses['429'] ?? 0) + (put.statuses['429'] ?? 0);
-    const unexpected = [get, put].reduce((sum, f) => sum + f.errors + f.timeouts + count(f.statuses, (c) => !isExpected(c)), 0)
+    const main429 = (get.statuses['429'] ?? 0) + (dhtMiss.statuses['429'] ?? 0) + (put.statuses['429'] ?? 0);
+    const unexpected = [get, dhtMiss, put].reduce((sum, f) => sum + f.errors + f.timeouts + count(f.statuses, (c) => !isExpected(c)), 0)
       + overLimit.errors + count(overLimit.statuses, (c) => !isExpected(c));
-    return { get, put, overLimit, rssKiB: rss, main429, unexpected, relayStderr: relay.stderr() };
+    return { get, dhtMiss, put, overLimit, rssKiB: rss, main429, unexpected, relayStderr: relay.stderr() };
   } finally {
     await relay.stop();
     await rm(dataDir, { recursive: true, force: true });

@@ -16,6 +16,7 @@ function summary(report: LoadReport): string {
   const max = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0);
   return [
     `GET mix : ${report.get.requests} requests, ${report.get.reqPerSec.toFixed(0)} req/s, p50 ${report.get.p50Ms} ms, p99 ${report.get.p99Ms} ms, statuses ${JSON.stringify(report.get.statuses)}`,
+    `DHT miss: ${report.dhtMiss.requests} requests, ${report.dhtMiss.reqPerSec.toFixed(0)} req/s, p50 ${report.dhtMiss.p50Ms} ms, p99 ${report.dhtMiss.p99Ms} ms, statuses ${JSON.stringify(report.dhtMiss.statuses)}`,
     `PUT     : ${report.put.requests} requests, ${report.put.reqPerSec.toFixed(0)} req/s, p50 ${report.put.p50Ms} ms, p99 ${report.put.p99Ms} ms, statuses ${JSON.stringify(report.put.statuses)}, ran out of pre-signed bodies ${report.put.exhausted}×`,
     `over-limit client (127.0.0.2): ${report.overLimit.requests} requests, statuses ${JSON.stringify(report.overLimit.statuses)}, errors ${report.overLimit.errors}`,
     `relay VmRSS every 5 s (MB): ${rss.map(mb).join(' ')}`,
@@ -28,6 +29,7 @@ export async function run(): Promise<void> {
   const report = await runLoad({
     durationS: DURATION_S,
     getConnections: 16,
+    dhtMissConnections: 2,
     putKeys: 4,
     putsPerKey: 6000,
     hitKeys: 500,

@@ -12,6 +12,7 @@ describe('relay load smoke (3 s, real relay process)', () => {
     const report = await runLoad({
       durationS: 3,
       getConnections: 4,
+      dhtMissConnections: 1,
       putKeys: 2,
       putsPerKey: 2000,
       hitKeys: 20,
@@ -30,6 +31,7 @@ describe('relay load smoke (3 s, real relay process)', () => {
     expect(report.get.statuses['200'] ?? 0).toBeGreaterThan(0);
     expect(report.get.statuses['304'] ?? 0).toBeGreaterThan(0);
     expect(report.get.statuses['404'] ?? 0).toBeGreaterThan(0);
+    expect(report.dhtMiss.statuses['404'] ?? 0).toBeGreaterThan(0);
     expect(report.put.statuses['204'] ?? 0).toBeGreaterThan(0);
     expect(report.rssKiB.length).toBeGreaterThanOrEqual(2);
     expect(report.rssKiB.every((kib) => kib > 0)).toBe(true);
