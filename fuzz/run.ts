@@ -153,7 +153,8 @@ function summaryTable(all: TargetStats[]): string {
   const rows = all.map((s) => {
     const rate = s.inputs / (s.elapsedMs / 1000);
     const slow = s.slowest === null ? '–' : `${s.slowest.ms.toFixed(2)} ms (#${s.slowest.index})`;
-    return `| ${s.target} | ${s.inputs} | ${s.accepted} | ${s.inputs - s.accepted - s.findingCount} | ${s.findingCount} | ${slow} | ${s.slowConfirmed} / ${s.slowTransient} | ${s.maxRawMs.toFixed(1)} ms | ${rate.toFixed(0)}/s | ${(s.elapsedMs / 1000).toFixed(1)} s |`;
+    const rejected = Object.values(s.rejected).reduce((a, b) => a + b, 0);
+    return `| ${s.target} | ${s.inputs} | ${s.accepted} | ${rejected} | ${s.findingCount} | ${slow} | ${s.slowConfirmed} / ${s.slowTransient} | ${s.maxRawMs.toFixed(1)} ms | ${rate.toFixed(0)}/s | ${(s.elapsedMs / 1000).toFixed(1)} s |`;
   });
   return [
     '| target | inputs | accepted | rejected | findings | slowest (re-measured) | >bound confirmed / transient | max single run | rate | time |',
