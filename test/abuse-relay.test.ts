@@ -95,9 +95,10 @@ describe('relay under abuse (real sockets, relay process)', () => {
       sent++;
       await new Promise((r) => setImmediate(r));
     }
-    await until(() => c.received().includes('\r\n\r\n'), 10_000);
-    expect(c.received().split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
+    // The relay answers 413 and closes without reading the rest; the close can reset the connection
+    // before the client read the 413 (unread request bytes make the kernel send RST), so either is fine.
     expect(await until(() => c.socket.destroyed, 10_000)).toBe(true);
+    if (c.received() !== '') expect(c.received().split('\r\n')[0]).toBe('HTTP/1.1 413 Payload Too Large');
     // A packet of the maximum size is still fine.
     const packet = SignedPacket.sign(key, [{ type: 'TXT', name: '_big', ttl: 60, strings: Array.from({ length: 3 }, () => 'x'.repeat(250)) }]);
     const ok = await fetch(`${url}/${key.publicKey.z32}`, { method: 'PUT', body: Buffer.from(packet.toRelayPayload()) });
