@@ -7,41 +7,11 @@
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { SignedPacket, signable } from '../sidecar/src/core/signed-packet.ts';
 import { createSigner, verifySignature } from '../sidecar/src/core/ed25519.ts';
-import type { DnsRecord } from '../sidecar/src/core/records.ts';
+import { TIMESTAMP, legacyPacket, ourRecords, type LegacyModule } from './core-fixtures.ts';
 import { opsPerSecond, quantile } from './measure.ts';
 
-interface LegacyModule {
-  SignedPacket: {
-    fromPacket(keypair: unknown, packet: unknown, options?: { timestamp?: number }): { bytes(): Uint8Array };
-    fromBytes(publicKey: Uint8Array, bytes: Uint8Array): unknown;
-  };
-  generateKeyPair(seed?: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array };
-}
-
-const TIMESTAMP = 1_697_016_827_303_000;
 const ROUNDS = 25;
 const SLICE_MS = 40;
-
-function ourRecords(): DnsRecord[] {
-  return [
-    { type: 'A', name: '@', ttl: 300, address: '1.2.3.4' },
-    { type: 'AAAA', name: '@', ttl: 300, address: '2001:db8::1' },
-    { type: 'TXT', name: '_lobby', ttl: 60, strings: ['v=1', 'game=demo', 'name=Friday night', 'players=3', 'max=8'] },
-    { type: 'CNAME', name: 'www', ttl: 300, target: '_lobby' },
-  ];
-}
-
-function legacyPacket(): unknown {
-  return {
-    id: 0, type: 'response', flags: 0,
-    answers: [
-      { name: '@', type: 'A', ttl: 300, data: '1.2.3.4' },
-      { name: '@', type: 'AAAA', ttl: 300, data: '2001:db8::1' },
-      { name: '_lobby', type: 'TXT', ttl: 60, data: ['v=1', 'game=demo', 'name=Friday night', 'players=3', 'max=8'] },
-      { name: 'www', type: 'CNAME', ttl: 300, data: '_lobby' },
-    ],
-  };
-}
 
 /** Per-round ops/s of each variant, the variants timed back to back in rotating order. */
 function interleaved(variants: Record<string, () => unknown>): Record<string, number[]> {

@@ -11,40 +11,8 @@ import { createHash } from 'node:crypto';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { SignedPacket, signable } from '../sidecar/src/core/signed-packet.ts';
 import { cryptoBackend, createSigner, verifySignature } from '../sidecar/src/core/ed25519.ts';
-import type { DnsRecord } from '../sidecar/src/core/records.ts';
+import { TIMESTAMP, legacyPacket, ourRecords, type LegacyModule } from './core-fixtures.ts';
 import { fmt, opsPerSecond } from './measure.ts';
-
-interface LegacyPacket { bytes(): Uint8Array }
-interface LegacyModule {
-  SignedPacket: {
-    fromPacket(keypair: unknown, packet: unknown, options?: { timestamp?: number }): LegacyPacket;
-    fromBytes(publicKey: Uint8Array, bytes: Uint8Array): unknown;
-  };
-  generateKeyPair(seed?: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array };
-}
-
-const TIMESTAMP = 1_697_016_827_303_000;
-
-function ourRecords(): DnsRecord[] {
-  return [
-    { type: 'A', name: '@', ttl: 300, address: '1.2.3.4' },
-    { type: 'AAAA', name: '@', ttl: 300, address: '2001:db8::1' },
-    { type: 'TXT', name: '_lobby', ttl: 60, strings: ['v=1', 'game=demo', 'name=Friday night', 'players=3', 'max=8'] },
-    { type: 'CNAME', name: 'www', ttl: 300, target: '_lobby' },
-  ];
-}
-
-function legacyPacket(): unknown {
-  return {
-    id: 0, type: 'response', flags: 0,
-    answers: [
-      { name: '@', type: 'A', ttl: 300, data: '1.2.3.4' },
-      { name: '@', type: 'AAAA', ttl: 300, data: '2001:db8::1' },
-      { name: '_lobby', type: 'TXT', ttl: 60, data: ['v=1', 'game=demo', 'name=Friday night', 'players=3', 'max=8'] },
-      { name: 'www', type: 'CNAME', ttl: 300, data: '_lobby' },
-    ],
-  };
-}
 
 function line(label: string, ops: number, base: number, baseLabel: string): void {
   console.log(`${label.padEnd(44)} ${fmt(ops).padStart(9)} ops/s   ${(ops / base).toFixed(2)}× ${baseLabel}`);
