@@ -6,7 +6,11 @@
  */
 import { runLoad, type LoadReport } from './load-run.ts';
 
-const DURATION_S = 60;
+/** 60 s by default; `PKARR_LOAD_SECONDS=300 npm run bench -- load` for a longer soak. */
+const DURATION_S = Number(process.env['PKARR_LOAD_SECONDS'] ?? 60);
+if (!Number.isInteger(DURATION_S) || DURATION_S < 5 || DURATION_S > 3600) {
+  throw new Error(`PKARR_LOAD_SECONDS must be a whole number of seconds from 5 to 3600, got ${JSON.stringify(process.env['PKARR_LOAD_SECONDS'])}`);
+}
 
 function summary(report: LoadReport): string {
   const mb = (kib: number): string => (kib / 1024).toFixed(1);
