@@ -267,6 +267,7 @@ describe('addons/pkarr in the Godot 4.6 web engine', () => {
     if (process.env['PKARR_ENGINE_LOG']) {
       await writeFile(process.env['PKARR_ENGINE_LOG'], result.lines.map((l) => `[${l.stream}] ${l.text}`).join('\n'));
     }
+    for (const line of result.lines) if (line.text.startsWith('# figure:')) console.log(line.text);
     const stderrOf = [...host.sidecars.values()].map((s) => `--- sidecar ${s.label} stderr tail:\n${s.process.stderr().slice(-3000)}`);
     expect(result.ok, `${formatGodotTestReport(result)}\n${host.errors.join('\n')}\n${stderrOf.join('\n')}`).toBe(true);
     expect(host.errors).toEqual([]);

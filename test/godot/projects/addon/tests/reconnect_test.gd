@@ -43,11 +43,14 @@ func test_reconnects_after_the_sidecar_is_killed_and_republishes() -> void:
 
 	var restarted := await PkarrTestHost.ask(tree, "restart a")
 	assert_true(restarted.get("ok", false), str(restarted))
+	var restarted_at := Time.get_ticks_msec()
 	assert_true(await wait_until(func() -> bool: return events.count("connected") > 0, 40.0),
 			"reconnected to the restarted sidecar (state %d: %s)" % [pkarr.state, pkarr.last_error])
 	assert_true(await wait_until(func() -> bool:
 			return [public_key] in events.args_of("republished"), 30.0),
 			"the kept records were published again: %s" % [events.args_of("republished")])
+	# A figure for the hardening report, not an assertion (timings vary with the machine's load).
+	print("# figure: sidecar back -> records republished in %d ms" % (Time.get_ticks_msec() - restarted_at))
 	assert_eq(events.labels().slice(0, 2), ["disconnected", "connected"] as Array[String])
 	var status: PkarrResult = await pkarr.status()
 	assert_true(status.is_ok(), str(status))
