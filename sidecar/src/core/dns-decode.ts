@@ -27,7 +27,7 @@
  * Every failure is a PkarrError('DNS_ERROR').
  */
 import { PkarrError } from './errors.ts';
-import { MAX_LABEL_BYTES, MAX_NAME_BYTES, formatIPv4At, formatIPv6At } from './names.ts';
+import { MAX_NAME_BYTES, formatIPv4At, formatIPv6At } from './names.ts';
 import type { DnsRecord } from './records.ts';
 import { TYPE_CODES } from './records.ts';
 import { decodeSvcbRdata } from './svcb.ts';
@@ -59,21 +59,19 @@ function u32(msg: Uint8Array, at: number): number {
 }
 
 /**
- * Reads a name at `offset` whose own labels must end before `limit`. Pointers (when allowed) must
- * point strictly backwards; the name they reference must end before the pointer itself.
+ * Walks a name at `offset` whose own labels must end before `limit`, handing each label to
+ * `onLabel` (the offset of its length byte and its length), and returns where the name ends in the
+ * message. Pointers (when allowed) must point strictly backwards; the name they reference must end
+ * before the pointer itself. The one place that validates names: both readers below use it.
  */
-function readName(msg: Uint8Array, offset: number, limit: number, allowPointers = true): { labels: Uint8Array[]; end: number } {
-  const labels: Uint8Array[] = [];
+function walkName(msg: Uint8Array, offset: number, limit: number, allowPointers: boolean, onLabel: (at: number, len: number) => void): number {
   let pos = offset;
   let end = -1;
   let wire = 1;
   for (;;) {
     if (pos >= limit) throw fail(`name at offset ${offset} runs past its bounds`);
     const len = msg[pos] ?? 0;
-    if (len === 0) {
-      if (end < 0) end = pos + 1;
-      return { labels, end };
-    }
+    if (len === 0) return end < 0 ? pos + 1 : end;
     const kind = len & 0xc0;
     if (kind === 0xc0) {
       if (!allowPointers) throw fail(`compression pointer at offset ${pos} is not allowed here`);
@@ -85,14 +83,21 @@ function readName(msg: Uint8Array, offset: number, limit: number, allowPointers 
       pos = target;
       continue;
     }
+    // kind 0 means len ≤ 63 (MAX_LABEL_BYTES): the two top bits are the label type.
     if (kind !== 0) throw fail(`unsupported label type 0x${len.toString(16)} at offset ${pos}`);
-    if (len > MAX_LABEL_BYTES) throw fail(`label longer than ${MAX_LABEL_BYTES} bytes at offset ${pos}`);
     if (pos + 1 + len > limit) throw fail(`label at offset ${pos} runs past its bounds`);
     wire += 1 + len;
     if (wire > MAX_NAME_BYTES) throw fail(`name at offset ${offset} is longer than ${MAX_NAME_BYTES} bytes`);
-    labels.push(msg.subarray(pos + 1, pos + 1 + len));
+    onLabel(pos, len);
     pos += 1 + len;
   }
+}
+
+/** Reads a name as its label bytes (for rdata kept opaque). */
+function readName(msg: Uint8Array, offset: number, limit: number, allowPointers = true): { labels: Uint8Array[]; end: number } {
+  const labels: Uint8Array[] = [];
+  const end = walkName(msg, offset, limit, allowPointers, (at, len) => labels.push(msg.subarray(at + 1, at + 1 + len)));
+  return { labels, end };
 }
 
 /**
@@ -164,43 +169,20 @@ type LabelTexts = Map<number, string>;
 let nameEnd = 0;
 
 /**
- * readName returning the name's text (labels dot-joined, lossy UTF-8, root = `''`) and setting
- * nameEnd; same checks in the same order, so it accepts and rejects exactly the same names.
+ * Reads a name as text (labels dot-joined, lossy UTF-8, root = `''`) and sets nameEnd; label texts
+ * are decoded once per message offset.
  */
 function readNameText(msg: Uint8Array, offset: number, limit: number, labels: LabelTexts): string {
   let name = '';
-  let pos = offset;
-  let end = -1;
-  let wire = 1;
-  for (;;) {
-    if (pos >= limit) throw fail(`name at offset ${offset} runs past its bounds`);
-    const len = msg[pos] ?? 0;
-    if (len === 0) {
-      nameEnd = end < 0 ? pos + 1 : end;
-      return name;
-    }
-    const kind = len & 0xc0;
-    if (kind === 0xc0) {
-      if (pos + 2 > limit) throw fail(`truncated compression pointer at offset ${pos}`);
-      const target = u16(msg, pos) & 0x3fff;
-      if (target >= pos) throw fail(`compression pointer at offset ${pos} does not point backwards (to ${target})`);
-      if (end < 0) end = pos + 2;
-      limit = pos;
-      pos = target;
-      continue;
-    }
-    if (kind !== 0) throw fail(`unsupported label type 0x${len.toString(16)} at offset ${pos}`);
-    if (pos + 1 + len > limit) throw fail(`label at offset ${pos} runs past its bounds`);
-    wire += 1 + len;
-    if (wire > MAX_NAME_BYTES) throw fail(`name at offset ${offset} is longer than ${MAX_NAME_BYTES} bytes`);
-    let label = labels.get(pos);
+  nameEnd = walkName(msg, offset, limit, true, (at, len) => {
+    let label = labels.get(at);
     if (label === undefined) {
-      label = text(msg, pos + 1, pos + 1 + len);
-      labels.set(pos, label);
+      label = text(msg, at + 1, at + 1 + len);
+      labels.set(at, label);
     }
     name = name === '' ? label : `${name}.${label}`;
-    pos += 1 + len;
-  }
+  });
+  return name;
 }
 
 /** An rdata name that must fill `msg[at, end)` exactly; the root is returned as `.`. */
