@@ -4,10 +4,9 @@
  * Ed25519 primitive, pkarr@1.3.0 and ours in rotating order, computes the ratios within each
  * round, and prints their median (and quartiles). Same packet, key and timestamp as core.bench.ts.
  */
-import { Keypair } from '../sidecar/src/core/keys.ts';
-import { SignedPacket, signable } from '../sidecar/src/core/signed-packet.ts';
-import { createSigner, verifySignature } from '../sidecar/src/core/ed25519.ts';
-import { TIMESTAMP, legacyPacket, ourRecords, type LegacyModule } from './core-fixtures.ts';
+import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
+import { verifySignature } from '../sidecar/src/core/ed25519.ts';
+import { TIMESTAMP, legacyPacket, ourRecords, setupCoreBench } from './core-fixtures.ts';
 import { opsPerSecond, quantile } from './measure.ts';
 
 const ROUNDS = 25;
@@ -40,17 +39,7 @@ function report(title: string, ops: Record<string, number[]>): void {
 }
 
 export async function run(): Promise<void> {
-  const legacy = (await import('pkarr')) as unknown as LegacyModule;
-  const seed = new Uint8Array(32).fill(7);
-  const kp = Keypair.fromSeed(seed);
-  const legacyKp = legacy.generateKeyPair(seed);
-  const ts = BigInt(TIMESTAMP);
-  const packet = SignedPacket.sign(kp, ourRecords(), { timestamp: ts });
-  const payload = packet.toRelayPayload();
-  const message = signable(ts, packet.dns);
-  const signer = createSigner(seed);
-  const signature = signer.sign(message);
-  const legacyBytes = legacy.SignedPacket.fromPacket(legacyKp, legacyPacket(), { timestamp: TIMESTAMP }).bytes();
+  const { legacy, legacyKp, legacyBytes, kp, ts, payload, message, signer, signature } = await setupCoreBench();
 
   report('sign + encode', interleaved({
     raw: () => signer.sign(message),

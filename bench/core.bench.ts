@@ -8,10 +8,9 @@ import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVeri
 import { createRequire } from 'node:module';
 import * as noble from '@noble/ed25519';
 import { createHash } from 'node:crypto';
-import { Keypair } from '../sidecar/src/core/keys.ts';
-import { SignedPacket, signable } from '../sidecar/src/core/signed-packet.ts';
-import { cryptoBackend, createSigner, verifySignature } from '../sidecar/src/core/ed25519.ts';
-import { TIMESTAMP, legacyPacket, ourRecords, type LegacyModule } from './core-fixtures.ts';
+import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
+import { cryptoBackend, verifySignature } from '../sidecar/src/core/ed25519.ts';
+import { TIMESTAMP, legacyPacket, ourRecords, setupCoreBench } from './core-fixtures.ts';
 import { fmt, opsPerSecond } from './measure.ts';
 
 function line(label: string, ops: number, base: number, baseLabel: string): void {
@@ -19,17 +18,7 @@ function line(label: string, ops: number, base: number, baseLabel: string): void
 }
 
 export async function run(): Promise<void> {
-  const legacy = (await import('pkarr')) as unknown as LegacyModule;
-  const seed = new Uint8Array(32).fill(7);
-  const kp = Keypair.fromSeed(seed);
-  const legacyKp = legacy.generateKeyPair(seed);
-  const ts = BigInt(TIMESTAMP);
-
-  const packet = SignedPacket.sign(kp, ourRecords(), { timestamp: ts });
-  const payload = packet.toRelayPayload();
-  const message = signable(ts, packet.dns);
-  const signer = createSigner(seed);
-  const signature = signer.sign(message);
+  const { seed, legacy, legacyKp, legacyBytes, kp, ts, packet, payload, message, signer, signature } = await setupCoreBench();
 
   console.log(`backend: ${cryptoBackend}; packet ${packet.size} bytes (DNS ${packet.dns.length}, compressed)`);
 
@@ -74,7 +63,6 @@ export async function run(): Promise<void> {
   console.log(`  our overhead over the raw primitive: ${((rawSign / oursSign - 1) * 100).toFixed(1)} %  (goal ≤ 15 %)`);
 
   // Verify + decode.
-  const legacyBytes = legacy.SignedPacket.fromPacket(legacyKp, legacyPacket(), { timestamp: TIMESTAMP }).bytes();
   const oursVerify = opsPerSecond(() => SignedPacket.fromRelayPayload(kp.publicKey, payload));
   const legacyVerify = opsPerSecond(() => legacy.SignedPacket.fromBytes(legacyKp.publicKey, legacyBytes));
   console.log('\nverify + decode:');
