@@ -72,6 +72,18 @@ var _has_connected: bool = false
 var _key_name_regex: RegEx = RegEx.create_from_string(KEY_NAME_PATTERN)
 
 
+## The service [param node] should talk to: [param preferred] when it is set and still valid,
+## otherwise the [code]Pkarr[/code] autoload of [param node]'s scene tree ([code]null[/code] while
+## [param node] is outside a tree). Used by [PkarrLobbyHost] and [PkarrLobbyBrowser].
+## [param preferred] is a [Variant] on purpose: a freed service cannot be passed as a typed argument.
+static func find_for(node: Node, preferred: Variant) -> PkarrService:
+	if is_instance_valid(preferred) and preferred is PkarrService:
+		return preferred
+	if node.is_inside_tree():
+		return node.get_node_or_null(^"/root/Pkarr") as PkarrService
+	return null
+
+
 func _init() -> void:
 	process_mode = Node.PROCESS_MODE_ALWAYS
 	_connection = PkarrConnection.new()

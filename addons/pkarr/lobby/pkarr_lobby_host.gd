@@ -345,11 +345,7 @@ func _remove_upnp_mappings() -> void:
 
 
 func _get_service() -> PkarrService:
-	if service != null and is_instance_valid(service):
-		return service
-	if is_inside_tree():
-		return get_node_or_null(^"/root/Pkarr") as PkarrService
-	return null
+	return PkarrService.find_for(self, service)
 
 
 func _connect_service(pkarr: PkarrService) -> void:
