@@ -8,8 +8,9 @@
  * - DHT misses (autocannon, `dhtMissConnections` connections): CacheFirst GETs of unknown keys, each
  *   a DHT lookup on the relay's 10-node testnet (→ 404). Kept apart so that the lookups (~1 s each)
  *   do not hold the GET connections and hide the relay's own throughput.
- * - PUT (autocannon, one connection per key): pre-signed packets with increasing timestamps, one key
- *   per connection so a key never has two PUTs in flight (that would be a legitimate 409).
+ * - PUT (autocannon, one connection per key): each body signed when autocannon asks for the next
+ *   request, with a strictly increasing timestamp, for the whole run; one key per connection so a
+ *   key never has two PUTs in flight (that would be a legitimate 409).
  * - Over-limit client: a plain node:http loop bound to 127.0.0.2 sending GET hits as fast as it can.
  *
  * Rate limiting (one relay, one per-IP quota for everyone): the relay runs `--behind-proxy`. The main
@@ -18,6 +19,10 @@
  * share of the load, far below the quota. The over-limit client is a direct client (no proxy
  * header; its bucket is its TCP peer address 127.0.0.2) that goes far above the quota and must get
  * 429s. A 429 for the main load or any status outside 2xx/304/404/429 counts as unexpected.
+ *
+ * Memory: VmRSS of the relay every `sampleMs`; with `heapProbe`, the relay also runs with the
+ * inspector on loopback and each sample forces a full GC and reads `process.memoryUsage()`
+ * (bench/heap-probe.ts) — the live heap, which is what shows a leak.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,6 +31,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { HeapProbe, inspectorUrlOf, type HeapSample } from './heap-probe.ts';
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { parseRecordText } from '../sidecar/src/core/record-text.ts';
@@ -43,8 +49,6 @@ export interface LoadOptions {
   dhtMissConnections: number;
   /** Keys PUT during the run (one autocannon connection each). */
   putKeys: number;
-  /** Pre-signed packets per PUT key (a connection that runs out switches to GETs of its key). */
-  putsPerKey: number;
   /** Keys PUT before the run and then read as hits. */
   hitKeys: number;
   /** Unknown keys read as misses. */
@@ -59,6 +63,11 @@ export interface LoadOptions {
   overLimitConcurrency: number;
   /** Memory sample interval, ms. */
   sampleMs: number;
+  /**
+   * Run the relay with the inspector and sample `process.memoryUsage()` (bench/heap-probe.ts):
+   * `'gc'` after a forced full GC (the live heap), `'observe'` without touching the relay's own GC.
+   */
+  heapProbe?: 'gc' | 'observe';
 }
 
 /** Figures of one autocannon instance. */
@@ -75,10 +84,12 @@ export interface MixFigures {
 export interface LoadReport {
   get: MixFigures;
   dhtMiss: MixFigures;
-  put: MixFigures & { exhausted: number };
+  put: MixFigures;
   overLimit: { requests: number; errors: number; statuses: Record<string, number> };
   /** Relay VmRSS samples, KiB (one at the start, then every `sampleMs`, one at the end). */
   rssKiB: number[];
+  /** With `heapProbe`: `process.memoryUsage()` at the same moments as `rssKiB`. */
+  heap: HeapSample[];
   /** 429s answered to the main load (GET, DHT misses, PUT). */
   main429: number;
   /** Statuses outside 2xx/304/404/429 plus transport errors and timeouts, over all clients. */
@@ -140,11 +151,16 @@ function count(statuses: Record<string, number>, pick: (code: string) => boolean
 }
 
 /** Starts the relay process and returns its URL, pid and a stop function. */
-async function startRelayProcess(dataDir: string, o: LoadOptions): Promise<{ url: string; pid: number; stderr: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [MAIN, 'relay', '--port', '0', '--testnet', '10', '--data-dir', dataDir,
+async function startRelayProcess(dataDir: string, o: LoadOptions): Promise<{ url: string; pid: number; inspectorUrl: string | null; stderr: () => string; stop: () => Promise<void> }> {
+  const nodeFlags = o.heapProbe !== undefined ? ['--inspect=127.0.0.1:0'] : [];
+  let inspectorUrl: string | null = null;
+  const child = spawn(process.execPath, [...nodeFlags, MAIN, 'relay', '--port', '0', '--testnet', '10', '--data-dir', dataDir,
     '--rate', o.rate, '--dht-rate', o.dhtRate, '--behind-proxy'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8192); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-8192);
+    inspectorUrl ??= inspectorUrlOf(stderr);
+  });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -161,7 +177,8 @@ async function startRelayProcess(dataDir: string, o: LoadOptions): Promise<{ url
     });
     const url = /listening on (http:\/\/\S+)/.exec(line)?.[1];
     if (url === undefined || child.pid === undefined) throw new Error(`unexpected ready line ${line}`);
-    return { url, pid: child.pid, stderr: () => stderr, stop };
+    if (o.heapProbe !== undefined && inspectorUrl === null) throw new Error(`relay did not print its inspector URL: ${stderr}`);
+    return { url, pid: child.pid, inspectorUrl, stderr: () => stderr, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -192,16 +209,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     }));
     const misses = Array.from({ length: o.missKeys }, () => Keypair.generate().publicKey.z32);
 
-    // Pre-signed PUT bodies, increasing timestamps per key.
-    const base = nowMicros();
+    // PUT keys; each body is signed on demand with a strictly increasing timestamp.
     const puts = Array.from({ length: o.putKeys }, (_, k) => {
       const keypair = Keypair.generate();
-      const record = [parseRecordText(`TXT @ "load=${k}" 300`)];
-      const bodies = Array.from({ length: o.putsPerKey }, (_, j) =>
-        Buffer.from(SignedPacket.sign(keypair, record, { timestamp: base + BigInt(j) * 1000n }).toRelayPayload()));
-      return { z32: keypair.publicKey.z32, bodies, next: 0 };
+      return { keypair, z32: keypair.publicKey.z32, record: [parseRecordText(`TXT @ "load=${k}" 300`)], last: 0n };
     });
-    let exhausted = 0;
 
     let n = 0;
     const getRequest: AutocannonRequest = {
@@ -231,22 +243,28 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       const slot = puts[putClient++ % puts.length]!;
       client.setRequests([{
         setupRequest: (req) => {
-          const headers: Record<string, string> = { 'x-forwarded-for': forwarded() };
-          const body = slot.bodies[slot.next];
-          if (body === undefined) {
-            exhausted += 1;
-            return { ...req, method: 'GET', path: `/${slot.z32}`, headers };
-          }
-          slot.next += 1;
-          return { ...req, method: 'PUT', path: `/${slot.z32}`, headers: { ...headers, 'content-type': 'application/pkarr.org/relays#payload' }, body };
+          const now = nowMicros();
+          slot.last = now > slot.last ? now : slot.last + 1n;
+          const body = Buffer.from(SignedPacket.sign(slot.keypair, slot.record, { timestamp: slot.last }).toRelayPayload());
+          const headers = { 'x-forwarded-for': forwarded(), 'content-type': 'application/pkarr.org/relays#payload' };
+          return { ...req, method: 'PUT', path: `/${slot.z32}`, headers, body };
         },
       }]);
     };
 
     const rss: number[] = [];
-    const sample = (): void => { const v = rssOf(relay.pid); if (v !== null) rss.push(v); };
-    sample();
-    const sampler = setInterval(sample, o.sampleMs);
+    const heap: HeapSample[] = [];
+    const probe = relay.inspectorUrl === null ? null : await HeapProbe.connect(relay.inspectorUrl);
+    let sampling: Promise<void> = Promise.resolve();
+    const sample = async (): Promise<void> => {
+      if (probe !== null) heap.push(await probe.sample(o.heapProbe === 'gc'));
+      const v = rssOf(relay.pid);
+      if (v !== null) rss.push(v);
+    };
+    let probeError: unknown = null;
+    const tick = (): void => { sampling = sampling.then(sample).catch((err: unknown) => { probeError ??= err; }); };
+    tick();
+    const sampler = setInterval(tick, o.sampleMs);
 
     const end = Date.now() + o.durationS * 1000;
     const overLimit = { requests: 0, errors: 0, statuses: {} as Record<string, number> };
@@ -270,15 +288,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     ]);
     agent.destroy();
     clearInterval(sampler);
-    sample();
+    tick();
+    await sampling;
+    probe?.close();
+    if (probeError !== null) throw probeError;
 
     const get = figures(getResult);
     const dhtMiss = figures(dhtMissResult);
-    const put = { ...figures(putResult), exhausted };
+    const put = figures(putResult);
     const main429 = (get.statuses['429'] ?? 0) + (dhtMiss.statuses['429'] ?? 0) + (put.statuses['429'] ?? 0);
     const unexpected = [get, dhtMiss, put].reduce((sum, f) => sum + f.errors + f.timeouts + count(f.statuses, (c) => !isExpected(c)), 0)
       + overLimit.errors + count(overLimit.statuses, (c) => !isExpected(c));
-    return { get, dhtMiss, put, overLimit, rssKiB: rss, main429, unexpected, relayStderr: relay.stderr() };
+    return { get, dhtMiss, put, overLimit, rssKiB: rss, heap, main429, unexpected, relayStderr: relay.stderr() };
   } finally {
     await relay.stop();
     await rm(dataDir, { recursive: true, force: true });
