@@ -1,7 +1,8 @@
 /**
  * Abuse of the JSON-RPC service over real sockets, against the real `pkarr-sidecar serve` process:
  * slowloris upgrade requests, floods of idle connections, oversized headers, invalid UTF-8 frames,
- * clients that stop reading or vanish without a close frame. Throughout, a legitimate client must
+ * clients that stop reading, vanish without a close frame or stop answering pings (half-open
+ * peers). Throughout, a legitimate client must
  * keep being served and the sidecar's memory must stay bounded.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type WebSocket from 'ws';
 import { DEFAULT_MAX_CONNECTIONS } from '../sidecar/src/rpc/rpc-server.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../sidecar/src/rpc/heartbeat.ts';
 import { call, cleanup, closeSockets, dribble, handshake, rawSocket, rpcSocket, rssKiB, startServe, until, type Serve } from './abuse-helpers.ts';
 
 /** The server's headersTimeout (10 s) plus its timeout-check interval and generous slack. */
@@ -29,8 +31,8 @@ function upgradeRequest(port: number, token: string): string {
     `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: pkarr-godot.v1, token.${token}\r\n\r\n`;
 }
 
-async function client(): Promise<WebSocket> {
-  const ws = rpcSocket(s.port, ['pkarr-godot.v1', `token.${s.token}`]);
+async function client(options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const ws = rpcSocket(s.port, ['pkarr-godot.v1', `token.${s.token}`], options);
   expect(await handshake(ws)).toBe('open');
   return ws;
 }
@@ -139,4 +141,22 @@ describe('RPC service under abuse (real sockets, serve process)', () => {
     expect(await served()).toBe(true); // the last slot
     for (const ws of again) ws.terminate();
   }, 60_000);
+
+  it(`drops authenticated clients that stop answering pings (half-open peers) and frees their ${CLIENT_CAP} slots`, async () => {
+    // autoPong off: the TCP connection stays up but nothing answers, as with a peer gone without FIN/RST.
+    const dead: WebSocket[] = [];
+    for (let i = 0; i < CLIENT_CAP; i++) dead.push(await client({ autoPong: false }));
+    const closes = dead.map((ws) => new Promise<number>((r) => ws.once('close', (code: number) => r(code))));
+    const extra = rpcSocket(s.port, ['pkarr-godot.v1', `token.${s.token}`]);
+    expect(await handshake(extra)).toBe(503);
+    // The default heartbeat drops them within two intervals (≤ 30 s); bounded with slack.
+    const bound = 2 * DEFAULT_HEARTBEAT_INTERVAL_MS + 15_000;
+    expect(await until(() => dead.every((ws) => ws.readyState === ws.CLOSED), bound)).toBe(true);
+    for (const code of await Promise.all(closes)) expect(code).toBe(1006);
+    expect(s.stderr()).toMatch(/did not answer a ping within \d+ ms: dropping it/);
+    const again: WebSocket[] = [];
+    for (let i = 0; i < CLIENT_CAP - 1; i++) again.push(await client());
+    expect(await served()).toBe(true); // every slot is free again
+    for (const ws of again) ws.terminate();
+  }, 2 * DEFAULT_HEARTBEAT_INTERVAL_MS + 45_000);
 });

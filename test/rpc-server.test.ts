@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import WebSocket from 'ws';
 import { Dispatcher } from '../sidecar/src/rpc/dispatcher.ts';
 import { RpcServer, type RpcServerOptions } from '../sidecar/src/rpc/rpc-server.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../sidecar/src/rpc/heartbeat.ts';
 import { tokensEqual } from '../sidecar/src/rpc/handshake.ts';
 import { silentLogger } from '../sidecar/src/rpc/log.ts';
 
@@ -38,12 +39,13 @@ async function startServer(options: Partial<RpcServerOptions<null>> = {}): Promi
   return server;
 }
 
-interface ConnectOptions { protocols?: string[]; headers?: Record<string, string>; origin?: string }
+interface ConnectOptions { protocols?: string[]; headers?: Record<string, string>; origin?: string; autoPong?: boolean }
 
 function connect(port: number, options: ConnectOptions = {}): WebSocket {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, options.protocols ?? ['pkarr-godot.v1', `token.${TOKEN}`], {
     headers: options.headers ?? {},
     ...(options.origin ? { origin: options.origin } : {}),
+    ...(options.autoPong === undefined ? {} : { autoPong: options.autoPong }),
   });
   ws.on('error', () => undefined);
   sockets.push(ws);
@@ -203,5 +205,78 @@ describe('RPC server limits', () => {
     const codes = [a, b].map((ws) => once(ws, 'close'));
     await server.close();
     for (const [code] of (await Promise.all(codes)) as [number][]) expect(code).toBe(1001);
+  });
+});
+
+/** Resolves with the close code, or null if `ws` is still not closed after `ms`. */
+function closedWithin(ws: WebSocket, ms: number): Promise<number | null> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve(0);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    ws.once('close', (code: number) => { clearTimeout(timer); resolve(code); });
+  });
+}
+
+/** Resolves with true once `ws` has received `count` pings, false if not within `ms`. */
+function pings(ws: WebSocket, count: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const timer = setTimeout(() => { ws.off('ping', onPing); resolve(false); }, ms);
+    const onPing = (): void => {
+      if (++seen < count) return;
+      clearTimeout(timer);
+      ws.off('ping', onPing);
+      resolve(true);
+    };
+    ws.on('ping', onPing);
+  });
+}
+
+describe('RPC server heartbeat', () => {
+  it('terminates an authenticated client that stops answering pings and frees its slot', async () => {
+    const server = await startServer({ maxConnections: 1, heartbeatIntervalMs: 200 });
+    const silent = connect(server.port, { autoPong: false }); // a peer that vanished: nothing comes back
+    expect(await outcome(silent)).toBe('open');
+    expect(await outcome(connect(server.port))).toBe(503); // it holds the only slot
+    // Pinged at the next tick, dropped at the one after (≤ 2 intervals); bounded generously.
+    expect(await closedWithin(silent, 10_000)).toBe(1006);
+    for (let i = 0; i < 100 && server.connectionCount > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(server.connectionCount).toBe(0);
+    const next = connect(server.port);
+    expect(await outcome(next)).toBe('open');
+    expect((await call(next, 'echo', { ok: 1 })).result).toEqual({ ok: 1 });
+  });
+
+  it('keeps an idle client that answers pings across several intervals', async () => {
+    const server = await startServer({ maxConnections: 1, heartbeatIntervalMs: 500 });
+    const idle = connect(server.port); // ws answers pings by itself, as Godot and browsers do
+    expect(await outcome(idle)).toBe('open');
+    expect(await pings(idle, 4, 20_000)).toBe(true);
+    expect(idle.readyState).toBe(WebSocket.OPEN);
+    expect(server.connectionCount).toBe(1);
+    expect((await call(idle, 'echo', { still: 'here' })).result).toEqual({ still: 'here' });
+  });
+
+  it('counts any received message as a sign of life', async () => {
+    const server = await startServer({ heartbeatIntervalMs: 500 });
+    const chatty = connect(server.port, { autoPong: false });
+    expect(await outcome(chatty)).toBe('open');
+    // Never a pong: each ping is answered with a request instead.
+    chatty.on('ping', () => chatty.send(JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: [] })));
+    expect(await pings(chatty, 4, 20_000)).toBe(true);
+    expect(chatty.readyState).toBe(WebSocket.OPEN);
+    expect(server.connectionCount).toBe(1);
+  });
+
+  it('is on by default, can be turned off, and refuses a bad interval', async () => {
+    expect(DEFAULT_HEARTBEAT_INTERVAL_MS).toBeGreaterThanOrEqual(5_000);
+    expect(DEFAULT_HEARTBEAT_INTERVAL_MS).toBeLessThanOrEqual(15_000); // a dead slot is free within 30 s
+    const off = await startServer({ heartbeatIntervalMs: null });
+    const silent = connect(off.port, { autoPong: false });
+    expect(await outcome(silent)).toBe('open');
+    expect(await pings(silent, 1, 1500)).toBe(false);
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
+      await expect(startServer({ heartbeatIntervalMs: bad })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
   });
 });

@@ -4,13 +4,15 @@
  *
  * Measured pitfalls it guards against (stack.md §5): every socket has an `error` listener (an
  * oversized frame otherwise crashed the process); a client that stops reading is closed with 1013
- * once more than `maxBufferedBytes` wait to be sent.
+ * once more than `maxBufferedBytes` wait to be sent; a client that stops answering pings (its peer
+ * vanished without FIN/RST) is terminated so it does not hold a client slot (heartbeat.ts).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { RPC_SUBPROTOCOL, checkHandshake, normalizeOrigin, type HandshakePolicy } from './handshake.ts';
 import { toJson, type Dispatcher, type RequestGate } from './dispatcher.ts';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, Heartbeat, checkHeartbeatInterval } from './heartbeat.ts';
 import type { Logger } from './log.ts';
 
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
@@ -40,6 +42,12 @@ export interface RpcServerOptions<C> {
   maxConnections?: number;
   maxInFlight?: number;
   maxBufferedBytes?: number;
+  /**
+   * Milliseconds between pings to each client (default {@link DEFAULT_HEARTBEAT_INTERVAL_MS}); a
+   * client that has neither answered the previous ping nor sent anything since is terminated.
+   * null turns the heartbeat off.
+   */
+  heartbeatIntervalMs?: number | null;
   dispatcher: Dispatcher<C>;
   /** The handler context for requests of `connection`. */
   contextFor: (connection: RpcConnection) => C;
@@ -85,6 +93,7 @@ export class RpcServer<C> {
   readonly #maxConnections: number;
   readonly #maxInFlight: number;
   readonly #maxBuffered: number;
+  readonly #heartbeat: Heartbeat | null;
   #policy: HandshakePolicy | null = null;
   #nextId = 1;
   #closing = false;
@@ -94,6 +103,7 @@ export class RpcServer<C> {
     this.#maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.#maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    const heartbeatMs = options.heartbeatIntervalMs === undefined ? DEFAULT_HEARTBEAT_INTERVAL_MS : checkHeartbeatInterval(options.heartbeatIntervalMs);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -122,12 +132,22 @@ export class RpcServer<C> {
     });
     this.#http.on('clientError', (_err, socket) => socket.destroy());
     this.#http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    this.#heartbeat = heartbeatMs === null ? null : new Heartbeat(heartbeatMs, (ws) => {
+      const id = this.#sockets.get(ws)?.id ?? '?';
+      options.log.info(`client #${id} did not answer a ping within ${heartbeatMs} ms: dropping it`);
+      ws.terminate();
+    });
   }
 
   /** Starts listening; resolves once the port is bound. */
   static async start<C>(options: RpcServerOptions<C>): Promise<RpcServer<C>> {
     const server = new RpcServer(options);
-    await server.#listen();
+    try {
+      await server.#listen();
+    } catch (err) {
+      server.#heartbeat?.stop();
+      throw err;
+    }
     return server;
   }
 
@@ -208,6 +228,7 @@ export class RpcServer<C> {
       close: (code, reason) => ws.close(code, reason),
     };
     this.#sockets.set(ws, connection);
+    this.#heartbeat?.add(ws);
     ws.on('error', (err) => log.debug(`client #${id}: ${err.message}`));
     ws.on('close', (code) => {
       this.#sockets.delete(ws);
@@ -235,6 +256,7 @@ export class RpcServer<C> {
   async close(graceMs = 500): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#heartbeat?.stop();
     const sockets = [...this.#sockets.keys()];
     const closed = sockets.map((ws) => new Promise<void>((resolve) => {
       if (ws.readyState === WebSocket.CLOSED) return resolve();
