@@ -41,6 +41,18 @@ describe('lobby filters', () => {
     expect(matchesFilters(full, { custom: { mode: 'ctf' } })).toBe(false); // key absent
   });
 
+  it('reads only own custom attributes: never inherited ones like constructor, and __proto__ is an ordinary key', () => {
+    for (const cond of ['x', { min: 0 }, { max: 1e9 }] as const) {
+      expect(matchesFilters(ctf, { custom: { constructor: cond } })).toBe(false); // absent, not Object.prototype.constructor
+      expect(matchesFilters(ctf, validateFilters(JSON.parse(`{"custom":{"__proto__":${JSON.stringify(cond)}}}`)))).toBe(false);
+    }
+    const odd = lobby('Odd', 1, 4, { custom: JSON.parse('{"__proto__":"7","constructor":"yes"}') as Record<string, string> });
+    const filters = validateFilters(JSON.parse('{"custom":{"__proto__":{"min":5},"constructor":"yes"}}'));
+    expect(Object.keys(filters.custom ?? {}).sort()).toEqual(['__proto__', 'constructor']);
+    expect(matchesFilters(odd, filters)).toBe(true);
+    expect(matchesFilters(odd, validateFilters(JSON.parse('{"custom":{"__proto__":"8"}}')))).toBe(false);
+  });
+
   it('sorts by players (desc) then name, and by the other orders', () => {
     expect(names(selectLobbies(all))).toEqual(['deathmatch arena', 'Full house', 'Capture', 'Alpha']);
     expect(names(selectLobbies(all, {}, 'freeSlots'))).toEqual(['deathmatch arena', 'Capture', 'Alpha', 'Full house']);

@@ -67,6 +67,25 @@ describe('lobby record', () => {
     expect(parsed.timestamp).toBe(packet.timestamp);
   });
 
+  it('round-trips custom keys named like Object.prototype members (__proto__, constructor)', () => {
+    // JSON.parse makes "__proto__" an own property (an object literal would set the prototype instead).
+    const custom = JSON.parse('{"__proto__":"a","constructor":"b","mode":"ctf"}') as Record<string, string>;
+    const strings = encodeLobby(info({ custom })).find((r) => r.type === 'TXT')?.strings;
+    expect(strings).toEqual(expect.arrayContaining(['x-__proto__=a', 'x-constructor=b', 'x-mode=ctf']));
+    const parsed = parseLobby(SignedPacket.fromBytes(signLobby(keypair, info({ custom })).toBytes()));
+    expect(Object.keys(parsed.custom).sort()).toEqual(['__proto__', 'constructor', 'mode']);
+    expect(Object.getOwnPropertyDescriptor(parsed.custom, '__proto__')?.value).toBe('a');
+    expect(parsed.custom['constructor']).toBe('b');
+    expect(parsed.custom).toEqual(custom);
+    expect(JSON.parse(JSON.stringify(parsed.custom))).toEqual(custom);
+    // Re-encoding the parsed lobby gives the same attributes (the record round-trips).
+    expect(encodeLobby(info({ custom: parsed.custom })).find((r) => r.type === 'TXT')?.strings).toEqual(strings);
+    // Without them, nothing inherited shows through.
+    const plain = parseLobby(rawLobby(REQUIRED)).custom;
+    expect(plain['constructor']).toBeUndefined();
+    expect(Object.keys(plain)).toEqual([]);
+  });
+
   it('writes one key=value per character-string under _lobby, SVCB at _<transport>, A at the apex', () => {
     const records = encodeLobby(info({ custom: { mode: 'ctf' }, open: false, ttl: 30 }));
     const txt = records.find((r) => r.type === 'TXT');

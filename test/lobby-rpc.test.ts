@@ -127,6 +127,20 @@ describe('lobby.* methods', () => {
     expect((await host.call('lobby.hosted'))['result']).toEqual([]);
   });
 
+  it('keeps custom attributes named __proto__ and constructor through host, get and update', async () => {
+    const host = sidecar(0, { proto: Keypair.generate() });
+    const player = sidecar(1);
+    const custom = JSON.parse('{"__proto__":"a","constructor":"b"}') as Json; // own "__proto__", as a JSON-RPC frame would carry it
+    const hosted = (await host.call('lobby.host', { ...HOST_PARAMS, key: 'proto', game: 'protogame', public: false, custom }))['result'] as Json;
+    expect((hosted['lobby'] as Json)['custom']).toEqual(custom);
+    const got = (await player.call('lobby.get', { code: hosted['inviteCode'] as string }))['result'] as Json;
+    expect(got['custom']).toEqual(custom);
+    expect(Object.keys(got['custom'] as Json).sort()).toEqual(['__proto__', 'constructor']);
+    const changed = JSON.parse('{"__proto__":"c"}') as Json;
+    const updated = (await host.call('lobby.update', { key: 'proto', custom: changed }))['result'] as Json;
+    expect((updated['lobby'] as Json)['custom']).toEqual(changed);
+  });
+
   it('answers bad requests with the documented error shapes', async () => {
     const s = sidecar(0, { a: Keypair.generate() });
     const error = async (method: string, params: Json): Promise<Json> => (await s.call(method, params))['error'] as Json;

@@ -3,6 +3,7 @@
  * every filter runs here, after the records were fetched and verified).
  */
 import { PkarrError } from '../core/errors.ts';
+import { customMap, ownValue } from './custom-map.ts';
 import { CUSTOM_KEY_PATTERN, type Lobby } from './lobby-record.ts';
 import { TRANSPORT_PATTERN } from './lobby-endpoints.ts';
 
@@ -65,10 +66,10 @@ export function validateFilters(input: unknown): LobbyFilters {
         break;
       case 'custom': {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('custom must be an object');
-        const custom: Record<string, CustomCondition> = {};
+        const custom: [string, CustomCondition][] = [];
         for (const [name, cond] of Object.entries(value as Record<string, unknown>)) {
           if (!CUSTOM_KEY_PATTERN.test(name)) throw bad(`custom key ${JSON.stringify(name)} (1-30 characters from a-z 0-9 _ -, without x-)`);
-          if (typeof cond === 'string') custom[name] = cond;
+          if (typeof cond === 'string') custom.push([name, cond]);
           else if (typeof cond === 'object' && cond !== null && !Array.isArray(cond)) {
             const range = cond as Record<string, unknown>;
             const extra = Object.keys(range).filter((k) => k !== 'min' && k !== 'max');
@@ -77,10 +78,10 @@ export function validateFilters(input: unknown): LobbyFilters {
               const b = range[bound];
               if (b !== undefined && (typeof b !== 'number' || !Number.isFinite(b))) throw bad(`custom.${name}.${bound} must be a number`);
             }
-            custom[name] = { ...(range['min'] === undefined ? {} : { min: range['min'] as number }), ...(range['max'] === undefined ? {} : { max: range['max'] as number }) };
+            custom.push([name, { ...(range['min'] === undefined ? {} : { min: range['min'] as number }), ...(range['max'] === undefined ? {} : { max: range['max'] as number }) }]);
           } else throw bad(`custom.${name} must be a string or {min?, max?}`);
         }
-        out.custom = custom;
+        out.custom = customMap(custom); // null prototype: `__proto__` is an ordinary key
         break;
       }
       default:
@@ -99,7 +100,7 @@ export function matchesFilters(lobby: Lobby, filters: LobbyFilters): boolean {
   if (filters.nameContains !== undefined && !lobby.name.toLowerCase().includes(filters.nameContains.toLowerCase())) return false;
   if (filters.transport !== undefined && !lobby.endpoints.some((e) => e.transport === filters.transport)) return false;
   for (const [name, cond] of Object.entries(filters.custom ?? {})) {
-    const value = lobby.custom[name];
+    const value = ownValue(lobby.custom, name); // never an inherited member such as `constructor`
     if (value === undefined) return false;
     if (typeof cond === 'string') {
       if (value !== cond) return false;

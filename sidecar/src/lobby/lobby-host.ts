@@ -18,6 +18,7 @@ import type { SignedPacket } from '../core/signed-packet.ts';
 import type { PkarrClient, PublishResult } from '../client/types.ts';
 import type { RateLimit } from '../relay/rate-limiter.ts';
 import { BeaconServer } from './beacon-server.ts';
+import { customMap } from './custom-map.ts';
 import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './external-address.ts';
 import type { LobbyEndpoint } from './lobby-endpoints.ts';
 import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo } from './lobby-record.ts';
@@ -171,7 +172,7 @@ export class LobbyHost {
       maxPlayers: options.maxPlayers,
       open: true,
       endpoints,
-      ...(options.custom === undefined ? {} : { custom: { ...options.custom } }),
+      ...(options.custom === undefined ? {} : { custom: customMap(Object.entries(options.custom)) }),
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
     };
     validateLobbyInfo(info); // before binding anything
@@ -219,6 +220,7 @@ export class LobbyHost {
       if (this.#state !== 'open' || this.#info === null) throw new PkarrError('INVALID_ARGUMENT', `lobby ${this.publicKey.z32} is not open`);
       const next: LobbyInfo = { ...this.#info };
       for (const [key, value] of Object.entries(change)) if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+      if (change.custom !== undefined) next.custom = customMap(Object.entries(change.custom)); // our own copy
       validateLobbyInfo(next);
       return this.#signAndPublish(next);
     });

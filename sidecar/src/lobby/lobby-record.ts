@@ -17,6 +17,7 @@ import type { Keypair, PublicKey } from '../core/keys.ts';
 import type { DnsRecord } from '../core/records.ts';
 import { MAX_DNS_BYTES, SignedPacket } from '../core/signed-packet.ts';
 import { nowMicros } from '../core/timestamp.ts';
+import { customMap } from './custom-map.ts';
 import { encodeEndpoints, lobbyAddresses, parseEndpoints, type LobbyEndpoint } from './lobby-endpoints.ts';
 import { lobbyError } from './lobby-errors.ts';
 import { encodeAttributes, parseAttributes } from './txt-attributes.ts';
@@ -51,7 +52,10 @@ export interface LobbyInfo {
   maxPlayers: number;
   open: boolean;
   endpoints: LobbyEndpoint[];
-  /** Custom attributes, keys without the `x-` prefix (`{mode: 'ctf'}` → `x-mode=ctf`). */
+  /**
+   * Custom attributes, keys without the `x-` prefix (`{mode: 'ctf'}` → `x-mode=ctf`); own
+   * enumerable properties are read (build it with `customMap` for keys like `__proto__`).
+   */
   custom?: Record<string, string>;
   /** The beacon's public TCP port, when the lobby is browsable by topic. */
   beaconPort?: number;
@@ -69,6 +73,7 @@ export interface Lobby {
   maxPlayers: number;
   open: boolean;
   endpoints: LobbyEndpoint[];
+  /** Custom attributes: a null-prototype map (custom-map.ts); read with `ownValue`. */
   custom: Record<string, string>;
   beaconPort: number | null;
   /** Every address the record claims (apex A/AAAA, SVCB hints). */
@@ -179,10 +184,10 @@ export function parseLobby(packet: SignedPacket): Lobby {
   };
   const openText = attrs.get('open');
   if (openText !== '1' && openText !== '0') throw lobbyError('INVALID_LOBBY', `invalid lobby ${who}: open=${JSON.stringify(openText)} (expected 1 or 0)`);
-  const custom: Record<string, string> = {};
-  for (const [key, value] of attrs) {
-    if (key.startsWith(CUSTOM_PREFIX) && CUSTOM_KEY_PATTERN.test(key.slice(CUSTOM_PREFIX.length))) custom[key.slice(CUSTOM_PREFIX.length)] = value;
-  }
+  // A null-prototype map, so `x-__proto__` and `x-constructor` are kept as ordinary keys (custom-map.ts).
+  const custom = customMap([...attrs]
+    .filter(([key]) => key.startsWith(CUSTOM_PREFIX) && CUSTOM_KEY_PATTERN.test(key.slice(CUSTOM_PREFIX.length)))
+    .map(([key, value]) => [key.slice(CUSTOM_PREFIX.length), value] as const));
   const beaconText = attrs.get('beacon');
   const content = {
     game: attrs.get('game') ?? '',

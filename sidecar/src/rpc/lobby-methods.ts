@@ -12,6 +12,7 @@ import { PublicKey } from '../core/keys.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { BrowseResult, BrowseStats, BrowsedLobby } from '../lobby/lobby-browser.ts';
 import type { LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
+import { customMap } from '../lobby/custom-map.ts';
 import { validateFilters, validateSort } from '../lobby/lobby-filters.ts';
 import { inviteCodeOf } from '../lobby/lobby-lookup.ts';
 import { lobbyAgeSeconds, parseLobby as lobbyFromPacket, type Lobby } from '../lobby/lobby-record.ts';
@@ -46,7 +47,7 @@ export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: numb
     maxPlayers: lobby.maxPlayers,
     open: lobby.open,
     endpoints: lobby.endpoints.map((e) => ({ transport: e.transport, host: e.host, port: e.port, ...(e.alpn === undefined ? {} : { alpn: e.alpn }) })),
-    custom: { ...lobby.custom },
+    custom: customMap(Object.entries(lobby.custom)),
     ageSeconds: lobbyAgeSeconds(lobby, now),
     source,
     timestamp: lobby.timestamp.toString(),
@@ -85,12 +86,11 @@ function optionalCustom(params: Params, field = 'custom'): Record<string, string
   const v = params[field];
   if (v === undefined) return undefined;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidParams(field, 'must be an object of strings');
-  const out: Record<string, string> = {};
-  for (const [k, value] of Object.entries(v as Params)) {
+  // A null-prototype map: a plain {} would drop the key `__proto__` (custom-map.ts).
+  return customMap(Object.entries(v as Params).map(([k, value]) => {
     if (typeof value !== 'string') throw invalidParams(`${field}.${k.slice(0, 32)}`, 'must be a string');
-    out[k] = value;
-  }
-  return out;
+    return [k, value] as const;
+  }));
 }
 
 function optionalEndpoints(params: Params): LobbyEndpoint[] | undefined {
