@@ -15,6 +15,7 @@ import { PkarrError } from '../core/errors.ts';
 import { PublicKey } from '../core/keys.ts';
 import type { Dht } from '../dht/types.ts';
 import { clientAddress } from './client-ip.ts';
+import { ClientErrorResponder } from './client-error.ts';
 import { DOH_PATH, handleDoh } from './doh.ts';
 import { handleGet } from './get-route.ts';
 import { applyCors, sendMethodNotAllowed, sendPreflight, sendText } from './http-util.ts';
@@ -173,10 +174,12 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
     republishPopular: republisher !== null, dohUpstream: ctx.dohUpstream,
   }, stats);
 
+  const clientErrors = new ClientErrorResponder();
   // Timeouts checked every second: with Node's default interval (30 s) a slowloris client kept a
   // connection 30-40 s past the 10 s header timeout (measured, test/abuse-relay.test.ts).
   const server: Server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, (req, res) => {
     stats.requests += 1;
+    clientErrors.track(req, res);
     res.once('finish', () => stats.count(res.statusCode));
     try {
       const pending = route(req, res, ctx, statusPage);
@@ -191,10 +194,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       sendText(res, 500, 'Internal Server Error');
     }
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
-  });
+  // 408 / 431 / 400 with Connection: close, or just a destroy (client-error.ts).
+  server.on('clientError', clientErrors.handle);
 
   const host = options.host ?? '127.0.0.1';
   try {
