@@ -1,11 +1,13 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile, utimes } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, unlink, writeFile, utimes } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { KeyStore, keyStoreFailure, assertKeyName } from '../sidecar/src/keystore/key-store.ts';
 import { writeFileAtomic, removeStaleTempFiles } from '../sidecar/src/keystore/atomic-file.ts';
+import { KeyListCache, RACY_WINDOW_MS } from '../sidecar/src/keystore/list-cache.ts';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
 
@@ -122,6 +124,74 @@ describe('KeyStore', () => {
     expect(await readFile(p, 'utf8')).toBe('one');
     await writeFileAtomic(p, 'three');
     expect(await readFile(p, 'utf8')).toBe('three');
+  });
+});
+
+describe('KeyStore.list cache', () => {
+  const T = 1_700_000_000; // a whole second, so restoring a file's mtime gives exactly the cached value
+
+  it('sees keys added, deleted, replaced (atomically or in place, same size and mtime) and corrupted through another store', async () => {
+    const store = await KeyStore.open(dir);
+    const other = await KeyStore.open(dir); // another process, in effect: writes bypass `store`
+    const keysDir = join(dir, 'keys');
+    const file = (name: string): string => join(keysDir, `${name}.key`);
+    const k = Object.fromEntries(['same', 'gone', 'swap', 'inplace', 'reborn', 'spoil', 'fixed', 'swap2', 'inplace2', 'reborn2', 'fixed2'].map((n) => [n, Keypair.generate()]));
+    for (const name of ['same', 'gone', 'swap', 'inplace', 'reborn', 'spoil']) await store.import(name, k[name]!.toSecretKeyHex());
+    await writeFile(file('fixed'), 'z'.repeat(64)); // corrupt, 64 bytes like a real key
+    for (const f of await readdir(keysDir)) await utimes(join(keysDir, f), T, T);
+    // Let the files age past the racy window, so `list` caches them.
+    await new Promise((r) => setTimeout(r, RACY_WINDOW_MS + 300));
+
+    const listed = async (): Promise<{ keys: string[][]; skipped: string[] }> => {
+      const skipped: string[] = [];
+      const keys = (await store.list((name) => skipped.push(name))).map((e) => [e.name, e.publicKey.z32]);
+      return { keys, skipped };
+    };
+    const expected = (names: string[], keyOf: (n: string) => Keypair): string[][] => names.map((n) => [n, keyOf(n).publicKey.z32]);
+    const before = await listed();
+    expect(before).toEqual({ keys: expected(['gone', 'inplace', 'reborn', 'same', 'spoil', 'swap'], (n) => k[n]!), skipped: ['fixed'] });
+    expect(await listed()).toEqual(before); // from the cache: same answer, corrupt file still reported
+
+    const sameSize = async (name: string, text: string): Promise<void> => {
+      await writeFile(file(name), text); // in place: same inode, same size
+      await utimes(file(name), T, T); // same mtime as cached
+    };
+    await other.generate('added');
+    await other.delete('gone');
+    await other.import('swap', k['swap2']!.toSecretKeyHex(), { overwrite: true }); // atomic: a new inode
+    await utimes(file('swap'), T, T);
+    await sameSize('inplace', k['inplace2']!.toSecretKeyHex());
+    await unlink(file('reborn'));
+    await writeFile(file('reborn'), k['reborn2']!.toSecretKeyHex()); // may even reuse the inode number
+    await utimes(file('reborn'), T, T);
+    await sameSize('spoil', 'y'.repeat(64));
+    await sameSize('fixed', k['fixed2']!.toSecretKeyHex());
+    for (const name of ['swap', 'inplace', 'spoil', 'fixed']) expect((await stat(file(name))).size).toBe(64);
+
+    const added = await other.get('added');
+    const now = { same: k['same']!, swap: k['swap2']!, inplace: k['inplace2']!, reborn: k['reborn2']!, fixed: k['fixed2']!, added } as Record<string, Keypair>;
+    const after = await listed();
+    expect(after).toEqual({ keys: expected(['added', 'fixed', 'inplace', 'reborn', 'same', 'swap'], (n) => now[n]!), skipped: ['spoil'] });
+    expect(await listed()).toEqual(after);
+    await other.delete('same');
+    expect((await listed()).keys.map(([name]) => name)).toEqual(['added', 'fixed', 'inplace', 'reborn', 'swap']);
+  }, 30_000);
+
+  it('does not cache files changed within the racy window before the stat', () => {
+    const cache = new KeyListCache();
+    const changedMs = 1_700_000_000_000;
+    const stats = { dev: 1n, ino: 2n, size: 64n, mtimeNs: BigInt(changedMs) * 1_000_000n, ctimeNs: BigInt(changedMs) * 1_000_000n } as BigIntStats;
+    const outcome = { publicKey: Keypair.generate().publicKey };
+    cache.remember('young', stats, outcome, changedMs + RACY_WINDOW_MS);
+    expect(cache.lookup('young', stats)).toBeNull();
+    cache.remember('old', stats, outcome, changedMs + RACY_WINDOW_MS + 1);
+    expect(cache.lookup('old', stats)).toBe(outcome);
+    expect(cache.lookup('old', { ...stats, ctimeNs: stats.ctimeNs + 1n } as BigIntStats)).toBeNull(); // any field change misses
+    expect(cache.size).toBe(0); // and drops the stale entry
+    cache.remember('a', stats, outcome, changedMs + 10_000);
+    cache.remember('b', stats, outcome, changedMs + 10_000);
+    cache.retain(new Set(['b']));
+    expect([cache.lookup('a', stats), cache.lookup('b', stats)]).toEqual([null, outcome]);
   });
 });
 

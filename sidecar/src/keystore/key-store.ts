@@ -6,16 +6,19 @@
  * Secrets leave the store only through `exportSecret` (the `keys.export` RPC method). Errors are
  * PkarrErrors; not-found and already-exists carry `details.reason` `KEY_NOT_FOUND` / `KEY_EXISTS`.
  */
-import { chmod, mkdir, readFile, readdir, unlink } from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
+import { chmod, mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { readdirSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { PkarrError, isPkarrError } from '../core/errors.ts';
 import { Keypair, type PublicKey } from '../core/keys.ts';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomic } from './atomic-file.ts';
+import { KeyListCache, type KeyFileOutcome } from './list-cache.ts';
 
 /** Allowed key names (also the file stem). */
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 const KEY_FILE_PATTERN = /^([A-Za-z0-9_.-]{1,64})\.key$/;
+/** Key files `list()` examines at once (bounds open files and thread-pool work per call). */
+const LIST_CONCURRENCY = 8;
 
 /** Why a key-store operation failed, for callers that report finer codes than PkarrError's. */
 export type KeyStoreFailure = 'KEY_NOT_FOUND' | 'KEY_EXISTS';
@@ -56,6 +59,7 @@ function errnoOf(err: unknown): string | undefined {
 export class KeyStore {
   /** `<dataDir>/keys`. */
   readonly dir: string;
+  readonly #listCache = new KeyListCache();
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -111,26 +115,63 @@ export class KeyStore {
 
   /**
    * All readable keys, sorted by name. Unreadable or corrupt files are skipped and reported
-   * through `onSkip` (with the name only, never the content).
+   * through `onSkip` (with the name only, never the content), on every call.
+   *
+   * Each call lists the directory and stats every key file; a file is read (and its public key
+   * derived) only when it is new or its identity changed since an earlier call (list-cache.ts).
    */
   async list(onSkip?: (name: string, err: unknown) => void): Promise<StoredKey[]> {
     let files: string[];
     try {
       files = await readdir(this.dir);
     } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return [];
+      if (errnoOf(err) === 'ENOENT') {
+        this.#listCache.retain(new Set());
+        return [];
+      }
       throw new PkarrError('IO_ERROR', `cannot list ${this.dir}: ${errnoOf(err) ?? String(err)}`, undefined, { cause: err });
     }
     const names = files.map((f) => KEY_FILE_PATTERN.exec(f)?.[1]).filter((n): n is string => n !== undefined).sort();
+    this.#listCache.retain(new Set(names));
+    const outcomes: KeyFileOutcome[] = new Array(names.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < names.length; i = next++) outcomes[i] = await this.#examine(names[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
     const out: StoredKey[] = [];
-    for (const name of names) {
-      try {
-        out.push({ name, publicKey: (await this.get(name)).publicKey });
-      } catch (err) {
-        onSkip?.(name, err);
-      }
-    }
+    names.forEach((name, i) => {
+      const outcome = outcomes[i]!;
+      if ('publicKey' in outcome) out.push({ name, publicKey: outcome.publicKey });
+      else onSkip?.(name, outcome.error);
+    });
     return out;
+  }
+
+  /** The public key in `<name>.key`, from the list cache while the file is unchanged. */
+  async #examine(name: string): Promise<KeyFileOutcome> {
+    const path = join(this.dir, `${name}.key`);
+    const statStarted = Date.now();
+    let stats: BigIntStats;
+    try {
+      stats = await stat(path, { bigint: true });
+    } catch (err) {
+      this.#listCache.forget(name);
+      if (errnoOf(err) === 'ENOENT') return { error: notFound(name) }; // deleted since the readdir
+      return { error: new PkarrError('IO_ERROR', `cannot read key "${name}": ${errnoOf(err) ?? String(err)}`, undefined, { cause: err }) };
+    }
+    const cached = this.#listCache.lookup(name, stats);
+    if (cached !== null) return cached;
+    let outcome: KeyFileOutcome;
+    try {
+      outcome = { publicKey: (await this.get(name)).publicKey };
+    } catch (err) {
+      outcome = { error: err };
+    }
+    // Keys and corrupt content are facts about this file version; I/O failures are retried.
+    if ('publicKey' in outcome || isPkarrError(outcome.error, 'INVALID_SECRET_KEY')) this.#listCache.remember(name, stats, outcome, statStarted);
+    else this.#listCache.forget(name);
+    return outcome;
   }
 
   /**
