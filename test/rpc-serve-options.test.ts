@@ -9,7 +9,7 @@ describe('serve options', () => {
     const o = parseServeOptions([]);
     expect(o).toMatchObject({
       port: 0, relays: [...DEFAULT_RELAYS], bootstrap: [], testnet: null, noDht: false, parentPid: null,
-      allowOrigins: [], tokenFile: null, republishIntervalSeconds: null, timeoutMs: null, logLevel: 'info', logFile: null, help: false,
+      allowOrigins: [], tokenFile: null, republishIntervalSeconds: null, heartbeatIntervalSeconds: null, timeoutMs: null, logLevel: 'info', logFile: null, help: false,
     });
     expect(o.dataDir).toBe(defaultDataDir());
   });
@@ -18,11 +18,11 @@ describe('serve options', () => {
     const o = parseServeOptions([
       '--port', '4000', '--data-dir', 'rel/dir', '--relay', 'http://127.0.0.1:1/', '--relay', 'https://127.0.0.2:8443',
       '--bootstrap', '127.0.0.1:5', '--bootstrap', 'host.example:6881', '--parent-pid', '123', '--allow-origin', 'http://a.example:8060',
-      '--token-file', '/t', '--republish-interval', '60', '--timeout', '500', '--log-level', 'debug', '--log-file', '/l',
+      '--token-file', '/t', '--republish-interval', '60', '--heartbeat-interval', '0', '--timeout', '500', '--log-level', 'debug', '--log-file', '/l',
     ]);
     expect(o).toMatchObject({
       port: 4000, relays: ['http://127.0.0.1:1/', 'https://127.0.0.2:8443'], bootstrap: ['127.0.0.1:5', 'host.example:6881'],
-      parentPid: 123, allowOrigins: ['http://a.example:8060'], tokenFile: '/t', republishIntervalSeconds: 60,
+      parentPid: 123, allowOrigins: ['http://a.example:8060'], tokenFile: '/t', republishIntervalSeconds: 60, heartbeatIntervalSeconds: 0,
       timeoutMs: 500, logLevel: 'debug', logFile: '/l',
     });
     expect(o.dataDir).toBe(join(process.cwd(), 'rel/dir'));
@@ -45,6 +45,7 @@ describe('serve options', () => {
       [['--no-dht', '--testnet', '2'], /--no-dht/], [['--testnet', '2', '--bootstrap', 'h:1'], /--testnet/],
       [['--log-level', 'loud'], /--log-level/], [['--allow-origin', 'evil.example'], /--allow-origin/],
       [['--republish-interval', '0'], /--republish-interval/], [['--timeout', '5'], /--timeout/],
+      [['--heartbeat-interval', '-1'], /--heartbeat-interval/], [['--heartbeat-interval', '86401'], /--heartbeat-interval/],
       [['--bogus'], /bogus/], [['positional'], /positional|argument/i],
     ];
     for (const [args, message] of bad) {

@@ -21,6 +21,8 @@ export interface ServeOptions {
   allowOrigins: string[];
   tokenFile: string | null;
   republishIntervalSeconds: number | null;
+  /** Seconds between WebSocket pings (0 = no heartbeat), or null for the default (15). */
+  heartbeatIntervalSeconds: number | null;
   /** Per-request timeout of relays and DHT queries (ms), or null for the defaults. */
   timeoutMs: number | null;
   logLevel: LogLevel;
@@ -47,6 +49,8 @@ Runs the JSON-RPC 2.0 service on ws://127.0.0.1:<port>/ (see docs/rpc.md). Print
   --allow-origin ORIGIN      let browsers from ORIGIN connect (repeatable)
   --token-file FILE          use the token in FILE instead of a random one
   --republish-interval SEC   seconds between republish cycles (default 3600)
+  --heartbeat-interval SEC   seconds between pings to each client; one that answers neither
+                             the last ping nor anything else is dropped (default 15, 0 = off)
   --log-level LEVEL          error | warn | info | debug (default info)
   --log-file FILE            append logs to FILE instead of stderr
 
@@ -95,6 +99,7 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
         'allow-origin': { type: 'string', multiple: true },
         'token-file': { type: 'string' },
         'republish-interval': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -138,6 +143,7 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
     allowOrigins: values['allow-origin'] ?? [],
     tokenFile: values['token-file'] ?? null,
     republishIntervalSeconds: integer('republish-interval', values['republish-interval'], 1, 10 * 365 * 86400),
+    heartbeatIntervalSeconds: integer('heartbeat-interval', values['heartbeat-interval'], 0, 86_400),
     timeoutMs: integer('timeout', values.timeout, 10, 600_000),
     logLevel,
     logFile: values['log-file'] ?? null,

@@ -126,6 +126,7 @@ export class Sidecar {
         port: options.port,
         token: deps.token,
         allowOrigins: options.allowOrigins,
+        ...(options.heartbeatIntervalSeconds === null ? {} : { heartbeatIntervalMs: options.heartbeatIntervalSeconds === 0 ? null : options.heartbeatIntervalSeconds * 1000 }),
         dispatcher,
         contextFor: (connection) => ({ ...services, connection }),
         log,
