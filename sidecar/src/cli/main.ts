@@ -75,11 +75,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/**
+ * Runs `main` with this process's arguments (`process.argv` is `[node, script, ...args]`, and
+ * `[executable, executable, ...args]` in a single executable) and sets the exit code.
+ */
+export function runProcess(): void {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
-      // Everything is closed by now; if a stray handle lingers anyway, do not hang the shell.
+      // Everything is closed by now; if a stray handle lingers anyway, do not hang the caller.
       setTimeout(() => process.exit(code), 2000).unref();
     },
     (err: unknown) => {
@@ -87,3 +91,5 @@ if (import.meta.main) {
     },
   );
 }
+
+if (import.meta.main) runProcess();
