@@ -11,6 +11,7 @@ import { readdirSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { PkarrError, isPkarrError } from '../core/errors.ts';
 import { Keypair, type PublicKey } from '../core/keys.ts';
+import { mapLimited } from '../core/map-limited.ts';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomic } from './atomic-file.ts';
 import { KeyListCache, type KeyFileOutcome } from './list-cache.ts';
 
@@ -133,12 +134,7 @@ export class KeyStore {
     }
     const names = files.map((f) => KEY_FILE_PATTERN.exec(f)?.[1]).filter((n): n is string => n !== undefined).sort();
     this.#listCache.retain(new Set(names));
-    const outcomes: KeyFileOutcome[] = new Array(names.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let i = next++; i < names.length; i = next++) outcomes[i] = await this.#examine(names[i]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, names.length) }, worker));
+    const outcomes = await mapLimited(names, LIST_CONCURRENCY, (name) => this.#examine(name));
     const out: StoredKey[] = [];
     names.forEach((name, i) => {
       const outcome = outcomes[i]!;

@@ -15,6 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { isPkarrError } from '../core/errors.ts';
 import { PublicKey } from '../core/keys.ts';
+import { mapLimited } from '../core/map-limited.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { PkarrClient } from '../client/types.ts';
 import { emptyScanStats, scanTopic, type ScanOptions, type ScanStats } from './beacon-scan.ts';
@@ -88,14 +89,6 @@ interface Entry {
 /** The fields whose change is worth an `updated` event (not the timestamp: hosts re-sign every TTL). */
 function contentOf(l: Lobby): string {
   return JSON.stringify([l.name, l.players, l.maxPlayers, l.open, l.endpoints, l.custom, l.beaconPort]);
-}
-
-async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export class LobbyBrowser extends EventEmitter<BrowserEvents> {
