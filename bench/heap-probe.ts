@@ -8,7 +8,7 @@
  */
 import WebSocket from 'ws';
 
-/** `process.memoryUsage()` of the probed process, bytes, sampled right after a full GC. */
+/** `process.memoryUsage()` of the probed process, bytes (after a full GC unless sampled without one). */
 export interface HeapSample {
   rss: number;
   heapTotal: number;
