@@ -28,6 +28,10 @@ export type PkarrErrorCode =
   | 'TIMEOUT'
   | 'BAD_REQUEST'
   | 'INVALID_SIGNED_PACKET_SEQ'
+  // NAT traversal (docs/nat.md)
+  | 'UNREACHABLE_NAT'
+  | 'ADDRESS_UNKNOWN'
+  | 'PORT_MAPPING_FAILED'
   // generic
   | 'INVALID_ARGUMENT'
   | 'IO_ERROR'
