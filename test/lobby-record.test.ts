@@ -216,6 +216,7 @@ describe('host address', () => {
     expect(() => resolveHostAddress({ dht: dht('192.168.1.2', 9) })).toThrow(/not a public address/);
     expect(() => resolveHostAddress({ dht: dht('8.8.4.4', 1) })).toThrow(/only 1 DHT node/);
     expect(() => resolveHostAddress({ dht: { externalAddress: () => null } })).toThrow(/pass address explicitly/);
+    expect(() => resolveHostAddress({ dht: { externalAddress: () => null } })).toThrow(expect.objectContaining({ code: 'ADDRESS_UNKNOWN' }));
     expect(() => resolveHostAddress({})).toThrow(/unknown/);
   });
 });

@@ -150,7 +150,9 @@ describe('lobby.* methods', () => {
     expect(await error('lobby.host', { ...HOST_PARAMS, key: 'a', colour: 'red' })).toMatchObject({ code: -32602, data: { field: 'colour' } });
     expect(await error('lobby.host', { ...HOST_PARAMS, key: 'a', name: 'x'.repeat(65) })).toMatchObject({ code: -32000, data: { code: 'INVALID_ARGUMENT' } });
     const { address: _omit, ...noAddress } = HOST_PARAMS;
-    expect((await error('lobby.host', { ...noAddress, key: 'a' }))['message']).toMatch(/public address of this host is unknown/);
+    const unknown = await error('lobby.host', { ...noAddress, key: 'a' });
+    expect(unknown).toMatchObject({ code: -32000, data: { code: 'ADDRESS_UNKNOWN' } });
+    expect(unknown['message']).toMatch(/public address of this host is unknown/);
     expect(await error('lobby.update', { key: 'a', players: 1 })).toMatchObject({ code: -32000, data: { code: 'INVALID_ARGUMENT' } });
     expect(await error('lobby.update', { key: 'a' })).toMatchObject({ code: -32602 });
 

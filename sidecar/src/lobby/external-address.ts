@@ -58,7 +58,7 @@ export function isPublicAddress(host: string): boolean {
 }
 
 /**
- * The address to advertise. Throws INVALID_ARGUMENT when none is known, or when the configured
+ * The address to advertise. Throws ADDRESS_UNKNOWN when none is known, INVALID_ARGUMENT when the configured
  * text is neither an IP nor a domain name.
  */
 export function resolveHostAddress(options: HostAddressOptions): HostAddress {
@@ -79,5 +79,5 @@ export function resolveHostAddress(options: HostAddressOptions): HostAddress {
     : !isPublicAddress(seen.host)
       ? `the DHT reports ${seen.host}, which is not a public address`
       : `only ${seen.votes} DHT node(s) reported ${seen.host} (need ${minVotes})`;
-  throw new PkarrError('INVALID_ARGUMENT', `the public address of this host is unknown: ${why}; pass address explicitly (e.g. the UPnP external address; private and loopback addresses are accepted only that way)`);
+  throw new PkarrError('ADDRESS_UNKNOWN', `the public address of this host is unknown: ${why}; pass address explicitly (e.g. the UPnP external address; private and loopback addresses are accepted only that way)`);
 }
