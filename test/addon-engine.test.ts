@@ -50,6 +50,7 @@ const EXPECTED_TESTS = [
   'values: test_record_round_trips_through_the_wire_shape',
   'values: test_resolved_reads_the_sidecar_result',
   'values: test_other_results_read_their_fields',
+  'values: test_reachability_from_status',
   'values: test_result_helpers',
   'values: test_completion_completes_once_and_can_be_awaited_after_the_fact',
   'values: test_json_helpers_never_compare_parsed_numbers_strictly',

@@ -141,9 +141,10 @@ func _on_connected() -> void:
 	var result: PkarrResult = await _service.status()
 	if result.is_ok():
 		var status: PkarrStatus = result.value
-		_show("Sidecar %s ready (pid %d, data in %s, DHT %s, %d relays)." % [status.version,
-				status.pid, status.data_dir, "on" if status.dht_enabled else "off",
-				status.relays.size()])
+		_show("Sidecar %s ready (pid %d, data in %s, DHT %s, %d relays). NAT type: %s%s" % [
+				status.version, status.pid, status.data_dir, "on" if status.dht_enabled else "off",
+				status.relays.size(), status.nat.nat_type,
+				" — " + status.nat.description if status.nat.description != "" else ""])
 
 
 func _on_failed(reason: String) -> void:

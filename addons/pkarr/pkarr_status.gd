@@ -21,6 +21,8 @@ var keys: int = 0
 var republishing: int = 0
 ## Seconds since it started.
 var uptime_seconds: float = 0.0
+## How reachable this machine is for other players (NAT type, public address, port mapping).
+var nat: PkarrReachability = PkarrReachability.new()
 
 
 ## Reads the result of the sidecar's [code]status[/code] method.
@@ -37,4 +39,5 @@ static func from_dict(data: Dictionary) -> PkarrStatus:
 	status.republishing = PkarrJson.to_int(data.get("republishing"))
 	var uptime: Variant = data.get("uptime")
 	status.uptime_seconds = float(uptime) if (uptime is float or uptime is int) else 0.0
+	status.nat = PkarrReachability.from_dict(PkarrJson.to_dict(data.get("nat")))
 	return status

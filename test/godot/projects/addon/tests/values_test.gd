@@ -95,6 +95,21 @@ func test_other_results_read_their_fields() -> void:
 			"republishing": 1.0, "uptime": 5.0})
 	assert_eq([status.pid, status.dht_enabled, status.dht_nodes, status.keys, status.uptime_seconds],
 			[12, true, 20, 2, 5.0])
+	assert_eq(status.nat.reachability, PkarrReachability.UNKNOWN, "no nat part: unknown")
+
+
+func test_reachability_from_status() -> void:
+	var mapped := PkarrReachability.from_dict({"reachability": "mapped", "natType": "open",
+			"punchable": true, "publicAddress": "11.77.2.2:40000", "voters": 3.0,
+			"mapping": {"protocol": "nat-pmp", "externalHost": "11.77.2.2", "externalPort": 7777.0},
+			"description": "players anywhere can join"})
+	assert_eq([mapped.reachability, mapped.nat_type, mapped.punchable, mapped.public_address,
+			mapped.voters, mapped.mapping_protocol, mapped.mapping_address, mapped.is_open()],
+			["mapped", "open", true, "11.77.2.2:40000", 3, "nat-pmp", "11.77.2.2:7777", true])
+	var odd := PkarrReachability.from_dict({"reachability": "wormhole", "natType": 3.0,
+			"mapping": "none"})
+	assert_eq([odd.reachability, odd.nat_type, odd.mapping_address, odd.is_open()],
+			["unknown", "unknown", "", false], "unknown values are not guessed")
 
 
 func test_result_helpers() -> void:
