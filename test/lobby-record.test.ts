@@ -67,6 +67,16 @@ describe('lobby record', () => {
     expect(parsed.timestamp).toBe(packet.timestamp);
   });
 
+  it('carries how the host is reached (reach) and reads unknown kinds as unknown', () => {
+    const cone = parseLobby(SignedPacket.fromBytes(signLobby(keypair, info({ reach: 'cone' })).toBytes()));
+    expect(cone.reach).toBe('cone');
+    expect(encodeLobby(info({ reach: 'mapped' })).find((r) => r.type === 'TXT')?.strings).toContain('reach=mapped');
+    expect(parseLobby(SignedPacket.fromBytes(signLobby(keypair, info({})).toBytes())).reach).toBe('unknown');
+    const newer = SignedPacket.sign(keypair, encodeLobby(info({})).map((r) => (r.type === 'TXT' ? { ...r, strings: [...r.strings, 'reach=wormhole'] } : r)));
+    expect(parseLobby(newer).reach).toBe('unknown');
+    expect(() => encodeLobby(info({ reach: 'wormhole' as never }))).toThrow(/invalid reach "wormhole"/);
+  });
+
   it('round-trips custom keys named like Object.prototype members (__proto__, constructor)', () => {
     // JSON.parse makes "__proto__" an own property (an object literal would set the prototype instead).
     const custom = JSON.parse('{"__proto__":"a","constructor":"b","mode":"ctf"}') as Record<string, string>;

@@ -9,7 +9,8 @@
  *
  * Metadata are DNS-SD style attributes (txt-attributes.ts) under `_lobby`: required `v` (schema
  * version, 1), `game`, `gv`, `name`, `players`, `max`, `open` (1/0); optional `beacon` (the TCP port
- * of the host's beacon, lobby-browser.ts) and custom `x-<key>` attributes. Unknown keys are ignored;
+ * of the host's beacon, lobby-browser.ts), `reach` (how the host can be reached through its NAT,
+ * docs/nat.md: public, mapped, cone, symmetric, unknown) and custom `x-<key>` attributes. Unknown keys are ignored;
  * nothing is clamped: a bad value rejects the record with the reason.
  */
 import { PkarrError, isPkarrError } from '../core/errors.ts';
@@ -40,6 +41,13 @@ export const GAME_VERSION_PATTERN = /^[A-Za-z0-9._+-]{1,32}$/;
 export const CUSTOM_KEY_PATTERN = /^[a-z0-9_-]{1,30}$/;
 export const MAX_LOBBY_NAME_CHARS = 64;
 export const MAX_PLAYERS = 65535;
+/** How a host can be reached (docs/nat.md §1); a joiner picks its path from it. */
+export const REACHABILITIES = ['public', 'mapped', 'cone', 'symmetric', 'unknown'] as const;
+export type Reachability = (typeof REACHABILITIES)[number];
+
+function isReachability(text: unknown): text is Reachability {
+  return typeof text === 'string' && (REACHABILITIES as readonly string[]).includes(text);
+}
 
 /** What a host publishes. */
 export interface LobbyInfo {
@@ -59,6 +67,8 @@ export interface LobbyInfo {
   custom?: Record<string, string>;
   /** The beacon's public TCP port, when the lobby is browsable by topic. */
   beaconPort?: number;
+  /** How the host can be reached through its NAT (absent: not stated, read as `unknown`). */
+  reach?: Reachability;
   /** Record TTL in seconds (default 60). */
   ttl?: number;
 }
@@ -76,6 +86,11 @@ export interface Lobby {
   /** Custom attributes: a null-prototype map (custom-map.ts); read with `ownValue`. */
   custom: Record<string, string>;
   beaconPort: number | null;
+  /**
+   * How the host says it can be reached; `unknown` when the record does not say or names a kind
+   * this sidecar does not know (a newer host): a joiner then tries every path.
+   */
+  reach: Reachability;
   /** Every address the record claims (apex A/AAAA, SVCB hints). */
   addresses: string[];
   /** Record TTL (seconds, smallest of the `_lobby` TXT records). */
@@ -109,6 +124,7 @@ function contentProblem(info: Omit<LobbyInfo, 'endpoints'>): string | null {
   if (!Number.isInteger(info.players) || info.players < 0 || info.players > info.maxPlayers) return `invalid player count ${String(info.players)} (0-${String(info.maxPlayers)}, at most max players)`;
   if (typeof info.open !== 'boolean') return 'open must be true or false';
   if (info.beaconPort !== undefined && (!Number.isInteger(info.beaconPort) || info.beaconPort < 1 || info.beaconPort > 65535)) return `invalid beacon port ${String(info.beaconPort)}`;
+  if (info.reach !== undefined && !isReachability(info.reach)) return `invalid reach ${JSON.stringify(info.reach)} (${REACHABILITIES.join(', ')})`;
   for (const [key, value] of Object.entries(info.custom ?? {})) {
     if (!CUSTOM_KEY_PATTERN.test(key)) return `invalid custom key ${JSON.stringify(key)} (1-30 characters from a-z 0-9 _ -)`;
     if (typeof value !== 'string') return `custom value of ${key} must be a string`;
@@ -142,6 +158,7 @@ export function encodeLobby(info: LobbyInfo): DnsRecord[] {
     ['open', info.open ? '1' : '0'],
   ];
   if (info.beaconPort !== undefined) attributes.push(['beacon', String(info.beaconPort)]);
+  if (info.reach !== undefined) attributes.push(['reach', info.reach]);
   for (const [key, value] of Object.entries(info.custom ?? {})) attributes.push([`${CUSTOM_PREFIX}${key}`, value]);
   const txt: DnsRecord = { type: 'TXT', name: LOBBY_RECORD_NAME, ttl, strings: encodeAttributes(attributes) };
   return [txt, ...encodeEndpoints(info.endpoints, ttl)];
@@ -189,6 +206,7 @@ export function parseLobby(packet: SignedPacket): Lobby {
     .filter(([key]) => key.startsWith(CUSTOM_PREFIX) && CUSTOM_KEY_PATTERN.test(key.slice(CUSTOM_PREFIX.length)))
     .map(([key, value]) => [key.slice(CUSTOM_PREFIX.length), value] as const));
   const beaconText = attrs.get('beacon');
+  const reachText = attrs.get('reach');
   const content = {
     game: attrs.get('game') ?? '',
     gameVersion: attrs.get('gv') ?? '',
@@ -212,6 +230,7 @@ export function parseLobby(packet: SignedPacket): Lobby {
     endpoints: parseEndpoints(packet),
     custom,
     beaconPort: content.beaconPort ?? null,
+    reach: isReachability(reachText) ? reachText : 'unknown',
     addresses: lobbyAddresses(packet),
     ttl: Math.min(...txts.map((r) => r.ttl)),
     timestamp: packet.timestamp,

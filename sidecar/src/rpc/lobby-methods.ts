@@ -46,6 +46,7 @@ export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: numb
     players: lobby.players,
     maxPlayers: lobby.maxPlayers,
     open: lobby.open,
+    reach: lobby.reach,
     endpoints: lobby.endpoints.map((e) => ({ transport: e.transport, host: e.host, port: e.port, ...(e.alpn === undefined ? {} : { alpn: e.alpn }) })),
     custom: customMap(Object.entries(lobby.custom)),
     ageSeconds: lobbyAgeSeconds(lobby, now),
