@@ -47,6 +47,8 @@ export interface NatReport {
   rating: NatRating;
   /** Where others reach the punch socket (the mapping, or the DHT consensus); null when unknown or symmetric. */
   publicAddress: UdpAddress | null;
+  /** The address the DHT agrees it sees the punch socket at (also when type is `mapped`); null when none. */
+  observedAddress: UdpAddress | null;
   /** The public IP the DHT agrees on, also when the ports disagree; null when unknown. */
   publicHost: string | null;
   /** Distinct responders (by IP) that reported the consensus address (or host, when symmetric). */
@@ -67,6 +69,8 @@ export interface NatReport {
   doubleNat: boolean;
   /** The port-mapping protocol when type is `mapped`. */
   via: string | null;
+  /** The router's mapping as given (also when unusable because its external address is not public). */
+  mapping: PortMappingInfo | null;
   /** One sentence for a player. */
   summary: string;
 }
@@ -170,7 +174,10 @@ export function classifyNat(input: NatClassifyInput): NatReport {
     const agree = address.includes(':') ? t.byAddress.get(address) : t.byHost.get(address);
     return responders - (agree?.size ?? 0);
   };
-  const base = { publicHost, responders, doubleNat };
+  const base = {
+    publicHost, responders, doubleNat, observedAddress: stunAddress,
+    mapping: mapping === null ? null : { externalHost: mapping.externalHost, externalPort: mapping.externalPort, via: mapping.via },
+  };
 
   if (mapping !== null && !mappingPrivate) {
     const publicAddress = { host: mapping.externalHost, port: mapping.externalPort };

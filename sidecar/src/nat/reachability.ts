@@ -37,6 +37,52 @@ export interface ReachabilityOptions {
 /** The latest report plus when it was made, for `status`. */
 export type ReachabilitySnapshot = NatReport & { checkedAt: number };
 
+/** The `nat` part of the RPC `status` result (read by the addon's PkarrReachability). */
+export interface NatStatusJson {
+  reachability: NatReport['type'];
+  natType: NatReport['rating'];
+  punchable: boolean;
+  directlyReachable: boolean;
+  /** `ip:port` where others reach the punch socket, or null. */
+  publicAddress: string | null;
+  /** `ip:port` the DHT sees the punch socket at, or null. */
+  observedAddress: string | null;
+  voters: number;
+  responders: number;
+  doubleNat: boolean;
+  mapping: { protocol: string; externalHost: string; externalPort: number } | null;
+  description: string;
+  /** ISO time of the probe, null before the first. */
+  checkedAt: string | null;
+}
+
+const text = (a: { host: string; port: number } | null): string | null => (a === null ? null : `${a.host}:${a.port}`);
+
+/** The JSON `status` shows for a snapshot (null: not probed yet, reported as unknown). */
+export function natStatusJson(snapshot: ReachabilitySnapshot | null): NatStatusJson {
+  if (snapshot === null) {
+    return {
+      reachability: 'unknown', natType: 'unknown', punchable: false, directlyReachable: false, publicAddress: null, observedAddress: null,
+      voters: 0, responders: 0, doubleNat: false, mapping: null, description: 'NAT type unknown: not checked yet.', checkedAt: null,
+    };
+  }
+  const m = snapshot.mapping;
+  return {
+    reachability: snapshot.type,
+    natType: snapshot.rating,
+    punchable: snapshot.punchable,
+    directlyReachable: snapshot.directlyReachable,
+    publicAddress: text(snapshot.publicAddress),
+    observedAddress: text(snapshot.observedAddress),
+    voters: snapshot.voters,
+    responders: snapshot.responders,
+    doubleNat: snapshot.doubleNat,
+    mapping: m === null ? null : { protocol: m.via, externalHost: m.externalHost, externalPort: m.externalPort },
+    description: snapshot.summary,
+    checkedAt: new Date(snapshot.checkedAt).toISOString(),
+  };
+}
+
 export type ReachabilityListener = (report: NatReport, previous: NatReport | null) => void;
 
 function allInterfaceAddresses(): string[] {
