@@ -58,7 +58,8 @@ function makeHost(extra: Partial<LobbyHostOptions> = {}): { host: LobbyHost; cli
   return { host, client, dht };
 }
 
-const OPEN: LobbyOpenOptions = { game: 'tanks', gameVersion: '1', name: 'Room', maxPlayers: 4, port: 7777, address: '127.0.0.1' };
+// Not listed in the lobby directory: these tests count the lobby's own publishes (the directory has test/lobby-directory.test.ts).
+const OPEN: LobbyOpenOptions = { game: 'tanks', gameVersion: '1', name: 'Room', maxPlayers: 4, port: 7777, address: '127.0.0.1', directory: false };
 
 async function served(port: number): Promise<SignedPacket | null> {
   const answer = await fetchBeacon('127.0.0.1', port, { timeoutMs: 3000 });

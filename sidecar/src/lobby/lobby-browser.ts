@@ -1,7 +1,9 @@
 /**
- * Browsing the lobbies of one game version, from two sources merged by key (the most recently
- * signed record wins): the game's DHT topic (beacon-scan.ts) and a list of known keys (friends,
- * bookmarks) resolved through the pkarr client. Filters and sorting run here (lobby-filters.ts).
+ * Browsing the lobbies of one game version, from three sources merged by key (the most recently
+ * signed record wins): the game's DHT topic (beacon-scan.ts), the game's lobby directory
+ * (directory-scan.ts: pkarr packets listing host keys, readable through the DHT or any relay, so
+ * hosts without a reachable beacon are found too) and a list of known keys (friends, bookmarks),
+ * the last two resolved through the pkarr client. Filters and sorting run here (lobby-filters.ts).
  *
  * Live updates: each `refresh()` (or the `watch` timer) emits
  * - `found` when a lobby becomes visible (new, or now passing the filters),
@@ -19,11 +21,12 @@ import { mapLimited } from '../core/map-limited.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { PkarrClient } from '../client/types.ts';
 import { emptyScanStats, scanTopic, type ScanOptions, type ScanStats } from './beacon-scan.ts';
+import { emptyDirectoryStats, scanDirectory, type DirectoryScanOptions, type DirectoryStats, type KeyVerdict } from './directory-scan.ts';
 import { matchesFilters, selectLobbies, type LobbyFilters, type LobbySort } from './lobby-filters.ts';
 import { isLobbyStale, parseLobby, type Lobby } from './lobby-record.ts';
 import { lobbyTopicText, type TopicDht } from './topic.ts';
 
-export type LobbySource = 'topic' | 'known';
+export type LobbySource = 'topic' | 'directory' | 'known';
 
 /** A lobby as a browser knows it. */
 export interface BrowsedLobby extends Lobby {
@@ -36,6 +39,8 @@ export type LostReason = 'closed' | 'expired' | 'gone' | 'filtered';
 
 export interface BrowseStats extends ScanStats {
   known: { requested: number; found: number; notFound: number; failed: number };
+  /** The lobby directory (zeros when not read). */
+  directory: DirectoryStats;
   /** Lobbies (distinct keys) seen this refresh whose record says open=0 / that are stale. */
   closed: number;
   stale: number;
@@ -56,13 +61,17 @@ export interface LobbyBrowserOptions {
   gameVersion: string;
   /** Topic browsing; null = known keys only. */
   dht: TopicDht | null;
-  /** Known-key resolution (and `confirm`); null = topic only. */
+  /** Known-key resolution, the lobby directory (and `confirm`); null = topic only. */
   client: PkarrClient | null;
   filters?: LobbyFilters;
   sort?: LobbySort;
   knownKeys?: readonly (PublicKey | string)[];
   /** Browse the topic (default true when a dht is given). */
   topic?: boolean;
+  /** Read the lobby directory (default true when a client is given). */
+  directory?: boolean;
+  /** Directory tuning: slots (must match the hosts'), keys resolved at once / at most. */
+  directoryScan?: Partial<Pick<DirectoryScanOptions, 'slots' | 'concurrency' | 'maxKeys' | 'powBits'>>;
   /** Refreshes in a row a lobby may be missing before it is lost as `gone` (default 2). */
   missesBeforeLost?: number;
   /** Also resolve every topic lobby's key through the client and keep the newer record (default false). */
@@ -183,9 +192,9 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     const onTopicLobby = (lobby: Lobby, beacon: { host: string; port: number }): void => {
       const browsed: BrowsedLobby = { ...lobby, source: 'topic', beacon };
       if (!confirm) return accept(browsed);
-      const check = this.#resolveLobby(browsed.publicKey).then((resolved) => {
-        if (resolved === null) { unconfirmed++; return; }
-        accept(resolved.timestamp > browsed.timestamp ? resolved : browsed);
+      const check = this.#resolveLobby(browsed.publicKey, 'known').then((resolved) => {
+        if (!resolved.ok) { unconfirmed++; return; }
+        accept(resolved.lobby.timestamp > browsed.timestamp ? resolved.lobby : browsed);
       }).finally(() => pending.delete(check));
       pending.add(check);
     };
@@ -197,14 +206,28 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
       : Promise.resolve(emptyScanStats());
     const knownWork = client === null ? Promise.resolve() : mapLimited(this.#known, this.#options.knownConcurrency ?? 8, async (key) => {
       try {
-        const lobby = await this.#resolveLobby(key);
-        if (lobby === null) known.notFound++;
-        else { known.found++; accept(lobby); }
+        const verdict = await this.#resolveLobby(key, 'known');
+        if (!verdict.ok) known.notFound++;
+        else { known.found++; accept(verdict.lobby); }
       } catch {
         known.failed++;
       }
     });
-    const [scan] = await Promise.all([scanWork, knownWork]);
+    const useDirectory = client !== null && (this.#options.directory ?? true);
+    const directoryWork: Promise<DirectoryStats> = useDirectory
+      ? scanDirectory({
+        ...this.#options.directoryScan,
+        client,
+        game: this.game,
+        gameVersion: this.gameVersion,
+        now: this.#now,
+        signal: this.#lifetime.signal,
+        isKnown: (z32) => round.has(z32),
+        resolveLobby: (key) => this.#resolveLobby(key, 'directory'),
+        onLobby: (lobby) => accept({ ...lobby, source: 'directory', beacon: null }),
+      })
+      : Promise.resolve(emptyDirectoryStats());
+    const [scan, , directory] = await Promise.all([scanWork, knownWork, directoryWork]);
     while (pending.size > 0) await Promise.all([...pending]);
 
     const now = this.#now();
@@ -216,30 +239,30 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     }
     this.#endRound(new Set(round.keys()));
     const lobbies = this.lobbies;
-    const stats: BrowseStats = { ...scan, known, closed, stale, unconfirmed, lobbies: lobbies.length, durationMs: Math.round(performance.now() - started) };
+    const stats: BrowseStats = { ...scan, known, directory, closed, stale, unconfirmed, lobbies: lobbies.length, durationMs: Math.round(performance.now() - started) };
     return { lobbies, stats };
   }
 
-  /** The lobby behind a known key, or null (nothing published, not a lobby, another game). */
-  async #resolveLobby(key: PublicKey): Promise<BrowsedLobby | null> {
+  /** The lobby behind a key (known, confirmed or listed in the directory), or why not. */
+  async #resolveLobby(key: PublicKey, source: LobbySource): Promise<{ ok: true; lobby: BrowsedLobby } | Extract<KeyVerdict, { ok: false }>> {
     const client = this.#options.client;
-    if (client === null) return null;
+    if (client === null) return { ok: false, reason: 'notFound' };
     let found;
     try {
       found = await client.resolve(key, 'NetworkOnly');
     } catch (err) {
-      if (isPkarrError(err, 'NOT_FOUND')) return null;
+      if (isPkarrError(err, 'NOT_FOUND')) return { ok: false, reason: 'notFound' };
       throw err;
     }
-    if (found === null) return null;
+    if (found === null) return { ok: false, reason: 'notFound' };
     let lobby: Lobby;
     try {
       lobby = parseLobby(found.packet);
     } catch {
-      return null;
+      return { ok: false, reason: 'notLobby' };
     }
-    if (lobby.game !== this.game || lobby.gameVersion !== this.gameVersion) return null;
-    return { ...lobby, source: 'known', beacon: null };
+    if (lobby.game !== this.game || lobby.gameVersion !== this.gameVersion) return { ok: false, reason: 'otherGame' };
+    return { ok: true, lobby: { ...lobby, source, beacon: null } };
   }
 
   #visible(lobby: Lobby): boolean {

@@ -3,7 +3,9 @@
  * client (join by code), serve it from a beacon and announce the beacon on the game's DHT topic
  * (browse), and keep both fresh while the lobby is open: the record is re-signed and re-published
  * every `republishIntervalMs` (browsers treat a lobby as gone after 3 TTLs without a new
- * signature), the topic re-announced every `announceIntervalMs`.
+ * signature), the topic re-announced every `announceIntervalMs`. A public lobby is also listed in
+ * its game's lobby directory (directory-publisher.ts, once per 10-minute window), which browsers read
+ * through the DHT or a relay: the way to be found without a reachable beacon (`beacon: false`).
  *
  * ```ts
  * const host = new LobbyHost({ client, dht, keypair });
@@ -18,6 +20,7 @@ import type { SignedPacket } from '../core/signed-packet.ts';
 import type { PkarrClient, PublishResult } from '../client/types.ts';
 import type { RateLimit } from '../relay/rate-limiter.ts';
 import { BeaconServer } from './beacon-server.ts';
+import { DirectoryPublisher, type DirectoryListing, type DirectoryPublisherOptions } from './directory-publisher.ts';
 import { customMap } from './custom-map.ts';
 import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './external-address.ts';
 import type { LobbyEndpoint } from './lobby-endpoints.ts';
@@ -47,8 +50,10 @@ export interface LobbyHostOptions {
   /** The beacon's port as seen from outside, when a NAT maps it to another (announced and published). */
   beaconPublicPort?: number;
   beaconRateLimit?: RateLimit | null;
-  /** Background failures (republish, re-announce); they never stop the lobby. */
-  onError?: (what: 'publish' | 'announce', err: unknown) => void;
+  /** Directory tuning (slots must match the browsers'; the rest is for tests). */
+  directory?: Partial<Pick<DirectoryPublisherOptions, 'slots' | 'refreshMs' | 'powBits' | 'maxAttempts' | 'now'>>;
+  /** Background failures (republish, re-announce, directory refresh); they never stop the lobby. */
+  onError?: (what: 'publish' | 'announce' | 'directory', err: unknown) => void;
 }
 
 export interface LobbyOpenOptions {
@@ -67,8 +72,12 @@ export interface LobbyOpenOptions {
   /** Full endpoint list instead of port/transport/address. */
   endpoints?: LobbyEndpoint[];
   custom?: Record<string, string>;
-  /** Announce on the topic with a beacon (default true); false = invite-only (join by code). */
+  /** Browsable (default true): beacon + topic and/or directory; false = invite-only (join by code). */
   public?: boolean;
+  /** Public lobbies: run a beacon and announce it on the topic (default true; needs the DHT and a reachable TCP port). */
+  beacon?: boolean;
+  /** Public lobbies: list the lobby in the game's directory (default true; works through the DHT or relays only). */
+  directory?: boolean;
   /** Record TTL, seconds (default 60). */
   ttl?: number;
 }
@@ -87,6 +96,9 @@ export interface LobbyOpened extends LobbyPublication {
   /** DHT nodes that accepted the topic announce; null when not announced. */
   announcedTo: number | null;
   announceError?: string;
+  /** The directory listing at open; null when not listed (private, `directory: false`) or when it failed. */
+  directory: DirectoryListing | null;
+  directoryError?: string;
   addressSource: HostAddressSource | 'endpoints';
 }
 
@@ -106,6 +118,7 @@ export class LobbyHost {
   #info: LobbyInfo | null = null;
   #public = false;
   #beacon: BeaconServer | null = null;
+  #directory: DirectoryPublisher | null = null;
   #topic: Uint8Array | null = null;
   #packet: SignedPacket | null = null;
   #timers: NodeJS.Timeout[] = [];
@@ -133,6 +146,17 @@ export class LobbyHost {
 
   get isOpen(): boolean {
     return this.#state === 'open';
+  }
+
+  /** The last directory listing (null when not listed). */
+  get directoryListing(): DirectoryListing | null {
+    return this.#directory?.last ?? null;
+  }
+
+  /** Makes sure the lobby is listed in the current directory window now (normally done by a timer). */
+  refreshDirectory(): Promise<DirectoryListing> {
+    if (this.#state !== 'open' || this.#directory === null) return Promise.reject(new PkarrError('INVALID_ARGUMENT', `lobby ${this.publicKey.z32} is not listed in a directory`));
+    return this.#directory.refresh();
   }
 
   /** The beacon's bound port (null when not running). */
@@ -176,7 +200,7 @@ export class LobbyHost {
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
     };
     validateLobbyInfo(info); // before binding anything
-    const topic = isPublic && this.#options.dht !== null ? lobbyTopic(info.game, info.gameVersion) : null;
+    const topic = isPublic && (options.beacon ?? true) && this.#options.dht !== null ? lobbyTopic(info.game, info.gameVersion) : null;
     let beaconPort: number | null = null;
     if (topic !== null) {
       this.#beacon = await BeaconServer.start({
@@ -206,8 +230,27 @@ export class LobbyHost {
         this.#options.onError?.('announce', err);
       }
     }
+    let directory: DirectoryListing | null = null;
+    let directoryError: string | undefined;
+    if (isPublic && (options.directory ?? true)) {
+      this.#directory = new DirectoryPublisher({
+        ...this.#options.directory,
+        client: this.#options.client,
+        hostKey: this.publicKey,
+        game: info.game,
+        gameVersion: info.gameVersion,
+        onError: (err) => this.#options.onError?.('directory', err),
+      });
+      try {
+        directory = await this.#directory.refresh();
+      } catch (err) {
+        directoryError = describe(err);
+        this.#options.onError?.('directory', err);
+      }
+      this.#directory.start();
+    }
     this.#startTimers(info.ttl ?? DEFAULT_LOBBY_TTL);
-    return { packet, publish, beaconPort, announcedTo, ...(announceError === undefined ? {} : { announceError }), addressSource };
+    return { packet, publish, beaconPort, announcedTo, ...(announceError === undefined ? {} : { announceError }), directory, ...(directoryError === undefined ? {} : { directoryError }), addressSource };
   }
 
   /** Changes some fields, re-signs and publishes (the beacon serves the new record at once). */
@@ -236,6 +279,7 @@ export class LobbyHost {
     this.#state = 'closed';
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    void this.#directory?.stop(); // the entry stays until its window ends; the closed record says closed
     const closedInfo: LobbyInfo = { ...this.#info, open: false };
     const packet = signLobby(this.keypair, closedInfo);
     this.#info = closedInfo;
@@ -318,6 +362,9 @@ export class LobbyHost {
   async #stopBackground(final: boolean): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    const directory = this.#directory;
+    this.#directory = null;
+    if (directory !== null) await directory.stop();
     const beacon = this.#beacon;
     this.#beacon = null;
     if (beacon !== null) await beacon.close();

@@ -35,7 +35,7 @@ export interface LobbyServiceOptions {
   republishIntervalMs?: number;
   announceIntervalMs?: number;
   /** Background failures of hosted lobbies. */
-  onError?: (publicKey: string, what: 'publish' | 'announce', err: unknown) => void;
+  onError?: (publicKey: string, what: 'publish' | 'announce' | 'directory', err: unknown) => void;
   /** Most lobbies hosted at once (default 16) and watches per connection (default 8). */
   maxHosted?: number;
   maxWatches?: number;
