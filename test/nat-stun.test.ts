@@ -11,6 +11,7 @@ import { BencodeError, bdecode, bencode, MAX_DEPTH, type BencodeDict } from '../
 import { dhtStun, parseIPv4Node, pickStunNodes } from '../sidecar/src/nat/dht-stun.ts';
 import { classifyNat, type NatClassifyInput, type NatObservation } from '../sidecar/src/nat/nat-type.ts';
 import { natStatusJson, Reachability } from '../sidecar/src/nat/reachability.ts';
+import { createMethodDispatcher, type RpcServices } from '../sidecar/src/rpc/methods.ts';
 import { DgramChannel, StunResponder, type ResponderMode } from './nat-stun-helpers.ts';
 
 const NAT = { host: '11.77.0.2', port: 40000 };
@@ -326,6 +327,17 @@ describe('Reachability adapter', () => {
     });
     expect(json.description).toMatch(/^NAT type open/);
     expect(Number.isNaN(Date.parse(json.checkedAt!))).toBe(false);
+
+    // The RPC `status` result carries it as `nat` when the sidecar runs a punch socket, and omits it otherwise.
+    const services = {
+      version: '0', pid: 1, dataDir: '/x', startedAt: Date.now(), keys: { count: () => 0 }, client: null,
+      dht: () => ({ enabled: false, ready: false, nodes: 0 }), relays: [], republisher: null, lastRepublished: new Map(), shutdown: () => undefined,
+    } as unknown as RpcServices; // only what `status` reads
+    const dispatcher = createMethodDispatcher();
+    const call = async (s: RpcServices): Promise<Record<string, unknown>> =>
+      JSON.parse((await dispatcher.handle(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'status' }), s))!).result;
+    expect((await call({ ...services, nat: () => natStatusJson(r.snapshot()) }))['nat']).toEqual(json);
+    expect('nat' in (await call(services))).toBe(false);
   });
 
   it('probes periodically once started; no nodes yet is unknown; close stops it and refuses more probes', async () => {

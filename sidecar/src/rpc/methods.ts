@@ -11,6 +11,7 @@ import { keyStoreFailure, type KeyStore } from '../keystore/key-store.ts';
 import { APPLICATION_ERROR, Dispatcher, RpcError, invalidParams, type DispatcherOptions } from './dispatcher.ts';
 import { onlyFields, optionalBoolean, requireKeyName, requirePublicKey, requireString } from './params.ts';
 import { recordToJson, recordsFromJson } from './record-json.ts';
+import type { NatStatusJson } from '../nat/reachability.ts';
 
 /** What the republisher offers the RPC layer (the client's Republisher satisfies it). */
 export interface RepublishRegistry {
@@ -53,6 +54,8 @@ export interface RpcServices {
   /** null when neither the DHT nor a relay is configured. */
   client: PkarrClient | null;
   dht(): DhtStatus;
+  /** The punch socket's reachability (nat/reachability.ts natStatusJson); absent when not running. */
+  nat?: () => NatStatusJson;
   relays: readonly string[];
   republisher: RepublishRegistry | null;
   /** Last successful republish per z32 (µs), kept by the serve wiring. */
@@ -103,6 +106,7 @@ function status(params: Params, s: RpcServices): unknown {
     pid: s.pid,
     dataDir: s.dataDir,
     dht: s.dht(),
+    ...(s.nat ? { nat: s.nat() } : {}),
     relays: [...s.relays],
     keys: s.keys.count(),
     republishing: s.republisher?.list().length ?? 0,
