@@ -208,6 +208,18 @@ func get_lobby(code: String, game: String = "", game_version: String = "") -> Pk
 	return PkarrLobby.from_result(await call_method("lobby.get", params))
 
 
+## Coroutine: joins the lobby of the invite [param code] and ends in a connected
+## [MultiplayerPeer] (the value): the sidecar picks the path (the host's public or mapped
+## address, or a path punched through both NATs) and the game's peer connects through it.
+## [param options]: [code]game[/code], [code]game_version[/code], [code]transport[/code]
+## ([code]"enet"[/code], [code]"ws"[/code]), [code]timeout[/code] (seconds, default 15).
+## Fails with [constant PkarrResult.NO_LOBBY], [constant PkarrResult.LOBBY_CLOSED],
+## [constant PkarrResult.LOBBY_FULL], [constant PkarrResult.OTHER_GAME],
+## [constant PkarrResult.UNREACHABLE_NAT], [constant PkarrResult.TIMEOUT], ... See [PkarrLobbyJoin].
+func join(code: String, options: Dictionary = {}) -> PkarrResult:
+	return await PkarrLobbyJoin.join(self, code, options)
+
+
 ## Coroutine: creates a new key named [param key_name]. The value is a [PkarrKeyInfo].
 func generate_key(key_name: String) -> PkarrResult:
 	return _as_key(await call_method("keys.generate", {"name": key_name}))

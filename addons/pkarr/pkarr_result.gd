@@ -38,6 +38,38 @@ const UNSUPPORTED_PLATFORM := "UNSUPPORTED_PLATFORM"
 const STOPPED := "STOPPED"
 ## An argument was rejected before anything was sent.
 const INVALID_ARGUMENT := "INVALID_ARGUMENT"
+# Lobby, join and NAT outcomes (the sidecar's lobbyError reasons and error codes).
+## Nothing is published under the code.
+const NO_LOBBY := "NO_LOBBY"
+## The latest record says the lobby is closed (or locked).
+const LOBBY_CLOSED := "LOBBY_CLOSED"
+## The host stopped refreshing the record: it is gone without closing.
+const LOBBY_EXPIRED := "LOBBY_EXPIRED"
+## The key publishes records, but not a lobby.
+const NOT_A_LOBBY := "NOT_A_LOBBY"
+## The record uses a lobby schema version this sidecar does not read.
+const UNSUPPORTED_SCHEMA := "UNSUPPORTED_SCHEMA"
+## The record is a lobby with a missing or malformed field.
+const INVALID_LOBBY := "INVALID_LOBBY"
+## The lobby does not fit the 1000-byte record limit (when hosting).
+const LOBBY_TOO_LARGE := "LOBBY_TOO_LARGE"
+## Every place is taken.
+const LOBBY_FULL := "LOBBY_FULL"
+## A valid lobby, but of another game or game version.
+const OTHER_GAME := "OTHER_GAME"
+## Neither side can be reached: both NATs are strict and no router mapped a port.
+const UNREACHABLE_NAT := "UNREACHABLE_NAT"
+## The lobby offers no transport this platform can use.
+const NO_TRANSPORT := "NO_TRANSPORT"
+## The operation did not complete in time (the game's peer did not connect, the DHT did not answer).
+const TIMEOUT := "TIMEOUT"
+## The game's peer could not be created, or the host refused or dropped it.
+const JOIN_REFUSED := "JOIN_REFUSED"
+## The host's public address is not known yet (no DHT node reported it, no router mapping).
+const ADDRESS_UNKNOWN := "ADDRESS_UNKNOWN"
+## The router did not map the port (no UPnP IGD, NAT-PMP or PCP answered, or it refused).
+const PORT_MAPPING_FAILED := "PORT_MAPPING_FAILED"
+
 ## JSON-RPC [code]-32700[/code]: the sidecar could not parse the request.
 const PARSE_ERROR := "PARSE_ERROR"
 ## JSON-RPC [code]-32600[/code]: the request was not a valid JSON-RPC request.

@@ -17,22 +17,23 @@ extends RefCounted
 ## Lobby failures carry the sidecar's lobby reason as [member PkarrResult.error_code]; see
 ## [method from_result].
 
-## Nothing is published under the code.
-const NO_LOBBY := "NO_LOBBY"
-## The latest record says the lobby is closed (or locked).
-const LOBBY_CLOSED := "LOBBY_CLOSED"
-## The host stopped refreshing the record: it is gone without closing.
-const LOBBY_EXPIRED := "LOBBY_EXPIRED"
-## The key publishes records, but not a lobby.
-const NOT_A_LOBBY := "NOT_A_LOBBY"
-## The record uses a lobby schema version this sidecar does not read.
-const UNSUPPORTED_SCHEMA := "UNSUPPORTED_SCHEMA"
-## The record is a lobby with a missing or malformed field.
-const INVALID_LOBBY := "INVALID_LOBBY"
-## A valid lobby, but of another game or game version.
-const OTHER_GAME := "OTHER_GAME"
-## The lobby does not fit the 1000-byte record limit (when hosting).
-const LOBBY_TOO_LARGE := "LOBBY_TOO_LARGE"
+# Lobby reasons, kept here for existing code; their one home is PkarrResult.
+## Same as [constant PkarrResult.NO_LOBBY].
+const NO_LOBBY := PkarrResult.NO_LOBBY
+## Same as [constant PkarrResult.LOBBY_CLOSED].
+const LOBBY_CLOSED := PkarrResult.LOBBY_CLOSED
+## Same as [constant PkarrResult.LOBBY_EXPIRED].
+const LOBBY_EXPIRED := PkarrResult.LOBBY_EXPIRED
+## Same as [constant PkarrResult.NOT_A_LOBBY].
+const NOT_A_LOBBY := PkarrResult.NOT_A_LOBBY
+## Same as [constant PkarrResult.UNSUPPORTED_SCHEMA].
+const UNSUPPORTED_SCHEMA := PkarrResult.UNSUPPORTED_SCHEMA
+## Same as [constant PkarrResult.INVALID_LOBBY].
+const INVALID_LOBBY := PkarrResult.INVALID_LOBBY
+## Same as [constant PkarrResult.OTHER_GAME].
+const OTHER_GAME := PkarrResult.OTHER_GAME
+## Same as [constant PkarrResult.LOBBY_TOO_LARGE].
+const LOBBY_TOO_LARGE := PkarrResult.LOBBY_TOO_LARGE
 
 ## The host's public key (52 z-base-32 characters); identifies the lobby.
 var public_key: String = ""
@@ -64,6 +65,10 @@ var source: String = ""
 var timestamp: String = ""
 ## Time to live of the record in seconds (the host re-signs it that often).
 var ttl: int = 0
+## How the host says it can be reached through its NAT: one of the
+## [PkarrReachability] kinds ([code]"public"[/code], [code]"mapped"[/code], [code]"cone"[/code],
+## [code]"symmetric"[/code], [code]"unknown"[/code]).
+var reach: String = PkarrReachability.UNKNOWN
 
 
 ## Reads the sidecar's lobby JSON (see [code]docs/rpc.md[/code], "Lobby JSON").
@@ -91,6 +96,8 @@ static func from_dict(data: Dictionary) -> PkarrLobby:
 	lobby.source = PkarrJson.to_text(data.get("source"))
 	lobby.timestamp = PkarrJson.to_decimal_string(data.get("timestamp"))
 	lobby.ttl = PkarrJson.to_int(data.get("ttl"))
+	var reach := PkarrJson.to_text(data.get("reach"), PkarrReachability.UNKNOWN)
+	lobby.reach = reach if reach in PkarrReachability.KINDS else PkarrReachability.UNKNOWN
 	return lobby
 
 
@@ -161,4 +168,5 @@ func _content() -> Array:
 	var custom_pairs: Array[String] = []
 	for key: Variant in custom_keys:
 		custom_pairs.append("%s=%s" % [key, custom[key]])
-	return [public_key, name, game, game_version, players, max_players, open, urls, custom_pairs]
+	return [public_key, name, game, game_version, players, max_players, open, urls, custom_pairs,
+			reach]

@@ -23,6 +23,8 @@ const CONE := "cone"
 const SYMMETRIC := "symmetric"
 ## Not determined yet (no DHT node reported an address).
 const UNKNOWN := "unknown"
+## Every kind, in order from most to least reachable.
+const KINDS: Array[String] = [PUBLIC, MAPPED, CONE, SYMMETRIC, UNKNOWN]
 
 ## One of [constant PUBLIC], [constant MAPPED], [constant CONE], [constant SYMMETRIC],
 ## [constant UNKNOWN].
@@ -50,7 +52,7 @@ var description: String = ""
 static func from_dict(data: Dictionary) -> PkarrReachability:
 	var nat := PkarrReachability.new()
 	var kind := PkarrJson.to_text(data.get("reachability"), UNKNOWN)
-	nat.reachability = kind if kind in [PUBLIC, MAPPED, CONE, SYMMETRIC] else UNKNOWN
+	nat.reachability = kind if kind in KINDS else UNKNOWN
 	var summary := PkarrJson.to_text(data.get("natType"), "unknown")
 	nat.nat_type = summary if summary in ["open", "moderate", "strict"] else "unknown"
 	nat.punchable = PkarrJson.to_bool(data.get("punchable"))

@@ -45,6 +45,10 @@ func test_lobby_reads_the_sidecar_json() -> void:
 	assert_false(lobby.is_full())
 	assert_eq(lobby.free_slots(), 5)
 	assert_eq(str(lobby), "Alice's room (3/8) pk:" + KEY)
+	assert_eq(lobby.reach, PkarrReachability.UNKNOWN, "no reach in the JSON: unknown")
+	assert_eq(PkarrLobby.from_dict(_lobby_data({"reach": "cone"})).reach, PkarrReachability.CONE)
+	assert_eq(PkarrLobby.from_dict(_lobby_data({"reach": "wormhole"})).reach,
+			PkarrReachability.UNKNOWN, "a kind this addon does not know is unknown")
 
 
 func test_lobby_defaults_from_sparse_or_odd_json() -> void:
@@ -75,6 +79,7 @@ func test_results_carry_the_lobby_reason_as_error_code() -> void:
 	var closed := PkarrLobby.from_result(PkarrResult.failure("NOT_FOUND", "the lobby is closed",
 			{"code": "NOT_FOUND", "lobbyError": "LOBBY_CLOSED"}))
 	assert_eq(closed.error_code, PkarrLobby.LOBBY_CLOSED)
+	assert_eq(closed.error_code, PkarrResult.LOBBY_CLOSED, "one vocabulary: PkarrResult")
 	assert_eq(closed.error_message, "the lobby is closed")
 	assert_eq(closed.error_data["code"], "NOT_FOUND", "the generic code stays in the data")
 	var plain := PkarrResult.failure("INVALID_PUBLIC_KEY_ENCODING", "bad", {"field": "code"})

@@ -1,0 +1,99 @@
+class_name PkarrLobbyJoin
+extends RefCounted
+## Joins a lobby and ends in a connected [MultiplayerPeer]: what [code]Pkarr.join()[/code] runs.
+##
+## The sidecar picks the path ([code]lobby.join[/code]): the host's address when it is public
+## or mapped on its router, otherwise a UDP path punched through both NATs and carried by the
+## sidecars (ENet then talks to [code]127.0.0.1[/code]). This class connects the game's peer
+## to what the sidecar answered and waits, bounded, until it is connected.
+## [codeblock]
+## var joined: PkarrResult = await Pkarr.join(code)
+## if joined.is_ok():
+##     multiplayer.multiplayer_peer = joined.value
+## elif joined.error_code == PkarrResult.UNREACHABLE_NAT:
+##     $Error.text = joined.error_message  # says what the player can do
+## [/codeblock]
+
+## Seconds [method join] waits for the game's peer by default.
+const DEFAULT_TIMEOUT_SEC := 15.0
+
+
+## Coroutine: joins the lobby of [param code] (an invite code) with [param service]. Options:
+## [code]game[/code], [code]game_version[/code] (checked against the lobby),
+## [code]transport[/code] ([code]"enet"[/code] on desktop, [code]"ws"[/code] on the web by
+## default), [code]timeout[/code] (seconds). The value is the connected [MultiplayerPeer].
+static func join(service: PkarrService, code: String, options: Dictionary = {}) -> PkarrResult:
+	var timeout := float(options.get("timeout", DEFAULT_TIMEOUT_SEC))
+	if not (timeout > 0.0):
+		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, "timeout must be > 0 seconds")
+	var transport := str(options.get("transport", default_transport()))
+	if transport not in ["enet", "ws", "wss"]:
+		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT,
+				"transport must be enet, ws or wss, not %s" % transport)
+	var params := {"code": code.strip_edges(), "transport": transport,
+			"timeoutMs": int(timeout * 1000.0)}
+	for pair: Array in [["game", "game"], ["game_version", "gameVersion"]]:
+		var value := str(options.get(pair[0], ""))
+		if value != "":
+			params[pair[1]] = value
+	var routed: PkarrResult = await service.call_method("lobby.join", params, timeout + 5.0)
+	if not routed.is_ok():
+		return PkarrLobby.from_result(routed)  # the lobby reason becomes the error code
+	var route := PkarrJson.to_dict(routed.value)
+	var host := PkarrJson.to_text(route.get("host"))
+	var port := PkarrJson.to_int(route.get("port"))
+	if host == "" or port < 1 or port > 65535:
+		return PkarrResult.failure(PkarrResult.BAD_RESPONSE, "lobby.join answered no address")
+	var peer: MultiplayerPeer = null
+	var err := OK
+	if transport == "enet":
+		var enet := ENetMultiplayerPeer.new()
+		err = enet.create_client(host, port)
+		peer = enet
+	else:
+		var ws := WebSocketMultiplayerPeer.new()
+		err = ws.create_client("%s://%s:%d" % [transport, _bracket(host), port])
+		peer = ws
+	if err != OK:
+		await _leave(service, route)
+		return PkarrResult.failure(PkarrResult.JOIN_REFUSED, "cannot create the %s client for %s:%d: %s" % [
+				transport, host, port, error_string(err)])
+	var connected := await _wait_connected(peer, timeout)
+	if connected.is_ok():
+		return PkarrResult.success(peer)
+	peer.close()
+	await _leave(service, route)
+	return connected
+
+
+## The transport this platform joins with when none is given: [code]"ws"[/code] on the web
+## (no UDP there), [code]"enet"[/code] elsewhere.
+static func default_transport() -> String:
+	return "ws" if OS.has_feature("web") else "enet"
+
+
+static func _wait_connected(peer: MultiplayerPeer, timeout: float) -> PkarrResult:
+	var tree := Engine.get_main_loop() as SceneTree
+	var deadline := Time.get_ticks_msec() + int(timeout * 1000.0)
+	while true:
+		peer.poll()
+		match peer.get_connection_status():
+			MultiplayerPeer.CONNECTION_CONNECTED:
+				return PkarrResult.success(peer)
+			MultiplayerPeer.CONNECTION_DISCONNECTED:
+				return PkarrResult.failure(PkarrResult.JOIN_REFUSED,
+						"the host refused the connection or closed it (full, or the game server is not running)")
+		if Time.get_ticks_msec() >= deadline or tree == null:
+			break
+		await tree.process_frame
+	return PkarrResult.failure(PkarrResult.TIMEOUT, "the game did not connect within %.1f s" % timeout)
+
+
+static func _leave(service: PkarrService, route: Dictionary) -> void:
+	var tunnel := PkarrJson.to_text(route.get("tunnelId"))
+	if tunnel != "":
+		await service.call_method("lobby.leave", {"tunnelId": tunnel})
+
+
+static func _bracket(host: String) -> String:
+	return "[%s]" % host if host.contains(":") else host
