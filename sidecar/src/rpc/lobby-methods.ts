@@ -58,7 +58,7 @@ export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: numb
 }
 
 function statsToJson(stats: BrowseStats): Record<string, unknown> {
-  return { ...stats, rejected: { ...stats.rejected }, known: { ...stats.known } };
+  return { ...stats, rejected: { ...stats.rejected }, known: { ...stats.known }, directory: { ...stats.directory, rejected: { ...stats.directory.rejected } } };
 }
 
 function browseToJson(result: BrowseResult): Record<string, unknown> {
@@ -129,7 +129,7 @@ function knownKeys(params: Params): string[] | undefined {
   });
 }
 
-const BROWSE_FIELDS = ['game', 'gameVersion', 'filters', 'sort', 'knownKeys', 'topic', 'confirm'];
+const BROWSE_FIELDS = ['game', 'gameVersion', 'filters', 'sort', 'knownKeys', 'topic', 'directory', 'confirm'];
 
 function browseRequest(params: Params): BrowseRequest {
   const game = requireString(params, 'game');
@@ -151,12 +151,13 @@ function browseRequest(params: Params): BrowseRequest {
     sort,
     ...(keys === undefined ? {} : { knownKeys: keys }),
     topic: optionalBoolean(params, 'topic', true),
+    directory: optionalBoolean(params, 'directory', true),
     confirm: optionalBoolean(params, 'confirm', false),
   };
 }
 
 async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
-  onlyFields(params, ['key', 'game', 'gameVersion', 'name', 'maxPlayers', 'players', 'port', 'transport', 'address', 'endpoints', 'custom', 'public', 'ttl', 'beaconPort', 'beaconPublicPort']);
+  onlyFields(params, ['key', 'game', 'gameVersion', 'name', 'maxPlayers', 'players', 'port', 'transport', 'address', 'endpoints', 'custom', 'public', 'beacon', 'directory', 'ttl', 'beaconPort', 'beaconPublicPort']);
   const name = requireKeyName(params, 'key');
   const endpoints = optionalEndpoints(params);
   const port = endpoints === undefined ? requireInt(params, 'port', 1, 65535) : optionalInt(params, 'port', 1, 65535);
@@ -167,6 +168,8 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
     maxPlayers: requireInt(params, 'maxPlayers', 1, 65535),
     players: optionalInt(params, 'players', 0, 65535) ?? 0,
     public: optionalBoolean(params, 'public', true),
+    beacon: optionalBoolean(params, 'beacon', true),
+    directory: optionalBoolean(params, 'directory', true),
     ...(port === undefined ? {} : { port }),
     ...(endpoints === undefined ? {} : { endpoints }),
   };
@@ -189,6 +192,8 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
     beaconPort: opened.beaconPort,
     announcedTo: opened.announcedTo,
     ...(opened.announceError === undefined ? {} : { announceError: opened.announceError }),
+    directory: opened.directory === null ? null : { window: opened.directory.window, slot: opened.directory.slot, action: opened.directory.action, entries: opened.directory.entries },
+    ...(opened.directoryError === undefined ? {} : { directoryError: opened.directoryError }),
     addressSource: opened.addressSource,
     lobby: lobbyToJson(parseOwn(host.packet), 'local'),
   };
