@@ -68,11 +68,14 @@ export function searchInterfaces(): string[] {
 }
 
 /**
- * Searches until the first IGD answers (resolves with it) or `timeoutMs` passes (resolves null).
+ * Searches until the first IGD answers (resolves with it) or `timeoutMs` passes (resolves null);
+ * throws when there is no interface to search on.
  * The search is sent twice (at 0 and at a third of the time) in case a datagram is lost.
  */
 export async function discoverIgd(timeoutMs: number, signal: AbortSignal, interfaces = searchInterfaces()): Promise<SsdpAnswer | null> {
-  if (interfaces.length === 0) return null;
+  if (interfaces.length === 0) {
+    throw new Error(isLoopbackOnly() ? 'no lab interface to search on (PKARR_LOOPBACK_ONLY=1 allows only PKARR_LAB_NETS)' : 'no IPv4 network interface to search on');
+  }
   const sockets: Socket[] = [];
   try {
     return await new Promise<SsdpAnswer | null>((resolve) => {

@@ -76,7 +76,12 @@ export class UpnpBackend implements MappingBackend {
   /** SSDP search, description, service choice and a first GetExternalIPAddress; PORT_MAPPING_FAILED otherwise. */
   static async probe(timeoutMs: number, signal: AbortSignal, interfaces?: string[]): Promise<UpnpBackend> {
     const started = Date.now();
-    const found = await discoverIgd(timeoutMs, signal, interfaces);
+    let found;
+    try {
+      found = await discoverIgd(timeoutMs, signal, interfaces);
+    } catch (err) {
+      throw mappingFailed(NAME, reasonOf(err), err);
+    }
     if (found === null) throw mappingFailed(NAME, `no Internet Gateway Device answered the SSDP search within ${timeoutMs} ms`);
     const left = (): number => Math.max(250, timeoutMs - (Date.now() - started));
     let service: IgdService | null;
