@@ -295,7 +295,7 @@ describe('NAT-PMP and PCP exchanges against fake gateways on loopback', () => {
         return [a];
       }
       const forged = Buffer.from(msg);
-      forged[24] ^= 0xff;
+      forged[24] = forged[24]! ^ 0xff;
       return [pcpMapAnswer(forged, 0, [6, 6, 6, 6], 9999, 1), pcpMapAnswer(msg, 0, [100, 64, 0, 7], 120, 7777)];
     });
     const mapper = await PortMapper.start({ protocols: ['pcp'], gatewayHint: '127.0.0.1', gatewayPort: gw.port });
