@@ -1,0 +1,175 @@
+/**
+ * The rendezvous of hole punching (docs/nat.md §3): a joiner BEP5-announces its punch socket's
+ * public port under `sha1("pkarr-godot-rendezvous:v1:" + host z32 + ":" + floor(unix / 60))`; the
+ * host polls the current and the previous window and probes each new address. DHT nodes accept an
+ * announce only with a token bound to the announcer's IP, so a joiner can point the host at its own
+ * IP only; the watcher still bounds how many new addresses it reports per minute.
+ */
+import { createHash } from 'node:crypto';
+import { isIPv4 } from 'node:net';
+import { PkarrError } from '../core/errors.ts';
+import type { PublicKey } from '../core/keys.ts';
+import type { TopicDht } from '../lobby/topic.ts';
+import type { UdpAddress } from './udp-channel.ts';
+
+export const RENDEZVOUS_PREFIX = 'pkarr-godot-rendezvous:v1:';
+/** Length of one rendezvous window, seconds. */
+export const WINDOW_SECONDS = 60;
+/** Default pause between two polls of the host's watcher, ms. */
+export const DEFAULT_POLL_INTERVAL_MS = 2_000;
+/** Default bound on new addresses the watcher reports per minute. */
+export const DEFAULT_MAX_NEW_PER_MINUTE = 30;
+
+/** The window index of a time (ms since the epoch). */
+export function rendezvousWindow(nowMs: number): number {
+  return Math.floor(nowMs / 1000 / WINDOW_SECONDS);
+}
+
+/** The 20-byte info-hash of a host's rendezvous in one window. */
+export function rendezvousHash(hostKey: PublicKey, windowIndex: number): Uint8Array {
+  if (!Number.isSafeInteger(windowIndex) || windowIndex < 0) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid rendezvous window ${String(windowIndex)}`);
+  }
+  return new Uint8Array(createHash('sha1').update(`${RENDEZVOUS_PREFIX}${hostKey.z32}:${windowIndex}`, 'utf8').digest());
+}
+
+/** Joiner side: announces `publicPort` (the punch socket's public port) on the window of `nowMs`. Resolves with the nodes that stored it. */
+export function announceRendezvous(dht: TopicDht, hostKey: PublicKey, publicPort: number, options: { nowMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+  if (!Number.isInteger(publicPort) || publicPort < 1 || publicPort > 65535) {
+    return Promise.reject(new PkarrError('INVALID_ARGUMENT', `invalid public punch port ${String(publicPort)} (1-65535)`));
+  }
+  const window = rendezvousWindow(options.nowMs ?? Date.now());
+  return dht.announce(rendezvousHash(hostKey, window), publicPort, options.signal);
+}
+
+export interface RendezvousWatcherOptions {
+  dht: TopicDht;
+  hostKey: PublicKey;
+  /** Called once per new address per window (within the per-minute bound). */
+  onAddress: (address: UdpAddress) => void;
+  /** Pause between polls, ms (default 2000). */
+  pollIntervalMs?: number;
+  /** New addresses reported per minute at most (default 30); more are dropped and counted. */
+  maxNewPerMinute?: number;
+  /** Clock (tests). */
+  now?: () => number;
+}
+
+export interface RendezvousWatcherStats {
+  polls: number;
+  /** Addresses reported. */
+  reported: number;
+  /** New addresses dropped by the per-minute bound. */
+  rateLimited: number;
+  /** Peers that are not an IPv4 address with a port 1-65535. */
+  invalid: number;
+  /** Lookups that failed (DHT trouble). */
+  failedLookups: number;
+}
+
+/** Host side: polls the current and previous rendezvous window while open. */
+export class RendezvousWatcher {
+  readonly stats: RendezvousWatcherStats = { polls: 0, reported: 0, rateLimited: 0, invalid: 0, failedLookups: 0 };
+  readonly #options: RendezvousWatcherOptions;
+  readonly #pollIntervalMs: number;
+  readonly #maxNewPerMinute: number;
+  readonly #now: () => number;
+  /** Addresses reported, per window index. */
+  readonly #seen = new Map<number, Set<string>>();
+  /** Times (ms) of the reports of the last minute. */
+  readonly #recent: number[] = [];
+  readonly #abort = new AbortController();
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+
+  constructor(options: RendezvousWatcherOptions) {
+    this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.#maxNewPerMinute = options.maxNewPerMinute ?? DEFAULT_MAX_NEW_PER_MINUTE;
+    if (!Number.isFinite(this.#pollIntervalMs) || this.#pollIntervalMs < 10) {
+      throw new PkarrError('INVALID_ARGUMENT', `invalid rendezvous poll interval ${String(this.#pollIntervalMs)} ms (≥ 10)`);
+    }
+    if (!Number.isInteger(this.#maxNewPerMinute) || this.#maxNewPerMinute < 1) {
+      throw new PkarrError('INVALID_ARGUMENT', `invalid maxNewPerMinute ${String(this.#maxNewPerMinute)} (≥ 1)`);
+    }
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Starts polling (idempotent). */
+  start(): this {
+    if (this.#running === null && !this.#abort.signal.aborted) this.#running = this.#loop();
+    return this;
+  }
+
+  /** Stops polling; resolves when the running lookup has ended. */
+  async close(): Promise<void> {
+    this.#abort.abort(new Error('rendezvous watcher closed'));
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** One poll of both windows (also used by the loop). */
+  async poll(): Promise<void> {
+    const window = rendezvousWindow(this.#now());
+    for (const key of [...this.#seen.keys()]) if (key < window - 1) this.#seen.delete(key);
+    this.stats.polls++;
+    await Promise.all([window, window - 1].filter((w) => w >= 0).map((w) => this.#lookup(w)));
+  }
+
+  async #lookup(window: number): Promise<void> {
+    const signal = this.#abort.signal;
+    if (signal.aborted) return;
+    try {
+      await this.#options.dht.lookup(rendezvousHash(this.#options.hostKey, window), (host, port) => this.#peer(window, host, port), signal);
+    } catch {
+      if (!signal.aborted) this.stats.failedLookups++;
+    }
+  }
+
+  #peer(window: number, host: string, port: number): void {
+    if (this.#abort.signal.aborted) return;
+    if (!isIPv4(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+      this.stats.invalid++;
+      return;
+    }
+    const id = `${host}:${port}`;
+    let seen = this.#seen.get(window);
+    if (seen === undefined) {
+      seen = new Set();
+      this.#seen.set(window, seen);
+    }
+    if (seen.has(id)) return;
+    // Seen in the other window already: the same joiner, reported once.
+    for (const [w, other] of this.#seen) if (w !== window && other.has(id)) { seen.add(id); return; }
+    const now = this.#now();
+    while (this.#recent.length > 0 && this.#recent[0]! <= now - 60_000) this.#recent.shift();
+    if (this.#recent.length >= this.#maxNewPerMinute) {
+      this.stats.rateLimited++;
+      return; // not marked seen: reported on a later poll once the bound allows
+    }
+    this.#recent.push(now);
+    seen.add(id);
+    this.stats.reported++;
+    try {
+      this.#options.onAddress({ host, port });
+    } catch {
+      // A throwing listener must not stop the watcher.
+    }
+  }
+
+  async #loop(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      await this.poll();
+      if (signal.aborted) return;
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        this.#timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, this.#pollIntervalMs);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+  }
+}
