@@ -1,10 +1,14 @@
 /**
- * Answers a DNS question from a signed packet's records (for DNS-over-HTTPS).
+ * Answers a DNS question from a signed packet's records (for DNS-over-HTTPS and plain DNS, through
+ * dns/answer.ts).
  *
  * Semantics (DNS, not pkarr's lookup API):
  * - names compare case-insensitively (resolvers may randomise case, "0x20"); answers carry the
  *   owner name as the question spelled it;
- * - QTYPE filtering, ANY (255) returns every record at the name;
+ * - QTYPE filtering; ANY (255) returns every record at the name, or with `minimalAny` only the first
+ *   RRset there (RFC 8482 §4.2: what plain DNS over UDP answers, so ANY cannot amplify);
+ * - a question under `<key>.<tld>` (e.g. `_lobby.<z32>.key`) is looked up without the TLD
+ *   (`suffix`), and its answers keep the question's spelling, TLD included;
  * - a CNAME at the name answers any other type, and is chased within the packet (up to 8 hops);
  *   a target outside the key is left for the client to resolve;
  * - NOERROR with no answers when the name has records of other types or is an empty
@@ -98,21 +102,38 @@ class Lookup {
   }
 }
 
+/** How {@link answerFromPacket} reads the question. */
+export interface PacketQuestionOptions {
+  /** Length of the TLD suffix after the key in `qname` (e.g. 4 for `.key`); 0 by default. */
+  suffixLength?: number;
+  /** ANY returns only the first RRset at the name (RFC 8482). */
+  minimalAny?: boolean;
+}
+
+function matchingRecords(found: PacketRecord[], qtype: number, minimalAny: boolean): PacketRecord[] {
+  if (qtype !== QTYPE_ANY) return found.filter((r) => r.typeCode === qtype);
+  if (!minimalAny || found.length === 0) return found;
+  const first = found[0]?.typeCode;
+  return found.filter((r) => r.typeCode === first);
+}
+
 /**
  * Answers `qname`/`qtype` (numeric) from `packet`. `qname` is the question name as sent (its
- * spelling is kept in the answers); it must lie under the packet's key.
+ * spelling is kept in the answers); it must lie under the packet's key (plus the TLD suffix).
  */
-export function answerFromPacket(packet: SignedPacket, qname: string, qtype: number): PacketAnswer {
+export function answerFromPacket(packet: SignedPacket, qname: string, qtype: number, options: PacketQuestionOptions = {}): PacketAnswer {
   const lookup = new Lookup(recordsOf(packet), packet.publicKey.z32);
   const answers: Answer[] = [];
   let owner = qname.replace(/\.$/, '');
+  let suffix = options.suffixLength ?? 0;
   const visited = new Set<string>();
   for (let hop = 0; hop <= MAX_CNAME_HOPS; hop += 1) {
-    const name = owner.toLowerCase();
+    const name = owner.slice(0, owner.length - suffix).toLowerCase();
+    suffix = 0;
     visited.add(name);
     const found = lookup.find(name);
     if (found === null) return { rcode: 'NXDOMAIN', answers };
-    const matching = found.filter((r) => qtype === QTYPE_ANY || r.typeCode === qtype);
+    const matching = matchingRecords(found, qtype, options.minimalAny === true);
     if (matching.length > 0 || qtype === TYPE_CNAME) {
       for (const r of matching) answers.push(withOwner(r.answer, owner));
       return { rcode: 'NOERROR', answers };
@@ -125,14 +146,4 @@ export function answerFromPacket(packet: SignedPacket, qname: string, qtype: num
     owner = target;
   }
   return { rcode: 'NOERROR', answers };
-}
-
-/** The smallest TTL among `answers`, or null when there are none. */
-export function minTtl(answers: readonly Answer[]): number | null {
-  let min: number | null = null;
-  for (const a of answers) {
-    const ttl = 'ttl' in a && typeof a.ttl === 'number' ? a.ttl : 0;
-    if (min === null || ttl < min) min = ttl;
-  }
-  return min;
 }

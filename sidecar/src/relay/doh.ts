@@ -2,23 +2,25 @@
  * DNS-over-HTTPS (RFC 8484) at `/dns-query`: `GET ?dns=<base64url>` and `POST` with
  * `Content-Type: application/dns-message` (body ≤ 4096 bytes, 413 above; 415 for another type).
  *
- * A question whose last label is a pkarr key (`<z32>`, `_lobby.<z32>`, …) is answered from the
- * key's signed packet, resolved like `GET /<key>` with CacheFirst (store, then DHT; the DHT quota
- * applies and a spent quota gives HTTP 429). See doh-answer.ts for the DNS semantics. The key cannot
- * be resolved (not on the DHT, DHT unavailable) → SERVFAIL.
+ * The DNS semantics are the answering core's, shared with `pkarr-sidecar dns` (dns/answer.ts): a
+ * question under a pkarr key (`<z32>`, `_lobby.<z32>`, `<z32>.key`, …) is answered from the key's
+ * signed packet, resolved like `GET /<key>` with CacheFirst (store, then DHT; the DHT quota applies
+ * and a spent quota gives HTTP 429). The key cannot be resolved (not on the DHT, DHT unavailable)
+ * → SERVFAIL. Over DoH the source is verified, so ANY returns every record at the name.
  *
  * Any other name → REFUSED, unless an upstream DoH server is configured (`--doh-upstream URL`):
- * then the raw query is POSTed there and its answer relayed unchanged (SERVFAIL if it fails).
+ * then the raw query is POSTed there and its answer relayed (our query ID; SERVFAIL if it fails).
  *
  * Responses are `application/dns-message` with `Cache-Control: max-age=<smallest answer TTL>`
- * (negative answers: the relay's minimum TTL; SERVFAIL/REFUSED: 0). Malformed messages → HTTP 400;
- * more than one question → FORMERR; an opcode other than QUERY → NOTIMP.
+ * (negative answers: the relay's minimum TTL; forwarded: the upstream's max-age; SERVFAIL/REFUSED:
+ * 0). Malformed messages → HTTP 400; more than one question → FORMERR; an opcode other than QUERY
+ * → NOTIMP. DoH is also served over HTTP/2 (h2c, doh-h2c.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import dnsPacket, { type Answer, type DecodedPacket, type Question } from 'dns-packet';
-import dnsTypes from 'dns-packet/types.js';
-import { PublicKey } from '../core/keys.ts';
-import { answerFromPacket, minTtl } from './doh-answer.ts';
+import type { PublicKey } from '../core/keys.ts';
+import { answerDnsMessage, type AnswerEnvironment, type Forwarded, type KeyLookup } from '../dns/answer.ts';
+import { DEFAULT_PKARR_TLDS } from '../dns/pkarr-name.ts';
+import { MAX_MESSAGE_BYTES } from '../dns/reply.ts';
 import { readBody, sendMethodNotAllowed, sendText, sendTooLarge } from './http-util.ts';
 import { chargeDht, type RelayContext } from './relay-context.ts';
 import { timeoutSignal } from './timeout-signal.ts';
@@ -28,37 +30,7 @@ export const DOH_BODY_LIMIT = 4096;
 export const DNS_MESSAGE_TYPE = 'application/dns-message';
 const UPSTREAM_TIMEOUT_MS = 5000;
 const MAX_UPSTREAM_RESPONSE = 65_535;
-
-const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
-type Rcode = keyof typeof RCODES;
-
-interface DnsReply {
-  rcode: Rcode;
-  answers: Answer[];
-  authoritative: boolean;
-  maxAge: number;
-}
-
-/** Rejects headers whose section counts cannot fit the message (dns-packet pre-allocates them). */
-function plausibleHeader(raw: Buffer): boolean {
-  if (raw.length < 12) return false;
-  const qd = raw.readUInt16BE(4);
-  const rest = raw.readUInt16BE(6) + raw.readUInt16BE(8) + raw.readUInt16BE(10);
-  return 12 + 5 * qd + 11 * rest <= raw.length;
-}
-
-function encodeReply(query: DecodedPacket, reply: DnsReply): Buffer {
-  const flags = (query.flag_rd ? dnsPacket.RECURSION_DESIRED : 0)
-    | dnsPacket.RECURSION_AVAILABLE
-    | (reply.authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0)
-    | (query.flag_cd ? dnsPacket.CHECKING_DISABLED : 0)
-    | RCODES[reply.rcode];
-  const hasOpt = (query.additionals ?? []).some((a) => a.type === 'OPT');
-  const additionals: Answer[] = hasOpt
-    ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }]
-    : [];
-  return dnsPacket.encode({ type: 'response', id: query.id ?? 0, flags, questions: query.questions ?? [], answers: reply.answers, additionals });
-}
+const TLDS: ReadonlySet<string> = new Set(DEFAULT_PKARR_TLDS);
 
 function sendDns(res: ServerResponse, body: Buffer, maxAge: number): void {
   res.writeHead(200, { 'Content-Type': DNS_MESSAGE_TYPE, 'Cache-Control': `max-age=${Math.max(0, Math.floor(maxAge))}`, 'Content-Length': body.length });
@@ -102,7 +74,7 @@ async function readQuery(req: IncomingMessage, res: ServerResponse, query: strin
 }
 
 /** POSTs the raw query upstream; null when that fails. */
-async function forward(upstream: string, raw: Buffer, ctx: RelayContext): Promise<{ body: Buffer; cacheControl: string | null } | null> {
+async function forward(upstream: string, raw: Uint8Array, ctx: RelayContext): Promise<Forwarded | null> {
   const { signal, dispose } = timeoutSignal(ctx.closing, UPSTREAM_TIMEOUT_MS);
   try {
     const response = await fetch(upstream, {
@@ -116,7 +88,8 @@ async function forward(upstream: string, raw: Buffer, ctx: RelayContext): Promis
       ctx.log(`relay: DoH upstream answered HTTP ${response.status} with ${body.length} bytes`);
       return null;
     }
-    return { body, cacheControl: response.headers.get('cache-control') };
+    const maxAge = /max-age=(\d+)/.exec(response.headers.get('cache-control') ?? '')?.[1];
+    return { message: body, maxAge: maxAge === undefined ? 0 : Number(maxAge) };
   } catch (err) {
     ctx.log(`relay: DoH upstream failed: ${(err as Error).message}`);
     return null;
@@ -125,29 +98,23 @@ async function forward(upstream: string, raw: Buffer, ctx: RelayContext): Promis
   }
 }
 
-/** The pkarr key a question name ends in, or null for an ordinary DNS name. */
-export function keyOfName(name: string): PublicKey | null {
-  const labels = name.replace(/\.$/, '').split('.');
-  const last = labels[labels.length - 1]?.toLowerCase() ?? '';
-  return last.length === 52 ? PublicKey.tryParse(last) : null;
-}
-
-async function answerPkarr(req: IncomingMessage, res: ServerResponse, question: Question, key: PublicKey, ctx: RelayContext): Promise<DnsReply | null> {
-  const outcome = await ctx.resolver.resolve(key, 'CacheFirst', () => chargeDht(ctx, req));
-  if (outcome.kind === 'rate-limited') {
-    sendText(res, 429, 'Too many requests to DHT nodes', { 'Retry-After': outcome.retryAfter });
-    return null;
-  }
-  if (outcome.kind !== 'found') return { rcode: 'SERVFAIL', answers: [], authoritative: false, maxAge: 0 };
-  ctx.republisher?.hit(outcome.entry);
-  try {
-    const qtype = dnsTypes.toType(question.type);
-    const { rcode, answers } = answerFromPacket(outcome.entry.packet, question.name, qtype);
-    return { rcode, answers, authoritative: true, maxAge: minTtl(answers) ?? ctx.minTtl };
-  } catch (err) {
-    ctx.log(`relay: cannot answer DoH from the packet of ${key.z32}: ${(err as Error).message}`);
-    return { rcode: 'SERVFAIL', answers: [], authoritative: false, maxAge: 0 };
-  }
+/** The answering core's view of the relay for one request (its DHT quota, its store and DHT). */
+function environment(req: IncomingMessage, ctx: RelayContext): AnswerEnvironment {
+  const upstream = ctx.dohUpstream;
+  return {
+    async lookup(key: PublicKey): Promise<KeyLookup> {
+      const outcome = await ctx.resolver.resolve(key, 'CacheFirst', () => chargeDht(ctx, req));
+      if (outcome.kind === 'rate-limited') return outcome;
+      if (outcome.kind !== 'found') return { kind: 'unresolved', reason: outcome.kind };
+      ctx.republisher?.hit(outcome.entry);
+      return { kind: 'found', packet: outcome.entry.packet };
+    },
+    forward: upstream === null ? null : (query) => forward(upstream, query.raw, ctx),
+    tlds: TLDS,
+    minTtl: ctx.minTtl,
+    maxTtl: ctx.maxTtl,
+    log: (line) => ctx.log(`relay: ${line}`),
+  };
 }
 
 /** Handles a request to `/dns-query`. Never throws. */
@@ -155,30 +122,8 @@ export async function handleDoh(req: IncomingMessage, res: ServerResponse, query
   ctx.stats.dohQueries += 1;
   const raw = await readQuery(req, res, query);
   if (raw === null) return;
-  if (!plausibleHeader(raw)) return sendText(res, 400, 'Bad Request: malformed DNS message');
-  let message: DecodedPacket;
-  try {
-    message = dnsPacket.decode(raw);
-  } catch (err) {
-    return sendText(res, 400, `Bad Request: malformed DNS message: ${(err as Error).message}`);
-  }
-  const opcode = ((raw[2] ?? 0) >> 3) & 0xf;
-  const questions = message.questions ?? [];
-  const fail = (rcode: Rcode): void => sendDns(res, encodeReply(message, { rcode, answers: [], authoritative: false, maxAge: 0 }), 0);
-  if (message.type !== 'query') return fail('FORMERR');
-  if (opcode !== 0) return fail('NOTIMP');
-  const question = questions[0];
-  if (question === undefined || questions.length !== 1) return fail('FORMERR');
-  const key = keyOfName(question.name);
-  if (key === null || (question.class !== undefined && question.class !== 'IN' && question.class !== 'ANY')) {
-    if (ctx.dohUpstream === null) return fail('REFUSED');
-    const upstream = await forward(ctx.dohUpstream, raw, ctx);
-    if (upstream === null) return fail('SERVFAIL');
-    res.writeHead(200, { 'Content-Type': DNS_MESSAGE_TYPE, 'Cache-Control': upstream.cacheControl ?? 'max-age=0', 'Content-Length': upstream.body.length });
-    res.end(upstream.body);
-    return;
-  }
-  const reply = await answerPkarr(req, res, question, key, ctx);
-  if (reply === null) return;
-  sendDns(res, encodeReply(message, reply), reply.maxAge);
+  const outcome = await answerDnsMessage(raw, environment(req, ctx), { maxBytes: MAX_MESSAGE_BYTES, minimalAny: false });
+  if (outcome.kind === 'malformed') return sendText(res, 400, `Bad Request: malformed DNS message: ${outcome.reason}`);
+  if (outcome.kind === 'rate-limited') return sendText(res, 429, 'Too many requests to DHT nodes', { 'Retry-After': outcome.retryAfter });
+  sendDns(res, outcome.message, outcome.maxAge);
 }
