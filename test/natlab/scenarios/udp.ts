@@ -1,0 +1,104 @@
+/**
+ * UDP probes run inside lab namespaces through an agent (lab.agent(host).call(UDP, fn, ...)): open
+ * sockets kept in ctx.state, send with an optional IP TTL, record what arrives, KRPC ping a DHT
+ * node (BEP42 `ip`), and the natlab.md hole-punching exchange.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import type { AgentContext } from '../agent.ts';
+import { parseResponse, pingQuery } from '../krpc.ts';
+
+export interface Peer { host: string; port: number }
+export interface Received { from: Peer; text: string; at: number }
+
+interface Entry { socket: Socket; received: Received[] }
+
+function entry(ctx: AgentContext, port: number): Entry {
+  const e = ctx.state.get(`udp:${port}`) as Entry | undefined;
+  if (e === undefined) throw new Error(`no UDP socket on port ${port} in this agent (call open first)`);
+  return e;
+}
+
+/** Binds a UDP socket on `port` (0 = any) of `host` (default all addresses); returns the bound port. */
+export async function open(ctx: AgentContext, port: number, host?: string): Promise<number> {
+  const socket = createSocket('udp4');
+  const received: Received[] = [];
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => { socket.off('error', reject); resolve(); });
+  });
+  socket.on('error', (err) => ctx.emit('udp-error', { port, message: err.message }));
+  socket.on('message', (msg, rinfo) => {
+    const item = { from: { host: rinfo.address, port: rinfo.port }, text: msg.toString('latin1'), at: Date.now() };
+    received.push(item);
+    if (received.length > 10_000) received.shift();
+  });
+  const bound = socket.address().port;
+  if (ctx.state.has(`udp:${bound}`)) {
+    socket.close();
+    throw new Error(`a socket on port ${bound} is already open in this agent (sockets are kept by port)`);
+  }
+  ctx.state.set(`udp:${bound}`, { socket, received } satisfies Entry);
+  ctx.onClose(() => { try { socket.close(); } catch { /* closed */ } });
+  return bound;
+}
+
+/** Sends `text` from the socket on `port` to `to`, with IP TTL `ttl` (default 64). */
+export async function send(ctx: AgentContext, port: number, to: Peer, text: string, ttl = 64): Promise<void> {
+  const { socket } = entry(ctx, port);
+  socket.setTTL(ttl);
+  await new Promise<void>((resolve, reject) => socket.send(Buffer.from(text, 'latin1'), to.port, to.host, (err) => (err ? reject(err) : resolve())));
+  if (ttl !== 64) socket.setTTL(64);
+}
+
+/** What arrived on `port` so far (optionally only since `since` ms epoch). */
+export function received(ctx: AgentContext, port: number, since = 0): Received[] {
+  return entry(ctx, port).received.filter((r) => r.at >= since);
+}
+
+/** Sends a KRPC ping from the socket on `port` to `node`; resolves with the BEP42 `ip` it reports (null: none) or rejects after `timeoutMs`. */
+export async function krpcPing(ctx: AgentContext, port: number, node: Peer, timeoutMs = 2_000): Promise<{ ip: Peer | null; id: string }> {
+  const { socket } = entry(ctx, port);
+  const { bytes, tid } = pingQuery();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.off('message', onMessage); reject(new Error(`no KRPC answer from ${node.host}:${node.port} within ${timeoutMs} ms`)); }, timeoutMs);
+    const onMessage = (msg: Buffer): void => {
+      const r = parseResponse(msg);
+      if (r === null || !r.tid.equals(tid)) return;
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve({ ip: r.ip, id: r.id });
+    };
+    socket.on('message', onMessage);
+    socket.send(bytes, node.port, node.host, (err) => { if (err) { clearTimeout(timer); socket.off('message', onMessage); reject(err); } });
+  });
+}
+
+export interface PunchOptions {
+  port: number;
+  peer: Peer;
+  /** Send one opener with IP TTL `openerTtl` first, then pause 500 ms (natlab.md). */
+  opener: boolean;
+  openerTtl?: number;
+  /** Packets to send at normal TTL, every `intervalMs`. */
+  count: number;
+  intervalMs: number;
+  /** Tag put in every packet (so the peer can count ours). */
+  tag: string;
+}
+
+/** The natlab.md exchange: optional low-TTL opener, then `count` packets to the peer; resolves with how many of the peer's packets arrived (from the peer's address). */
+export async function punch(ctx: AgentContext, o: PunchOptions): Promise<{ got: number; from: Peer[] }> {
+  const start = Date.now();
+  if (o.opener) {
+    await send(ctx, o.port, o.peer, `${o.tag}:opener`, o.openerTtl ?? 2);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  for (let i = 0; i < o.count; i++) {
+    await send(ctx, o.port, o.peer, `${o.tag}:${i}`);
+    await new Promise((r) => setTimeout(r, o.intervalMs));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const got = received(ctx, o.port, start).filter((r) => !r.text.startsWith(`${o.tag}:`) && r.text.includes(':'));
+  const from = [...new Map(got.map((r) => [`${r.from.host}:${r.from.port}`, r.from])).values()];
+  return { got: got.length, from };
+}
