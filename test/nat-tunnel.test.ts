@@ -229,6 +229,42 @@ describe('game tunnel with the Node ENet stand-in', () => {
     }
   });
 
+  it("works with Godot's dual-stack sockets (IPv6 sockets reaching 127.0.0.1 as ::ffff:127.0.0.1) on both ends", async () => {
+    // Godot's ENet opens its sockets as IP::TYPE_ANY (thirdparty/enet/godot.cpp): IPv6 with
+    // IPV6_V6ONLY off, so 127.0.0.1 is ::ffff:127.0.0.1 on its side. Bound to that mapped address
+    // here (not a wildcard).
+    const dualStack = async (): Promise<Socket> => {
+      const s = createSocket({ type: 'udp6', ipv6Only: false });
+      await new Promise<void>((ok, fail) => {
+        s.once('error', fail);
+        s.bind({ port: 0, address: '::ffff:127.0.0.1' }, () => { s.off('error', fail); ok(); });
+      });
+      return s;
+    };
+    const game = await dualStack();
+    game.on('message', (m, from) => game.send(m, from.port, from.address));
+    const client = await dualStack();
+    const echoes: Buffer[] = [];
+    client.on('message', (m) => echoes.push(m));
+    const host = new HostTunnel({ gamePort: game.address().port });
+    const pair = memoryPathPair();
+    const player = await host.addPlayer(pair.b);
+    const join = await JoinTunnel.open(pair.a);
+    try {
+      const connect = connectDatagram({ sentTime: 3, outgoingPeerId: 0, channelCount: 255, connectId: 3, data: 3 });
+      client.send(connect, join.localPort, '::ffff:127.0.0.1');
+      await until(() => echoes.length === 1, 'echo through dual-stack sockets');
+      expect(echoes[0]!.equals(connect)).toBe(true);
+      expect(join.gameClient).toEqual({ host: '127.0.0.1', port: client.address().port });
+      expect(player.stats.foreign).toBe(0);
+      expect(join.stats.foreign).toBe(0);
+    } finally {
+      host.close();
+      join.close();
+      for (const s of [game, client]) await new Promise<void>((ok) => s.close(() => ok()));
+    }
+  });
+
   it('drops and counts datagrams from local senders other than the game', async () => {
     const server = await EnetServerStandIn.start();
     const host = new HostTunnel({ gamePort: server.port });
