@@ -11,7 +11,10 @@ import { normalizeMapRequest, PortMapper } from '../sidecar/src/nat/port-mapper.
 import { parseBsdRouteGet, parseProcNetRoute, parseWindowsRoutePrint } from '../sidecar/src/nat/port-mapper-gateway.ts';
 import { xmlBlocks, xmlText } from '../sidecar/src/nat/port-mapper-http.ts';
 import { mSearch, parseSsdpAnswer } from '../sidecar/src/nat/port-mapper-ssdp.ts';
+import { PortMapperService } from '../sidecar/src/nat/port-mapper-service.ts';
 import { pickIgdService } from '../sidecar/src/nat/port-mapper-upnp.ts';
+import { Dispatcher } from '../sidecar/src/rpc/dispatcher.ts';
+import { registerNatMethods, type NatRpcContext } from '../sidecar/src/rpc/nat-methods.ts';
 import {
   decodePcpAnnounceAnswer, decodePcpHeader, decodePcpMapAnswer, decodePmpAddressAnswer, decodePmpMapAnswer,
   encodePcpAnnounceRequest, encodePcpMapRequest, encodePmpAddressRequest, encodePmpMapRequest,
@@ -305,6 +308,41 @@ describe('NAT-PMP and PCP exchanges against fake gateways on loopback', () => {
     } finally {
       await mapper.close();
     }
+  });
+
+  it('nat.map / nat.status / nat.unmap through the dispatcher; bad params are -32602 naming the field', async () => {
+    const gw = await fakeGateway((msg) => (msg[1] === 0 ? [pmpAddressAnswer([11, 77, 0, 2])] : [pmpMapAnswer(msg[1]!, 0, msg.readUInt16BE(4), msg.readUInt16BE(6), msg.readUInt32BE(8))]));
+    const nat = new PortMapperService({ discovery: { gatewayHint: '127.0.0.1', gatewayPort: gw.port } });
+    const dispatcher = registerNatMethods(new Dispatcher<NatRpcContext>(), (ctx) => ctx);
+    let id = 0;
+    const call = async (method: string, params: unknown): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string; data?: Record<string, unknown> } }> =>
+      JSON.parse((await dispatcher.handle(JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }), { nat }))!) as never;
+    try {
+      expect((await call('nat.status', {})).result).toEqual({ methods: null, mappings: [], externalAddress: null });
+      const mapped = await call('nat.map', { protocol: 'udp', internalPort: 7777.0, ttlSeconds: 120, description: 'my game', methods: ['natpmp'] });
+      expect(mapped.result).toMatchObject({ protocol: 'UDP', internalPort: 7777, externalHost: '11.77.0.2', externalPort: 7777, publicAddress: true, via: 'nat-pmp', lifetimeSeconds: 120 });
+      const status = (await call('nat.status', {})).result!;
+      expect(status['methods']).toEqual(['natpmp']);
+      expect(status['externalAddress']).toEqual({ host: '11.77.0.2', publicAddress: true, via: 'natpmp' });
+      expect((status['mappings'] as unknown[]).length).toBe(1);
+      for (const [params, field] of [
+        [{ protocol: 'ICMP', internalPort: 1 }, 'protocol'], [{ protocol: 'UDP' }, 'internalPort'], [{ protocol: 'UDP', internalPort: 7.5 }, 'internalPort'],
+        [{ protocol: 'UDP', internalPort: 1, ttlSeconds: 0 }, 'ttlSeconds'], [{ protocol: 'UDP', internalPort: 1, methods: ['upnp', 'smoke-signals'] }, 'methods'],
+        [{ protocol: 'UDP', internalPort: 1, description: 'é' }, 'description'], [{ protocol: 'UDP', internalPort: 1, extra: 1 }, 'extra'],
+      ] as const) {
+        const answer = await call('nat.map', params);
+        expect(answer.error?.code, JSON.stringify(params)).toBe(-32602);
+        expect(answer.error?.data?.['field']).toBe(field);
+      }
+      expect((await call('nat.unmap', { protocol: 'UDP', internalPort: 7777 })).result).toEqual({ removed: true });
+      expect((await call('nat.unmap', { protocol: 'UDP', internalPort: 7777 })).result).toEqual({ removed: false });
+      const deletion = gw.requests.at(-1)!;
+      expect([deletion[1], deletion.readUInt16BE(4), deletion.readUInt32BE(8)]).toEqual([1, 7777, 0]);
+    } finally {
+      expect(await nat.close()).toEqual([]);
+    }
+    const after = await call('nat.map', { protocol: 'UDP', internalPort: 7778 });
+    expect(after.error?.data?.['code']).toBe('PORT_MAPPING_FAILED');
   });
 
   it('a silent gateway fails discovery within the bound with every protocol named', async () => {

@@ -2,7 +2,7 @@
  * One running sidecar: key store + (lazy) DHT node + pkarr client + republisher behind the
  * JSON-RPC WebSocket server. `Sidecar.start` returns as soon as the server listens (the DHT keeps
  * bootstrapping and announces itself with the `dht.ready` notification); `stop` tears everything
- * down in order: clients (close 1001), republisher, client, DHT, local testnet.
+ * down in order: clients (close 1001), lobbies, port mappings, republisher, client, DHT, local testnet.
  */
 import { isPkarrError } from '../core/errors.ts';
 import { nowMicros } from '../core/timestamp.ts';
@@ -12,10 +12,12 @@ import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { KeyStore } from '../keystore/key-store.ts';
 import { LobbyService, topicDhtOf } from '../lobby/lobby-service.ts';
+import { PortMapperService } from '../nat/port-mapper-service.ts';
 import { LazyDht } from './lazy-dht.ts';
 import type { Logger } from './log.ts';
 import { createMethodDispatcher, type RpcContext, type RpcServices } from './methods.ts';
 import { registerLobbyMethods } from './lobby-methods.ts';
+import { mappingToJson, registerNatMethods } from './nat-methods.ts';
 import { RpcServer, type RpcConnection } from './rpc-server.ts';
 import type { ServeOptions } from './serve-options.ts';
 
@@ -38,11 +40,13 @@ export class Sidecar {
   readonly #client: Client | null;
   readonly #republisher: Republisher | null;
   readonly #lobbies: LobbyService;
+  readonly #nat: PortMapperService;
   #stopping: Promise<void> | null = null;
 
   private constructor(parts: {
     server: RpcServer<RpcContext>; services: RpcServices; log: Logger; testnet: Testnet | null;
     dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null; lobbies: LobbyService;
+    nat: PortMapperService;
   }) {
     this.server = parts.server;
     this.services = parts.services;
@@ -52,6 +56,7 @@ export class Sidecar {
     this.#client = parts.client;
     this.#republisher = parts.republisher;
     this.#lobbies = parts.lobbies;
+    this.#nat = parts.nat;
   }
 
   /** Opens the key store, starts the network parts and listens. */
@@ -119,6 +124,16 @@ export class Sidecar {
         onInternalError: (method, err) => log.error(`${method}: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
       });
       registerLobbyMethods(dispatcher, (ctx) => ({ lobbies, connection: ctx.connection, broadcast }));
+      // Router port mappings (docs/rpc.md "Port mapping"): renewed by the sidecar, removed when it stops.
+      const nat = new PortMapperService({
+        onEvent: (event) => {
+          if (event.type === 'renew-failed') log.warn(`renewing the ${event.mapping.protocol} ${event.mapping.internalPort} port mapping failed: ${event.error.message}`);
+          broadcast(`nat.mapping_${event.type === 'renew-failed' ? 'renew_failed' : event.type}`, {
+            mapping: mappingToJson(event.mapping), ...(event.type === 'renew-failed' ? { error: event.error.message, code: event.error.code } : {}),
+          });
+        },
+      });
+      registerNatMethods(dispatcher, () => ({ nat }));
       const onConnect = (connection: RpcConnection): void => {
         if (dht?.ready) connection.notify('dht.ready', { nodes: dht.nodeCount });
       };
@@ -135,7 +150,7 @@ export class Sidecar {
           lobbies.dropConnection(connection.id).catch((err: unknown) => log.warn(`ending the lobby watches of client #${connection.id}: ${String(err)}`));
         },
       });
-      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies });
+      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies, nat });
       dht?.started().then(
         (node) => {
           if (sidecar.#stopping) return;
@@ -177,6 +192,9 @@ export class Sidecar {
     };
     await step('rpc server', () => this.server.close());
     await step('lobbies', () => this.#lobbies.shutdown());
+    await step('port mappings', async () => {
+      for (const error of await this.#nat.close()) this.#log.warn(`removing a port mapping: ${error}`);
+    });
     await step('republisher', () => this.#republisher?.stop());
     await step('client', () => this.#client?.close());
     await step('dht', () => this.#dht?.destroy());
