@@ -222,18 +222,17 @@ export class LobbyHost {
     this.#state = 'open';
     let announcedTo: number | null = null;
     let announceError: string | undefined;
-    if (topic !== null && beaconPort !== null) {
-      try {
-        announcedTo = await this.#announce();
-      } catch (err) {
+    const announcing = topic !== null && beaconPort !== null
+      ? this.#announce().then((n) => { announcedTo = n; }, (err: unknown) => {
         announceError = describe(err);
         this.#options.onError?.('announce', err);
-      }
-    }
+      })
+      : Promise.resolve();
     let directory: DirectoryListing | null = null;
     let directoryError: string | undefined;
+    let listing: Promise<void> = Promise.resolve();
     if (isPublic && (options.directory ?? true)) {
-      this.#directory = new DirectoryPublisher({
+      const publisher = new DirectoryPublisher({
         ...this.#options.directory,
         client: this.#options.client,
         hostKey: this.publicKey,
@@ -241,14 +240,13 @@ export class LobbyHost {
         gameVersion: info.gameVersion,
         onError: (err) => this.#options.onError?.('directory', err),
       });
-      try {
-        directory = await this.#directory.refresh();
-      } catch (err) {
+      this.#directory = publisher;
+      listing = publisher.refresh().then((l) => { directory = l; }, (err: unknown) => {
         directoryError = describe(err);
         this.#options.onError?.('directory', err);
-      }
-      this.#directory.start();
+      }).finally(() => publisher.start());
     }
+    await Promise.all([announcing, listing]); // in parallel: each is a DHT lookup plus a put
     this.#startTimers(info.ttl ?? DEFAULT_LOBBY_TTL);
     return { packet, publish, beaconPort, announcedTo, ...(announceError === undefined ? {} : { announceError }), directory, ...(directoryError === undefined ? {} : { directoryError }), addressSource };
   }
