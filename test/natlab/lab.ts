@@ -32,6 +32,8 @@ export interface SiteOptions {
   nat: NatKind;
   /** Run miniupnpd (UPnP IGD + NAT-PMP + PCP) on the router (NAT sites only). Default false. */
   upnp?: boolean;
+  /** Extra miniupnpd.conf lines `key=value` (e.g. `force_igd_desc_v1=yes`, `min_lifetime=2`). */
+  miniupnpdConf?: string[];
   /** NAT loopback for port forwards (router.ts). Default false. */
   hairpin?: boolean;
   /** LAN hosts, ≥ 1. Default 1. */
@@ -226,6 +228,9 @@ export class NatLab {
     const hosts = s.hosts ?? 1;
     if (!Number.isInteger(hosts) || hosts < 1 || hosts > MAX_HOSTS) throw new PkarrError('INVALID_ARGUMENT', `natlab: hosts must be 1..${MAX_HOSTS}, got ${String(s.hosts)}`);
     if (s.nat === 'none' && (s.upnp === true || s.hairpin === true)) throw new PkarrError('INVALID_ARGUMENT', "natlab: a site with nat 'none' has no NAT: upnp and hairpin do not apply");
+    for (const line of s.miniupnpdConf ?? []) {
+      if (!/^[a-z0-9_]{1,40}=[^\n]{0,200}$/.test(line)) throw new PkarrError('INVALID_ARGUMENT', `natlab: miniupnpdConf line ${JSON.stringify(line)} is not key=value`);
+    }
   }
 
   async #buildSite(index: number, options: SiteOptions): Promise<LabSite> {
@@ -257,7 +262,7 @@ export class NatLab {
     if (options.nat !== 'none') {
       const spec: RouterSpec = { nat: options.nat, hairpin: site.hairpin, wanAddress, lanNet: `${lanBase}.0/24`, lanAddress: site.lanAddress, firstHost: `${lanBase}.2` };
       await loadNatRuleset(router, spec);
-      if (site.upnp) site.miniupnpd = await startMiniupnpd(router, this.dir, spec, (p) => this.#track(p));
+      if (site.upnp) site.miniupnpd = await startMiniupnpd(router, this.dir, spec, (p) => this.#track(p), options.miniupnpdConf);
     }
     return site;
   }

@@ -87,8 +87,8 @@ export async function loadNatRuleset(ns: string, spec: RouterSpec): Promise<void
   await nftLoad(ns, natRuleset(spec));
 }
 
-/** Writes a miniupnpd.conf into `dir` and starts miniupnpd in `ns`; resolves once it listens. */
-export async function startMiniupnpd(ns: string, dir: string, spec: RouterSpec, register: (p: LabProcess) => void): Promise<LabProcess> {
+/** Writes a miniupnpd.conf (plus `extraConf` lines) into `dir` and starts miniupnpd in `ns`; resolves once it listens. */
+export async function startMiniupnpd(ns: string, dir: string, spec: RouterSpec, register: (p: LabProcess) => void, extraConf: string[] = []): Promise<LabProcess> {
   const conf = join(dir, `miniupnpd-${ns}.conf`);
   const lanPrefix = spec.lanNet;
   await writeFile(conf, [
@@ -102,6 +102,7 @@ export async function startMiniupnpd(ns: string, dir: string, spec: RouterSpec, 
     'notify_interval=60',
     'clean_ruleset_interval=600',
     `uuid=${randomUUID()}`,
+    ...extraConf,
     `allow 1024-65535 ${lanPrefix} 1024-65535`,
     'deny 0-65535 0.0.0.0/0 0-65535',
     '',
