@@ -4,9 +4,15 @@
  * - `memoryPathPair()`: in memory; each datagram is copied and delivered on a later macrotask, in order.
  * - `udpPathPair()`: two UDP sockets on 127.0.0.1, one datagram per game datagram behind a 1-byte
  *   frame type (DATA / END), like a punched socket pair with the puncher's framing.
- * Both can `lose()` the path (each side ends with 'timeout', as when keepalives stop).
+ * - `punchLinkPair()`: the real thing from the puncher, PunchLink over two PunchSockets on
+ *   127.0.0.1 (punch frames, keepalives, BYE), without the rendezvous and handshake.
+ * The first two can `lose()` the path (each side ends with 'timeout', as when keepalives stop).
  */
+import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { decodeFrame } from '../sidecar/src/nat/punch-frames.ts';
+import { PunchLink, type PunchLinkTiming } from '../sidecar/src/nat/punch-link.ts';
+import { PunchSocket } from '../sidecar/src/nat/punch-socket.ts';
 import type { PathEndReason, PunchPath } from '../sidecar/src/nat/punch-path.ts';
 import type { UdpAddress } from '../sidecar/src/nat/udp-channel.ts';
 
@@ -160,6 +166,44 @@ export async function udpPathPair(): Promise<TestPathPair> {
     lose: () => { a.finish('timeout'); b.finish('timeout'); },
     dispose: async () => {
       await Promise.all([sa, sb].map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+    },
+  };
+}
+
+/** Two real punch paths (PunchLink, punch-link.ts) on two PunchSockets bound to 127.0.0.1. */
+export interface PunchLinkPair {
+  a: PunchLink;
+  b: PunchLink;
+  sockets: [PunchSocket, PunchSocket];
+  dispose(): Promise<void>;
+}
+
+/**
+ * The puncher's path without the handshake: both sides already share a session (as after
+ * HELLO/WELCOME); each socket's punch frames from the other side with that session go to its
+ * link, as PunchHost / punchToHost route them.
+ */
+export async function punchLinkPair(timing: PunchLinkTiming = {}): Promise<PunchLinkPair> {
+  const sa = await PunchSocket.bind({ host: '127.0.0.1' });
+  const sb = await PunchSocket.bind({ host: '127.0.0.1' });
+  const session = randomBytes(8);
+  const a = new PunchLink({ ...timing, channel: sa.punch, remote: sb.address(), session });
+  const b = new PunchLink({ ...timing, channel: sb.punch, remote: sa.address(), session });
+  const route = (s: PunchSocket, link: PunchLink): void => {
+    s.punch.onMessage((bytes, from) => {
+      if (from.host !== link.remote.host || from.port !== link.remote.port) return;
+      const decoded = decodeFrame(bytes);
+      if (decoded.ok && decoded.frame.session.equals(session)) link.receive(decoded.frame);
+    });
+  };
+  route(sa, a);
+  route(sb, b);
+  return {
+    a, b, sockets: [sa, sb],
+    dispose: async () => {
+      a.close();
+      b.close();
+      await Promise.all([sa.close(), sb.close()]);
     },
   };
 }

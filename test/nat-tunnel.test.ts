@@ -12,7 +12,7 @@ import {
   EnetClientStandIn, EnetServerStandIn, MAX_UNRELIABLE_BODY, connectDatagram, godotBody, parseEnet, CMD_CONNECT,
 } from './nat-tunnel-enet.ts';
 import { buildNativeEnet, EnetProcess, type NativeEnet } from './nat-tunnel-native.ts';
-import { memoryPathPair, udpPathPair, type TestPathPair } from './nat-tunnel-paths.ts';
+import { memoryPathPair, punchLinkPair, udpPathPair, type TestPathPair } from './nat-tunnel-paths.ts';
 
 async function loopbackSocket(): Promise<Socket> {
   const s = createSocket('udp4');
@@ -125,6 +125,44 @@ describe('game tunnel with a real ENet server and clients (libenet)', () => {
       await server.stop();
     }
   });
+
+  it("carries a real ENet session over the puncher's PunchLink; a vanished joiner ends the player with timeout", async () => {
+    const server = new EnetProcess(native.binary, ['server']);
+    const host = new HostTunnel({ gamePort: Number((await server.waitFor((l) => l.startsWith('listening '), 5000, 'listening')).split(' ')[1]) });
+    const pair = await punchLinkPair({ keepaliveMs: 100, idleTimeoutMs: 600 });
+    const ended: TunnelEndReason[] = [];
+    host.on('player-ended', (_l, r) => ended.push(r));
+    let client: EnetProcess | null = null;
+    let join: JoinTunnel | null = null;
+    try {
+      const player = await host.addPlayer(pair.b);
+      join = await JoinTunnel.open(pair.a);
+      client = new EnetProcess(native.binary, ['client', String(join.localPort), '4242', '16']);
+      await client.waitFor((l) => l === 'done' || l === 'timeout', 15_000, 'the client to finish');
+      expect(client.lines).toContain('done');
+      expect(server.lines).toContain(`connect ${player.localPort} 4242`);
+      expect(client.lines.filter((l) => l.startsWith('echo '))).toHaveLength(16);
+      expect(pair.a.stats.oversized + pair.b.stats.oversized).toBe(0);
+      expect(pair.a.stats.dataOut).toBe(join.stats.toPathPackets);
+      expect(pair.b.stats.dataIn).toBe(player.stats.toGamePackets);
+
+      // The joiner's machine vanishes (its punch socket closes, no BYE): both links time out.
+      const lost: TunnelEndReason[] = [];
+      join.on('lost', (r) => lost.push(r));
+      await pair.sockets[0].close();
+      await until(() => ended.length === 1 && lost.length === 1, 'idle timeouts');
+      expect(ended).toEqual(['timeout']);
+      expect(lost).toEqual(['timeout']);
+      expect(await portIsFree(player.localPort)).toBe(true);
+      expect(await portIsFree(join.localPort)).toBe(true);
+    } finally {
+      host.close();
+      join?.close();
+      await client?.stop();
+      await server.stop();
+      await pair.dispose();
+    }
+  });
 });
 
 describe('game tunnel with the Node ENet stand-in', () => {
@@ -181,7 +219,7 @@ describe('game tunnel with the Node ENet stand-in', () => {
     }
   });
 
-  it('drops and counts datagrams over 1400 bytes in every direction, never fragmenting', async () => {
+  it('drops and counts datagrams over 1400 bytes in every direction (and empty ones), never fragmenting', async () => {
     const game = await loopbackSocket(); // the host's ENet server port
     const host = new HostTunnel({ gamePort: game.address().port });
     const pair = memoryPathPair();
@@ -201,8 +239,10 @@ describe('game tunnel with the Node ENet stand-in', () => {
       // Joiner's game → path.
       client.send(Buffer.alloc(MAX_GAME_DATAGRAM + 1, 1), join.localPort, '127.0.0.1');
       client.send(Buffer.alloc(9000, 2), join.localPort, '127.0.0.1');
+      client.send(Buffer.alloc(0), join.localPort, '127.0.0.1');
       client.send(Buffer.alloc(MAX_GAME_DATAGRAM, 3), join.localPort, '127.0.0.1');
       await until(() => join.stats.oversizeFromGame === 2 && atServer.length === 2, 'joiner oversize');
+      expect(join.stats.emptyFromGame).toBe(1);
       expect(atServer[1]!.equals(Buffer.alloc(MAX_GAME_DATAGRAM, 3))).toBe(true);
 
       // Host's game (the ENet server's port) → path.

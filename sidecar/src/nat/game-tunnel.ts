@@ -45,6 +45,8 @@ export interface TunnelStats {
   toGameBytes: number;
   /** Local game datagrams over MAX_GAME_DATAGRAM, dropped. */
   oversizeFromGame: number;
+  /** Empty local datagrams (ENet never sends one; a DATA frame cannot carry one), dropped. */
+  emptyFromGame: number;
   /** Path datagrams over MAX_GAME_DATAGRAM, dropped. */
   oversizeFromPath: number;
   /** Datagrams on the local socket from anyone but the game, dropped. */
@@ -58,7 +60,7 @@ export interface TunnelStats {
 function zeroStats(): TunnelStats {
   return {
     toPathPackets: 0, toPathBytes: 0, toGamePackets: 0, toGameBytes: 0,
-    oversizeFromGame: 0, oversizeFromPath: 0, foreign: 0, undeliverable: 0, pathErrors: 0,
+    oversizeFromGame: 0, emptyFromGame: 0, oversizeFromPath: 0, foreign: 0, undeliverable: 0, pathErrors: 0,
   };
 }
 
@@ -197,6 +199,10 @@ class GameLink implements TunnelLink {
     }
     if (msg.length > MAX_GAME_DATAGRAM) {
       stats.oversizeFromGame++;
+      return;
+    }
+    if (msg.length === 0) {
+      stats.emptyFromGame++;
       return;
     }
     try {
