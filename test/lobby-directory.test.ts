@@ -245,6 +245,27 @@ describe('lobby directory on a local DHT', () => {
     expect(result.lobbies.map((l) => l.name)).toEqual(['Listed last window']);
   });
 
+  it('a browser reads a settled previous window once, then from its cache', async () => {
+    // A clock where the previous window ended > 2 minutes ago and the current one does not end during the test.
+    const offset = Number(nowMicros() / 1_000_000n) % 600;
+    const shift = BigInt(offset < 125 ? 125 - offset : offset > 580 ? 600 - offset + 125 : 0) * 1_000_000n;
+    const now = (): bigint => nowMicros() + shift;
+    const host = await openHidden(peer(), 'settled', 'Last window', { powBits: BITS, now: () => now() - 600_000_000n });
+    const p = peer();
+    const asked: string[] = [];
+    const counting: PkarrClient = { resolve: (key, policy) => { asked.push(String(key)); return p.client.resolve(key, policy); }, publish: (packet) => p.client.publish(packet) };
+    const browser = browserOf({ dht: null, client: counting }, 'settled', { now });
+    const first = await browser.refresh();
+    expect(first.lobbies.map((l) => l.name)).toEqual(['Last window']);
+    expect(first.stats.directory).toMatchObject({ slots: 16, slotsCached: 0, slotsFound: 1, keys: 1 });
+    expect(asked.filter((k) => k !== host.publicKey.z32)).toHaveLength(16);
+    asked.length = 0;
+    const second = await browser.refresh();
+    expect(second.lobbies.map((l) => l.name)).toEqual(['Last window']);
+    expect(second.stats.directory).toMatchObject({ slots: 16, slotsCached: 8, slotsFound: 1, keys: 1, resolved: 1 });
+    expect(asked.filter((k) => k !== host.publicKey.z32)).toHaveLength(8); // only the current window again
+  });
+
   it('moves to the next slot when the home slot is full and evicts the oldest only when every slot is full', async () => {
     const game = 'full';
     const dir = directoryId(game, '1', 2);

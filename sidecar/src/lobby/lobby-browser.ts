@@ -21,7 +21,7 @@ import { mapLimited } from '../core/map-limited.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { PkarrClient } from '../client/types.ts';
 import { emptyScanStats, scanTopic, type ScanOptions, type ScanStats } from './beacon-scan.ts';
-import { emptyDirectoryStats, scanDirectory, type DirectoryScanOptions, type DirectoryStats, type KeyVerdict } from './directory-scan.ts';
+import { emptyDirectoryStats, scanDirectory, SlotCache, type DirectoryScanOptions, type DirectoryStats, type KeyVerdict } from './directory-scan.ts';
 import { matchesFilters, selectLobbies, type LobbyFilters, type LobbySort } from './lobby-filters.ts';
 import { isLobbyStale, parseLobby, type Lobby } from './lobby-record.ts';
 import { lobbyTopicText, type TopicDht } from './topic.ts';
@@ -107,6 +107,7 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => bigint;
   readonly #lifetime = new AbortController();
+  readonly #slotCache = new SlotCache();
   #filters: LobbyFilters;
   #sort: LobbySort;
   #known: PublicKey[];
@@ -222,6 +223,7 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
         gameVersion: this.gameVersion,
         now: this.#now,
         signal: this.#lifetime.signal,
+        cache: this.#slotCache,
         isKnown: (z32) => round.has(z32),
         resolveLobby: (key) => this.#resolveLobby(key, 'directory'),
         onLobby: (lobby) => accept({ ...lobby, source: 'directory', beacon: null }),
