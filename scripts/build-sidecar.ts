@@ -122,7 +122,7 @@ export async function buildSidecars(targets: readonly SeaTarget[], options: Buil
     let started = Date.now();
     const bundle = await bundleSidecar(join(root, 'sidecar', 'src', 'sea-entry.ts'), join(work, 'pkarr-sidecar.cjs'), version);
     log(`bundle: ${(bundle.bytes / 1024).toFixed(0)} KB in ${Date.now() - started} ms`);
-    const recipe = await hashFiles([bundle.outfile, ...['build-sidecar.ts', 'sea/blob.ts', 'sea/inject.ts', 'sea/bundle.ts'].map((f) => join(root, 'scripts', f))]);
+    const recipe = await hashFiles([bundle.outfile, ...['build-sidecar.ts', 'sea/blob.ts', 'sea/inject.ts', 'sea/elf-strip.ts', 'sea/bundle.ts'].map((f) => join(root, 'scripts', f))]);
     for (const target of targets) {
       started = Date.now();
       const output = sidecarPath(target, root);

@@ -1,6 +1,9 @@
 /**
- * Turns a plain Node binary into the sidecar: copy → remove the signature → postject the blob
- * (flipping the SEA fuse) → chmod +x. Signatures:
+ * Turns a plain Node binary into the sidecar: copy (ELF: without its static symbol table and
+ * debug sections, elf-strip.ts) → remove the signature → postject the blob (flipping the SEA
+ * fuse) → chmod +x. Stripping comes before the injection: stripping an injected binary breaks
+ * it (postject's note segment). Mach-O binaries are not stripped: they cannot be run here to
+ * check the result. Signatures:
  * - PE: the OpenJS Authenticode signature would be left corrupt by the injection (stack.md §6),
  *   so it is removed first with `osslsigncode remove-signature` (Debian package `osslsigncode`);
  *   the result is unsigned.
@@ -8,9 +11,10 @@
  *   needs macOS, so the macOS binaries built here are unsigned.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, copyFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { stripElf } from './elf-strip.ts';
 import { SEA_FUSE, SEA_RESOURCE } from './executable-info.ts';
 import type { ExecutableFormat } from './targets.ts';
 
@@ -54,11 +58,13 @@ function postject(file: string, blob: string, format: ExecutableFormat): Promise
 
 /**
  * Writes the single executable `output` from the Node binary `node` and the blob `blob`.
- * Resolves with postject's remaining warnings. `output` is overwritten.
+ * Resolves with postject's remaining warnings. `output` is overwritten. `strip: false` keeps an
+ * ELF binary's symbols (only the start-up benchmark wants that, as its baseline).
  */
-export async function injectBlob(node: string, blob: string, output: string, format: ExecutableFormat): Promise<string[]> {
+export async function injectBlob(node: string, blob: string, output: string, format: ExecutableFormat, options: { strip?: boolean } = {}): Promise<string[]> {
   await rm(output, { force: true });
   if (format === 'pe') removePeSignature(node, output);
+  else if (format === 'elf' && options.strip !== false) await writeFile(output, stripElf(await readFile(node)).bytes);
   else await copyFile(node, output);
   await chmod(output, 0o755);
   const warnings = await postject(output, blob, format);
