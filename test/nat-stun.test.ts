@@ -12,7 +12,8 @@ import { dhtStun, parseIPv4Node, pickStunNodes } from '../sidecar/src/nat/dht-st
 import { classifyNat, type NatClassifyInput, type NatObservation } from '../sidecar/src/nat/nat-type.ts';
 import { natStatusJson, Reachability } from '../sidecar/src/nat/reachability.ts';
 import { createMethodDispatcher, type RpcServices } from '../sidecar/src/rpc/methods.ts';
-import { DgramChannel, StunResponder, type ResponderMode } from './nat-stun-helpers.ts';
+import type { UdpChannel } from '../sidecar/src/nat/udp-channel.ts';
+import { compactIPv4, DgramChannel, pingAnswer, StunResponder, type ResponderMode } from './nat-stun-helpers.ts';
 
 const NAT = { host: '11.77.0.2', port: 40000 };
 const TIMEOUT_MS = 300;
@@ -163,6 +164,32 @@ describe('DHT-STUN on loopback', () => {
     const running = dhtStun({ channel, nodes: list, timeoutMs: 60_000, signal: abort.signal });
     abort.abort(new Error('test'));
     await expect(running).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+
+  it('a send that fails (rejected or thrown) is reported per node and does not hold up the run', async () => {
+    const failing = (how: 'reject' | 'throw'): UdpChannel => ({
+      send: () => { if (how === 'throw') throw new Error('EPERM'); return Promise.reject(new Error('EPERM')); },
+      onMessage: () => () => undefined,
+      localAddress: () => ({ host: '127.0.0.1', port: 1 }),
+    });
+    for (const how of ['reject', 'throw'] as const) {
+      const result = await dhtStun({ channel: failing(how), nodes: ['127.0.0.2:1', '127.0.0.3:1'], timeoutMs: 60_000 });
+      expect(result.observations.map((o) => o.outcome)).toEqual(['send-failed', 'send-failed']);
+    }
+  });
+
+  it('an answer from a dual-stack socket (::ffff:a.b.c.d) matches its IPv4 node', async () => {
+    let deliver: ((payload: Buffer, from: { host: string; port: number }) => void) | null = null;
+    const channel6: UdpChannel = {
+      send: async (payload, to) => {
+        const t = bdecode(payload) as BencodeDict;
+        queueMicrotask(() => deliver?.(pingAnswer(t['t'] as Buffer, Buffer.alloc(20), compactIPv4(NAT)), { host: `::ffff:${to.host}`, port: to.port }));
+      },
+      onMessage: (handler) => { deliver = handler; return () => { deliver = null; }; },
+      localAddress: () => ({ host: '::', port: 1 }),
+    };
+    const result = await dhtStun({ channel: channel6, nodes: ['127.0.0.2:1'], timeoutMs: 60_000 });
+    expect(result.observations[0]).toMatchObject({ outcome: 'ok', mapped: NAT });
   });
 
   it('pings at most `count` nodes, each once, one per host first', () => {
