@@ -18,11 +18,15 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { PkarrError } from '../core/errors.ts';
+import { MAX_DATA_BYTES } from './punch-frames.ts';
 import type { PathEndReason, PunchPath } from './punch-path.ts';
 import type { UdpAddress } from './udp-channel.ts';
 
-/** Largest game datagram carried: ENet's default MTU (ENET_HOST_DEFAULT_MTU, 1400 bytes of UDP payload). */
-export const MAX_GAME_DATAGRAM = 1400;
+/**
+ * Largest game datagram carried: ENet's default MTU (ENET_HOST_DEFAULT_MTU, 1400 bytes of UDP
+ * payload), the same bound as a DATA frame's payload.
+ */
+export const MAX_GAME_DATAGRAM = MAX_DATA_BYTES;
 
 /** Path datagrams held while a player's local socket is still opening (more are dropped and counted). */
 const OPENING_QUEUE = 32;
