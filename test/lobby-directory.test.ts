@@ -266,6 +266,29 @@ describe('lobby directory on a local DHT', () => {
     expect(asked.filter((k) => k !== host.publicKey.z32)).toHaveLength(8); // only the current window again
   });
 
+  it('a host re-adds itself after a vandal empties its slot, and skips a slot jammed at the 2^53 timestamp limit', async () => {
+    const game = 'vandal';
+    const dir = directoryId(game, '1', 2);
+    const hostKey = Keypair.generate().publicKey;
+    const publisher = new DirectoryPublisher({ client: peer().client, hostKey, game, gameVersion: '1', slots: 2, powBits: BITS });
+    const first = await publisher.refresh();
+    const vandal = peer();
+    const slotKey = slotKeypair(dir, first.window, first.slot);
+    await vandal.client.publish(encodeSlot(slotKey, [], nowMicros()).packet); // overwritten with an empty list
+    expect(await slotEntries(peer().client, dir, first.window, first.slot)).toEqual([]);
+    expect(await publisher.refresh()).toMatchObject({ slot: first.slot, action: 'written' });
+    expect(await slotEntries(peer().client, dir, first.window, first.slot)).toEqual([hostKey.z32]);
+
+    // Jammed: a slot signed at the largest timestamp bittorrent-dht carries cannot be written above.
+    const other = Keypair.generate().publicKey;
+    const home = homeSlot(other, first.window, 2);
+    await vandal.client.publish(encodeSlot(slotKeypair(dir, first.window, home), [], BigInt(Number.MAX_SAFE_INTEGER)).packet);
+    const jammedOut = new DirectoryPublisher({ client: peer().client, hostKey: other, game, gameVersion: '1', slots: 2, powBits: BITS });
+    expect(await jammedOut.refresh()).toMatchObject({ slot: 1 - home, action: 'written', slotsRead: 2 });
+    await publisher.stop();
+    await jammedOut.stop();
+  });
+
   it('moves to the next slot when the home slot is full and evicts the oldest only when every slot is full', async () => {
     const game = 'full';
     const dir = directoryId(game, '1', 2);
