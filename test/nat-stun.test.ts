@@ -243,6 +243,14 @@ describe('NAT type classification (docs/nat.md §1), every row', () => {
     expect([pooled.type, pooled.publicHost, pooled.voters]).toEqual(['symmetric', null, 0]);
   });
 
+  it('responders on private addresses do not vote when public ones answered (they see our LAN address)', () => {
+    const lan = obs(['192.168.1.30:6881', '192.168.1.20:7777'], ['192.168.1.31:6881', '192.168.1.20:7777'], ['10.0.0.9:6881', '192.168.1.20:7777']);
+    const mixed = classify([...lan, ...obs(['1.1.1.1:1', '5.6.7.8:7777'], ['2.2.2.2:1', '5.6.7.8:7777'])]);
+    expect([mixed.type, mixed.voters, mixed.responders, mixed.publicAddress]).toEqual(['cone', 2, 2, { host: '5.6.7.8', port: 7777 }]);
+    // Only LAN nodes: they are all there is (no NAT between us and them).
+    expect([classify(lan).type, classify(lan).voters]).toEqual(['public', 3]);
+  });
+
   it('unknown: fewer than 2 distinct responders with an address', () => {
     for (const observations of [
       obs(),

@@ -3,7 +3,8 @@
  * local port, this machine's interface addresses and the router's port mapping if one was made.
  * Pure: no I/O, the same input always gives the same report.
  *
- * Voters are responders counted by IP (several ports of one host are one witness). The address that
+ * Voters are responders counted by IP (several ports of one host are one witness); when some
+ * responders have public addresses, only those vote (a node on our LAN sees our LAN address). The address that
  * a strict majority of voters report, with at least 2 of them, is the consensus; a lone dissenter
  * (a liar, or a mapping that expired mid-probe) is outvoted and counted.
  */
@@ -102,20 +103,27 @@ interface Tally {
 
 function tally(observations: readonly NatObservation[]): Tally {
   if (!Array.isArray(observations)) throw invalid('observations must be a list');
-  const t: Tally = { byAddress: new Map(), byHost: new Map(), responders: new Set() };
+  const valid: { voter: string; host: string; port: number }[] = [];
   for (const o of observations) {
     if (typeof o !== 'object' || o === null) throw invalid('an observation must be an object');
     const voter = hostOfNode(o.node);
     if (o.mapped === null) continue;
     if (typeof o.mapped !== 'object' || !isIPv4(o.mapped.host)) throw invalid(`observation of ${o.node}: mapped host must be an IPv4 address`);
-    const port = checkPort(o.mapped.port, `observation of ${o.node}: mapped port`);
+    valid.push({ voter, host: o.mapped.host, port: checkPort(o.mapped.port, `observation of ${o.node}: mapped port`) });
+  }
+  // A node on our own network sees our private address: when nodes on public addresses answered,
+  // only they speak for the internet.
+  const publicOnly = valid.some((v) => isPublicAddress(v.voter));
+  const t: Tally = { byAddress: new Map(), byHost: new Map(), responders: new Set() };
+  for (const { voter, host, port } of valid) {
+    if (publicOnly && !isPublicAddress(voter)) continue;
     t.responders.add(voter);
-    const address = `${o.mapped.host}:${port}`;
+    const address = `${host}:${port}`;
     let set = t.byAddress.get(address);
     if (!set) t.byAddress.set(address, (set = new Set()));
     set.add(voter);
-    let hostSet = t.byHost.get(o.mapped.host);
-    if (!hostSet) t.byHost.set(o.mapped.host, (hostSet = new Set()));
+    let hostSet = t.byHost.get(host);
+    if (!hostSet) t.byHost.set(host, (hostSet = new Set()));
     hostSet.add(voter);
   }
   return t;
