@@ -13,7 +13,9 @@ import { PkarrError } from '../core/errors.ts';
 import { isPublicAddress } from '../lobby/external-address.ts';
 import type { UdpAddress } from './udp-channel.ts';
 
-export type NatType = 'public' | 'mapped' | 'cone' | 'symmetric' | 'unknown';
+/** Every NAT type, from most to least reachable. */
+export const NAT_TYPES = ['public', 'mapped', 'cone', 'symmetric', 'unknown'] as const;
+export type NatType = (typeof NAT_TYPES)[number];
 /** What a console would call the NAT type. */
 export type NatRating = 'open' | 'moderate' | 'strict' | 'unknown';
 
