@@ -203,6 +203,30 @@ describe('rendezvous', () => {
   });
 });
 
+describe('rendezvous on a DHT testnet', () => {
+  it('after one full lookup the watcher polls only the closest nodes, and still finds a later announce', async () => {
+    const { hostDht, joinDht } = await punchNet();
+    const key = Keypair.generate().publicKey;
+    const reported: string[] = [];
+    const watcher = new RendezvousWatcher({ dht: hostDht, hostKey: key, onAddress: (a) => reported.push(`${a.host}:${a.port}`), pollIntervalMs: 50 });
+    cleanup.push(() => watcher.close());
+    await watcher.poll(); // nothing announced yet: full lookups of both windows
+    expect(watcher.stats.fullLookups).toBe(2);
+    expect(reported).toEqual([]);
+    const window = rendezvousWindow(Date.now());
+    expect(await joinDht.announce(rendezvousHash(key, window), 4321)).toBeGreaterThan(0);
+    watcher.start();
+    await until(() => reported.length === 1, 10_000, 'the announced address');
+    expect(reported).toEqual([`${LO}:4321`]);
+    expect(watcher.stats.targetedPolls).toBeGreaterThanOrEqual(1);
+    const polls = watcher.stats.polls;
+    await until(() => watcher.stats.polls >= polls + 3, 10_000, 'three more polls');
+    expect(reported).toHaveLength(1); // once per window
+    // Later polls stay targeted (no full lookup within fullLookupEveryMs while nodes answer).
+    expect(watcher.stats.fullLookups).toBeLessThanOrEqual(2 + (rendezvousWindow(Date.now()) !== window ? 2 : 0));
+  });
+});
+
 /** A DHT testnet with a host and a joiner client, each with its own punch socket. */
 async function punchNet(): Promise<{ testnet: Testnet; hostDht: DhtClient; joinDht: DhtClient }> {
   const testnet = await Testnet.create(12);

@@ -148,6 +148,8 @@ declare module 'bittorrent-dht' {
       remove(keyHex: string): void;
       readonly length: number;
     };
+    /** Per-target tables of the nodes that answered the last lookup with a token (LRU, 5 min). */
+    _tables: { get(targetHex: string): KBucketLike | undefined };
     listen(port?: number, address?: string, cb?: () => void): void;
     address(): { address: string; family: string; port: number };
     addNode(node: { host: string; port: number; id?: Buffer }): void;

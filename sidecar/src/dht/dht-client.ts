@@ -14,7 +14,7 @@ import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import { putArguments } from './bep44.ts';
 import { destroyDhtNode, parseNodeAddress, startDhtNode, type NodeAddress } from './dht-node.ts';
-import { ExternalAddressVotes, type ExternalAddress } from './external-address.ts';
+import { decodeCompactIPv4, ExternalAddressVotes, type ExternalAddress } from './external-address.ts';
 import { ItemLookup } from './item-lookup.ts';
 import { putResult, putToNodes, storedCount } from './put-query.ts';
 import { TokenCache } from './token-cache.ts';
@@ -257,6 +257,41 @@ export class DhtClient implements Dht {
       clearTimeout(timer);
       abortLookup?.();
       dht.off('peer', onPeerEvent);
+    });
+  }
+
+  /**
+   * A cheap repeat of `lookup`: get_peers to the `count` (default 8) nodes closest to `infoHash` that
+   * answered this client's last lookup of it (kept 5 minutes), with no iteration. Calls `onPeer` once
+   * per distinct peer and resolves with how many of those nodes answered: 0 when there was no recent
+   * lookup of `infoHash` (run `lookup` first) or none answered.
+   */
+  async pollPeers(infoHash: Uint8Array, onPeer: (host: string, port: number) => void, count = 8, signal?: AbortSignal): Promise<number> {
+    const hash = toBuffer(infoHash, 20, 'infoHash');
+    if (!Number.isInteger(count) || count < 1 || count > 64) throw new PkarrError('INVALID_ARGUMENT', `invalid node count ${String(count)} (1..64)`);
+    this.#assertOpen();
+    const nodes = this.#dht._tables.get(hash.toString('hex'))?.closest(hash, count) ?? [];
+    const rpc = this.#dht._rpc;
+    const seen = new Set<string>();
+    return this.#guard(signal, async () => {
+      const answers = await Promise.all(nodes.map((node) => new Promise<boolean>((resolve) => {
+        rpc.query({ ...(node.id ? { id: node.id } : {}), host: node.host, port: node.port }, { q: 'get_peers', a: { id: rpc.id, info_hash: hash } }, (err, message) => {
+          if (err !== null || message?.r === undefined) return resolve(false);
+          for (const value of Array.isArray(message.r.values) ? message.r.values : []) {
+            const peer = decodeCompactIPv4(value);
+            const id = peer === null ? '' : `${peer.host}:${peer.port}`;
+            if (peer === null || seen.has(id)) continue;
+            seen.add(id);
+            try {
+              onPeer(peer.host, peer.port);
+            } catch {
+              // A throwing listener must not break the poll.
+            }
+          }
+          resolve(true);
+        });
+      })));
+      return answers.filter(Boolean).length;
     });
   }
 

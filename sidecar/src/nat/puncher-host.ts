@@ -10,11 +10,10 @@
  */
 import { PkarrError } from '../core/errors.ts';
 import type { Keypair } from '../core/keys.ts';
-import type { TopicDht } from '../lobby/topic.ts';
 import { decodeFrame, encodeProbe, encodeWelcome, FrameType, welcomeMessage, type FrameReject } from './punch-frames.ts';
 import { checkTiming, PunchLink, type PunchLinkTiming } from './punch-link.ts';
 import type { PunchPath } from './punch-path.ts';
-import { RendezvousWatcher } from './rendezvous.ts';
+import { RendezvousWatcher, type RendezvousDht } from './rendezvous.ts';
 import type { UdpAddress, UdpChannel } from './udp-channel.ts';
 
 export const DEFAULT_PROBE_COUNT = 10;
@@ -37,7 +36,7 @@ export interface PunchHostOptions extends PunchLinkTiming {
   /** Called for every joiner whose path opened. */
   onPath: (path: PunchPath) => void;
   /** When given, the host watches its rendezvous on this DHT itself (else the caller calls addCandidate). */
-  dht?: TopicDht;
+  dht?: RendezvousDht;
   /** Rendezvous poll interval, ms (default 2000). */
   pollIntervalMs?: number;
   /** New rendezvous addresses accepted per minute (default 30). */

@@ -19,6 +19,18 @@ export const WINDOW_SECONDS = 60;
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
 /** Default bound on new addresses the watcher reports per minute. */
 export const DEFAULT_MAX_NEW_PER_MINUTE = 30;
+/** Default age after which a window's poll is a full lookup again, ms. */
+export const DEFAULT_FULL_LOOKUP_EVERY_MS = 30_000;
+/** Closest nodes a targeted poll asks. */
+const TARGETED_NODES = 8;
+
+/**
+ * The DHT the rendezvous needs: BEP5 announce and lookup, and optionally a targeted poll of the
+ * closest nodes found by the last lookup (DhtClient.pollPeers).
+ */
+export interface RendezvousDht extends TopicDht {
+  pollPeers?(infoHash: Uint8Array, onPeer: (host: string, port: number) => void, count?: number, signal?: AbortSignal): Promise<number>;
+}
 
 /** The window index of a time (ms since the epoch). */
 export function rendezvousWindow(nowMs: number): number {
@@ -43,7 +55,7 @@ export function announceRendezvous(dht: TopicDht, hostKey: PublicKey, publicPort
 }
 
 export interface RendezvousWatcherOptions {
-  dht: TopicDht;
+  dht: RendezvousDht;
   hostKey: PublicKey;
   /** Called once per new address per window (within the per-minute bound). */
   onAddress: (address: UdpAddress) => void;
@@ -51,12 +63,20 @@ export interface RendezvousWatcherOptions {
   pollIntervalMs?: number;
   /** New addresses reported per minute at most (default 30); more are dropped and counted. */
   maxNewPerMinute?: number;
+  /**
+   * With a DHT that has `pollPeers`: a window's polls ask only the closest nodes of its last full
+   * lookup, and a full lookup runs again after this long (default 30000 ms) or when none answered.
+   */
+  fullLookupEveryMs?: number;
   /** Clock (tests). */
   now?: () => number;
 }
 
 export interface RendezvousWatcherStats {
   polls: number;
+  /** Full iterative get_peers lookups, and targeted polls of the closest nodes. */
+  fullLookups: number;
+  targetedPolls: number;
   /** Addresses reported. */
   reported: number;
   /** New addresses dropped by the per-minute bound. */
@@ -69,11 +89,14 @@ export interface RendezvousWatcherStats {
 
 /** Host side: polls the current and previous rendezvous window while open. */
 export class RendezvousWatcher {
-  readonly stats: RendezvousWatcherStats = { polls: 0, reported: 0, rateLimited: 0, invalid: 0, failedLookups: 0 };
+  readonly stats: RendezvousWatcherStats = { polls: 0, fullLookups: 0, targetedPolls: 0, reported: 0, rateLimited: 0, invalid: 0, failedLookups: 0 };
   readonly #options: RendezvousWatcherOptions;
   readonly #pollIntervalMs: number;
   readonly #maxNewPerMinute: number;
   readonly #now: () => number;
+  readonly #fullLookupEveryMs: number;
+  /** When each window's last full lookup ended. */
+  readonly #fullAt = new Map<number, number>();
   /** Addresses reported, per window index. */
   readonly #seen = new Map<number, Set<string>>();
   /** Times (ms) of the reports of the last minute. */
@@ -90,6 +113,10 @@ export class RendezvousWatcher {
     }
     if (!Number.isInteger(this.#maxNewPerMinute) || this.#maxNewPerMinute < 1) {
       throw new PkarrError('INVALID_ARGUMENT', `invalid maxNewPerMinute ${String(this.#maxNewPerMinute)} (≥ 1)`);
+    }
+    this.#fullLookupEveryMs = options.fullLookupEveryMs ?? DEFAULT_FULL_LOOKUP_EVERY_MS;
+    if (!Number.isFinite(this.#fullLookupEveryMs) || this.#fullLookupEveryMs < 0) {
+      throw new PkarrError('INVALID_ARGUMENT', `invalid fullLookupEveryMs ${String(this.#fullLookupEveryMs)}`);
     }
     this.#options = options;
     this.#now = options.now ?? Date.now;
@@ -112,6 +139,7 @@ export class RendezvousWatcher {
   async poll(): Promise<void> {
     const window = rendezvousWindow(this.#now());
     for (const key of [...this.#seen.keys()]) if (key < window - 1) this.#seen.delete(key);
+    for (const key of [...this.#fullAt.keys()]) if (key < window - 1) this.#fullAt.delete(key);
     this.stats.polls++;
     await Promise.all([window, window - 1].filter((w) => w >= 0).map((w) => this.#lookup(w)));
   }
@@ -119,8 +147,18 @@ export class RendezvousWatcher {
   async #lookup(window: number): Promise<void> {
     const signal = this.#abort.signal;
     if (signal.aborted) return;
+    const { dht, hostKey } = this.#options;
+    const hash = rendezvousHash(hostKey, window);
+    const onPeer = (host: string, port: number): void => this.#peer(window, host, port);
     try {
-      await this.#options.dht.lookup(rendezvousHash(this.#options.hostKey, window), (host, port) => this.#peer(window, host, port), signal);
+      const fullAt = this.#fullAt.get(window);
+      if (dht.pollPeers !== undefined && fullAt !== undefined && this.#now() - fullAt < this.#fullLookupEveryMs) {
+        this.stats.targetedPolls++;
+        if ((await dht.pollPeers(hash, onPeer, TARGETED_NODES, signal)) > 0) return;
+      }
+      this.stats.fullLookups++;
+      await dht.lookup(hash, onPeer, signal);
+      this.#fullAt.set(window, this.#now());
     } catch {
       if (!signal.aborted) this.stats.failedLookups++;
     }
