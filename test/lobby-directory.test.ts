@@ -349,4 +349,29 @@ describe('lobby directory through a pkarr relay only (no DHT on either side)', (
     expect(result.stats.directory).toMatchObject({ slots: 16, keys: 2, resolved: 2, slotErrors: 0 });
     await second.dispose();
   });
+
+  it('a write overtaken at the relay (409) is re-read, merged and retried', async () => {
+    const relayClient = (): Client => {
+      const client = new Client({ dht: null, relays: [relay.url] });
+      cleanup.push(() => client.close());
+      return client;
+    };
+    const keyA = Keypair.generate().publicKey;
+    const keyB = Keypair.generate().publicKey;
+    const b = new DirectoryPublisher({ client: relayClient(), hostKey: keyB, game: 'web-race', gameVersion: '1', slots: 1, powBits: BITS });
+    const aClient = relayClient();
+    let interleaved = false;
+    const racing: PkarrClient = {
+      resolve: (key, policy) => aClient.resolve(key, policy),
+      publish: async (packet) => {
+        if (!interleaved) { interleaved = true; await new Promise((r) => setTimeout(r, 2)); await b.refresh(); }
+        return aClient.publish(packet);
+      },
+    };
+    const a = new DirectoryPublisher({ client: racing, hostKey: keyA, game: 'web-race', gameVersion: '1', slots: 1, powBits: BITS });
+    expect(await a.refresh()).toMatchObject({ action: 'written', attempts: 2, entries: 2 });
+    expect(await slotEntries(relayClient(), a.dir, a.last!.window, 0)).toEqual([keyA.z32, keyB.z32].sort());
+    await a.stop();
+    await b.stop();
+  });
 });
