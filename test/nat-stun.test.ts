@@ -166,16 +166,28 @@ describe('DHT-STUN on loopback', () => {
     await expect(running).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
-  it('a send that fails (rejected or thrown) is reported per node and does not hold up the run', async () => {
-    const failing = (how: 'reject' | 'throw'): UdpChannel => ({
-      send: () => { if (how === 'throw') throw new Error('EPERM'); return Promise.reject(new Error('EPERM')); },
+  it('a send that fails (rejected or thrown) is reported per node and neither ends the run early nor holds it up', async () => {
+    const failing = (how: 'reject' | 'throw', sent: string[]): UdpChannel => ({
+      send: (_payload, to) => {
+        sent.push(to.host);
+        if (to.host !== '127.0.0.2') return new Promise(() => undefined); // sent, never answered
+        if (how === 'throw') throw new Error('EPERM');
+        return Promise.reject(new Error('EPERM'));
+      },
       onMessage: () => () => undefined,
       localAddress: () => ({ host: '127.0.0.1', port: 1 }),
     });
     for (const how of ['reject', 'throw'] as const) {
-      const result = await dhtStun({ channel: failing(how), nodes: ['127.0.0.2:1', '127.0.0.3:1'], timeoutMs: 60_000 });
-      expect(result.observations.map((o) => o.outcome)).toEqual(['send-failed', 'send-failed']);
+      const sent: string[] = [];
+      const result = await dhtStun({ channel: failing(how, sent), nodes: ['127.0.0.2:1', '127.0.0.3:1'], timeoutMs: TIMEOUT_MS });
+      expect(sent.sort()).toEqual(['127.0.0.2', '127.0.0.3']);
+      const byNode = new Map(result.observations.map((o) => [o.node, o.outcome]));
+      expect([byNode.get('127.0.0.2:1'), byNode.get('127.0.0.3:1')]).toEqual(['send-failed', 'timeout']);
     }
+    const all: string[] = [];
+    const allFail: UdpChannel = { ...failing('throw', all), send: () => { throw new Error('EPERM'); } };
+    const result = await dhtStun({ channel: allFail, nodes: ['127.0.0.2:1', '127.0.0.3:1'], timeoutMs: 60_000 });
+    expect(result.observations.map((o) => o.outcome)).toEqual(['send-failed', 'send-failed']);
   });
 
   it('an answer from a dual-stack socket (::ffff:a.b.c.d) matches its IPv4 node', async () => {

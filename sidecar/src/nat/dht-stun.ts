@@ -212,19 +212,25 @@ export function dhtStun(options: DhtStunOptions): Promise<StunResult> {
     const timer = setTimeout(() => finish(), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    const used = new Set<string>();
+    // Every ping is registered before the first is sent, so that a send failing at once cannot end the run early.
+    const sends: [string, Buffer, UdpAddress][] = [];
     targets.forEach((to, index) => {
       let t: Buffer;
-      do t = randomBytes(4); while (used.has(t.toString('hex')));
+      do t = randomBytes(4); while (pending.has(t.toString('hex')));
       const key = t.toString('hex');
-      used.add(key);
       pending.set(key, { index, to, sentAt: performance.now() });
+      sends.push([key, pingQuery(t, nodeId), to]);
+    });
+    for (const [key, query, to] of sends) {
+      if (settled) break;
+      const ping = pending.get(key);
+      if (ping !== undefined) ping.sentAt = performance.now();
       try {
-        channel.send(pingQuery(t, nodeId), to).catch(() => settleOne(key, 'send-failed', null, null));
+        channel.send(query, to).catch(() => settleOne(key, 'send-failed', null, null));
       } catch {
         settleOne(key, 'send-failed', null, null);
       }
-    });
+    }
   });
 }
 
