@@ -13,11 +13,12 @@
  * second with 64 in flight for 1 s. Best of 2 alternating rounds, per figure (noise only slows;
  * on a loaded machine p99 is mostly preemption: compare it with the load average printed).
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { loadavg } from 'node:os';
 import { HostTunnel, JoinTunnel } from '../sidecar/src/nat/game-tunnel.ts';
 import type { PunchPath } from '../sidecar/src/nat/punch-path.ts';
 import { punchLinkPair, udpPathPair } from '../test/nat-tunnel-paths.ts';
+import { closeSocket as close, loopbackSocket } from '../test/nat-tunnel-sockets.ts';
 import { fmt, quantile } from './measure.ts';
 
 const PINGS = 4000;
@@ -26,19 +27,6 @@ const SIZE = 200;
 const IN_FLIGHT = 64;
 const BURST_MS = 1000;
 const ROUNDS = 2;
-
-async function loopbackSocket(): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((ok, fail) => {
-    s.once('error', fail);
-    s.bind(0, '127.0.0.1', () => { s.off('error', fail); ok(); });
-  });
-  s.setRecvBufferSize(1 << 20);
-  s.setSendBufferSize(1 << 20);
-  return s;
-}
-
-const close = (s: Socket): Promise<void> => new Promise((ok) => s.close(() => ok()));
 
 interface Setup {
   client: Socket;

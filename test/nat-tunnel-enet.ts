@@ -22,7 +22,8 @@
  *   the MTU (1400 bytes of UDP payload) because ENet fragments larger packets itself.
  * Not replayed: retransmission timers, throttling, fragment reassembly, pings (timing only).
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
+import { closeSocket, loopbackSocket } from './nat-tunnel-sockets.ts';
 
 export const ENET_MTU = 1400;
 export const CMD_ACKNOWLEDGE = 1;
@@ -133,18 +134,6 @@ export function parseEnet(b: Buffer): ParsedDatagram {
   return { peerId: raw & MAX_PEER_ID, sentTime: hasTime ? b.readUInt16BE(2) : null, commands };
 }
 
-async function loopbackSocket(): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((ok, fail) => {
-    s.once('error', fail);
-    s.bind(0, '127.0.0.1', () => { s.off('error', fail); ok(); });
-  });
-  // Room for a test's whole burst window (ENet itself asks for 256 KiB).
-  s.setRecvBufferSize(1 << 20);
-  s.setSendBufferSize(1 << 20);
-  return s;
-}
-
 interface StandInPeer { id: number; clientPeerId: number; address: string; port: number; connectId: number; godotId: number; received: Buffer[] }
 
 /**
@@ -204,7 +193,7 @@ export class EnetServerStandIn {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((ok) => this.#socket.close(() => ok()));
+    await closeSocket(this.#socket);
   }
 }
 
@@ -267,7 +256,7 @@ export class EnetClientStandIn {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((ok) => this.#socket.close(() => ok()));
+    await closeSocket(this.#socket);
   }
 }
 

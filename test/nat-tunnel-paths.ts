@@ -9,10 +9,11 @@
  * The first two can `lose()` the path (each side ends with 'timeout', as when keepalives stop).
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { decodeFrame } from '../sidecar/src/nat/punch-frames.ts';
 import { PunchLink, type PunchLinkTiming } from '../sidecar/src/nat/punch-link.ts';
 import { PunchSocket } from '../sidecar/src/nat/punch-socket.ts';
+import { closeSocket, loopbackSocket } from './nat-tunnel-sockets.ts';
 import type { PathEndReason, PunchPath } from '../sidecar/src/nat/punch-path.ts';
 import type { UdpAddress } from '../sidecar/src/nat/udp-channel.ts';
 
@@ -124,21 +125,10 @@ export function memoryPathPair(): TestPathPair {
 const FRAME_DATA = 0x01;
 const FRAME_END = 0x02;
 
-async function bound(): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((ok, fail) => {
-    s.once('error', fail);
-    s.bind(0, '127.0.0.1', () => { s.off('error', fail); ok(); });
-  });
-  s.setRecvBufferSize(1 << 20);
-  s.setSendBufferSize(1 << 20);
-  return s;
-}
-
 /** A pair over two loopback UDP sockets (one real UDP hop per datagram, framed). */
 export async function udpPathPair(): Promise<TestPathPair> {
-  const sa = await bound();
-  const sb = await bound();
+  const sa = await loopbackSocket();
+  const sb = await loopbackSocket();
   const aAddr = { host: '127.0.0.1', port: sa.address().port };
   const bAddr = { host: '127.0.0.1', port: sb.address().port };
   const framed = (type: number, payload: Uint8Array): Buffer => {
@@ -165,7 +155,7 @@ export async function udpPathPair(): Promise<TestPathPair> {
     a, b,
     lose: () => { a.finish('timeout'); b.finish('timeout'); },
     dispose: async () => {
-      await Promise.all([sa, sb].map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+      await Promise.all([sa, sb].map(closeSocket));
     },
   };
 }

@@ -13,34 +13,7 @@ import {
 } from './nat-tunnel-enet.ts';
 import { buildNativeEnet, EnetProcess, type NativeEnet } from './nat-tunnel-native.ts';
 import { memoryPathPair, punchLinkPair, udpPathPair, type TestPathPair } from './nat-tunnel-paths.ts';
-
-async function loopbackSocket(): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((ok, fail) => {
-    s.once('error', fail);
-    s.bind(0, '127.0.0.1', () => { s.off('error', fail); ok(); });
-  });
-  return s;
-}
-
-/** True when 127.0.0.1:port can be bound again, i.e. the tunnel's socket there is closed. */
-async function portIsFree(port: number): Promise<boolean> {
-  const s = createSocket('udp4');
-  const ok = await new Promise<boolean>((done) => {
-    s.once('error', () => done(false));
-    s.bind({ port, address: '127.0.0.1', exclusive: true }, () => done(true));
-  });
-  await new Promise<void>((done) => s.close(() => done()));
-  return ok;
-}
-
-async function until(done: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { closeSocket, loopbackSocket, portIsFree, until } from './nat-tunnel-sockets.ts';
 
 /** Lets queued datagrams (loopback sends, setImmediate deliveries) land. */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 60));
@@ -265,7 +238,7 @@ describe('game tunnel with the Node ENet stand-in', () => {
     } finally {
       host.close();
       join.close();
-      for (const s of [game, client]) await new Promise<void>((ok) => s.close(() => ok()));
+      for (const s of [game, client]) await closeSocket(s);
     }
   });
 
@@ -301,7 +274,7 @@ describe('game tunnel with the Node ENet stand-in', () => {
     } finally {
       host.close();
       join.close();
-      for (const s of [game, client]) await new Promise<void>((ok) => s.close(() => ok()));
+      for (const s of [game, client]) await closeSocket(s);
     }
   });
 
@@ -332,7 +305,7 @@ describe('game tunnel with the Node ENet stand-in', () => {
       join.close();
       await client.stop();
       await server.stop();
-      await new Promise<void>((ok) => rogue.close(() => ok()));
+      await closeSocket(rogue);
     }
   });
 
