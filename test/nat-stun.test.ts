@@ -44,6 +44,7 @@ describe('bencode (strict, bounded)', () => {
     expect(() => bdecode(Buffer.from('4:abcd'), 3)).toThrow(/exceeds/);
     expect(bdecode(Buffer.from(`${'l'.repeat(MAX_DEPTH)}${'e'.repeat(MAX_DEPTH)}`))).toBeDefined();
     expect(() => bencode(1.5)).toThrow(BencodeError);
+    expect(() => bencode({ a: undefined } as unknown as { a: number })).toThrow(BencodeError);
     const proto = bdecode(Buffer.from('d9:__proto__i1ee')) as BencodeDict;
     expect([Object.hasOwn(proto, '__proto__'), proto['__proto__'], Object.getPrototypeOf(proto)]).toEqual([true, 1, null]);
   });

@@ -122,6 +122,7 @@ export function bencode(value: BencodeInput): Buffer {
 
 function write(value: BencodeInput, out: Buffer[], depth: number): void {
   if (depth > MAX_DEPTH) throw new BencodeError(`nesting deeper than ${MAX_DEPTH}`);
+  if (value === undefined || value === null || typeof value === 'boolean') throw new BencodeError(`cannot encode ${String(value)}`);
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value)) throw new BencodeError(`cannot encode ${value}: not a safe integer`);
     out.push(Buffer.from(`i${value}e`, 'latin1'));
