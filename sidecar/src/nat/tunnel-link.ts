@@ -227,7 +227,7 @@ export class GameLink implements TunnelLink {
       stats.undeliverable++;
       return;
     }
-    // No callback: no per-datagram request object; a failed local send is a lost datagram, as UDP allows.
+    // No completion callback per datagram; a failed local send is a lost datagram, as UDP allows.
     this.#socket.send(payload, game.port, game.host);
     stats.toGamePackets++;
     stats.toGameBytes += payload.length;
