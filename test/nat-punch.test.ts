@@ -330,6 +330,26 @@ describe('host and joiner through the rendezvous (loopback testnet)', () => {
   });
 });
 
+describe('host rules for open paths', () => {
+  it('a HELLO with another session from an open path\'s address is refused; a repeated HELLO gets its WELCOME again', async () => {
+    const { host, hostPath, hostSocket, joinSocket } = await connectPair();
+    const session = (hostPath as PunchLink).session;
+    const welcomes = host.stats.welcomesSent;
+    const welcomesSeen: Buffer[] = [];
+    joinSocket.punch.onMessage((payload) => {
+      const d = decodeFrame(payload);
+      if (d.ok && d.frame.type === FrameType.WELCOME) welcomesSeen.push(d.frame.session);
+    });
+    await joinSocket.punch.send(encodeHello(Buffer.alloc(8, 0xee), Buffer.alloc(16, 1)), hostSocket.address());
+    await until(() => host.stats.sessionConflicts === 1, 5000, 'the conflict');
+    await joinSocket.punch.send(encodeHello(session, Buffer.alloc(16, 2)), hostSocket.address());
+    await until(() => welcomesSeen.length === 1, 5000, 'the repeated WELCOME');
+    expect(welcomesSeen[0]!.equals(session)).toBe(true);
+    expect(host.stats.welcomesSent).toBe(welcomes + 1);
+    expect(host.paths()).toEqual([hostPath]);
+  });
+});
+
 describe('no amplification, no impostor', () => {
   it('addresses that did not come through the rendezvous get nothing', async () => {
     const { hostDht } = await punchNet();
@@ -439,5 +459,6 @@ describe('failures are told apart', () => {
     await expect(aborted).rejects.toThrow(/player cancelled/);
     await expect(punchToHost({ ...base, openerTtl: 0, announce: { dht: ok, publicPort: 4000 } })).rejects.toThrow(/opener TTL/);
     await expect(punchToHost({ ...base, announce: { dht: ok, publicPort: 0 } })).rejects.toThrow(/public punch port/);
+    await expect(punchToHost({ ...base, hostPunchAddress: { host: 'host.example', port: 7777 }, announce: { dht: ok, publicPort: 4000 } })).rejects.toThrow(/host punch address/);
   });
 });

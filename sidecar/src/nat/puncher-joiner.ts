@@ -7,6 +7,7 @@
  * the host key over our nonce. Anything else is rejected and counted.
  */
 import { randomBytes } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import type { PublicKey } from '../core/keys.ts';
 import type { TopicDht } from '../lobby/topic.ts';
@@ -85,8 +86,8 @@ function checkOptions(options: PunchJoinOptions): { timeoutMs: number; openerTtl
   if (!Number.isInteger(openerTtl) || openerTtl < 1 || openerTtl > 255) throw new PkarrError('INVALID_ARGUMENT', `invalid opener TTL ${String(openerTtl)} (1..255)`);
   if (!Number.isFinite(intervalMs) || intervalMs < 10) throw new PkarrError('INVALID_ARGUMENT', `invalid opener interval ${String(intervalMs)} ms (≥ 10)`);
   const { host, port } = options.hostPunchAddress ?? {};
-  if (typeof host !== 'string' || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new PkarrError('INVALID_ARGUMENT', `invalid host punch address ${String(host)}:${String(port)}`);
+  if (typeof host !== 'string' || !isIPv4(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid host punch address ${String(host)}:${String(port)} (IPv4 and port 1-65535)`);
   }
   const publicPort = options.announce?.publicPort;
   if (!Number.isInteger(publicPort) || publicPort < 1 || publicPort > 65535) {
