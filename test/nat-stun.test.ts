@@ -5,6 +5,7 @@
  * nodes never send one) and can pretend to sit behind any kind of NAT, lie, or misbehave.
  * The same code against real libtorrent nodes and real Linux NATs: nat-stun-lab.test.ts.
  */
+import { isIPv4 } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
 import { BencodeError, bdecode, bencode, MAX_DEPTH, type BencodeDict } from '../sidecar/src/dht/bencode.ts';
@@ -12,6 +13,7 @@ import { dhtStun, parseIPv4Node, pickStunNodes } from '../sidecar/src/nat/dht-st
 import { classifyNat, type NatClassifyInput, type NatObservation } from '../sidecar/src/nat/nat-type.ts';
 import { natStatusJson, Reachability } from '../sidecar/src/nat/reachability.ts';
 import { createMethodDispatcher, type RpcServices } from '../sidecar/src/rpc/methods.ts';
+import { Rng } from '../fuzz/prng.ts';
 import type { UdpChannel } from '../sidecar/src/nat/udp-channel.ts';
 import { compactIPv4, DgramChannel, pingAnswer, StunResponder, type ResponderMode } from './nat-stun-helpers.ts';
 
@@ -45,8 +47,74 @@ describe('bencode (strict, bounded)', () => {
     expect(bdecode(Buffer.from(`${'l'.repeat(MAX_DEPTH)}${'e'.repeat(MAX_DEPTH)}`))).toBeDefined();
     expect(() => bencode(1.5)).toThrow(BencodeError);
     expect(() => bencode({ a: undefined } as unknown as { a: number })).toThrow(BencodeError);
+    expect(() => bencode({ 'ключ': 1 })).toThrow(BencodeError);
+    expect(bencode({ '\u00e9': 1 })).toEqual(Buffer.from([0x64, 0x31, 0x3a, 0xe9, 0x69, 0x31, 0x65, 0x65]));
     const proto = bdecode(Buffer.from('d9:__proto__i1ee')) as BencodeDict;
     expect([Object.hasOwn(proto, '__proto__'), proto['__proto__'], Object.getPrototypeOf(proto)]).toEqual([true, 1, null]);
+  });
+});
+
+describe('untrusted datagrams, fixed-seed mutations', () => {
+  /** Mutates `base`: byte flips, truncation, insertion, duplication of a slice. */
+  function mutate(rng: Rng, base: Buffer): Buffer {
+    let out = Buffer.from(base);
+    for (let k = rng.range(1, 4); k > 0; k--) {
+      const at = rng.int(out.length + 1);
+      switch (rng.int(4)) {
+        case 0: if (out.length > 0) out[rng.int(out.length)] = rng.int(256); break;
+        case 1: out = out.subarray(0, at); break;
+        case 2: out = Buffer.concat([out.subarray(0, at), Buffer.from([rng.pick([0x64, 0x6c, 0x65, 0x69, 0x3a, 0x30, 0x39, 0x2d])]), out.subarray(at)]); break;
+        default: out = Buffer.concat([out.subarray(0, at), out.subarray(rng.int(out.length), rng.int(out.length) + 8), out.subarray(at)]);
+      }
+    }
+    return out;
+  }
+
+  it('bdecode accepts or throws BencodeError for 20,000 mutated answers; what it accepts re-encodes to an equal value', () => {
+    const base = pingAnswer(Buffer.from('abcd'), Buffer.alloc(20, 3), compactIPv4(NAT));
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const input = mutate(new Rng(7, i), base);
+      let value;
+      try {
+        value = bdecode(input);
+      } catch (err) {
+        expect(err, `input ${i}: ${input.toString('latin1')}`).toBeInstanceOf(BencodeError);
+        continue;
+      }
+      accepted++;
+      expect(bdecode(bencode(value as never))).toEqual(value);
+    }
+    expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('dhtStun survives 2,000 mutated answers to its own pings: every datagram is an answer, malformed or unexpected', async () => {
+    let deliver: ((payload: Buffer, from: { host: string; port: number }) => void) | null = null;
+    let delivered = 0;
+    let i = 0;
+    const channel: UdpChannel = {
+      send: async (payload, to) => {
+        const t = (bdecode(payload) as BencodeDict)['t'] as Buffer;
+        const answer = pingAnswer(t, Buffer.alloc(20, 3), compactIPv4(NAT));
+        queueMicrotask(() => {
+          for (let k = 0; k < 100; k++) { delivered++; deliver?.(mutate(new Rng(11, i++), answer), to); }
+          delivered++;
+          deliver?.(answer, to);
+        });
+      },
+      onMessage: (handler) => { deliver = handler; return () => { deliver = null; }; },
+      localAddress: () => ({ host: '127.0.0.1', port: 1 }),
+    };
+    const nodes = Array.from({ length: 20 }, (_, k) => `127.0.1.${k + 1}:6881`);
+    const result = await dhtStun({ channel, nodes, count: 20, timeoutMs: 60_000 });
+    const answered = result.observations.filter((o) => o.outcome !== 'timeout').length;
+    expect(answered).toBe(20);
+    // An on-path forger that knows the transaction id can lie (any STUN has that limit): every address read is still well-formed.
+    expect(result.observations.every((o) => o.mapped === null || (isIPv4(o.mapped.host) && o.mapped.port >= 1 && o.mapped.port <= 65535))).toBe(true);
+    expect(result.observations.filter((o) => o.outcome === 'ok').length).toBeGreaterThan(0);
+    expect(result.malformed).toBeGreaterThan(0);
+    // Datagrams after the last ping was answered arrive after the run and are not counted.
+    expect(answered + result.malformed + result.unexpected).toBeLessThanOrEqual(delivered);
   });
 });
 

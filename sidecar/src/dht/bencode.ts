@@ -113,7 +113,7 @@ function readBytes(buf: Buffer, r: { pos: number }): Buffer {
 /** Encodable values: byte strings (Uint8Array, or text as UTF-8), safe integers, lists, dictionaries. */
 export type BencodeInput = Uint8Array | string | number | readonly BencodeInput[] | { readonly [key: string]: BencodeInput };
 
-/** Encodes `value`; dictionary keys are sorted by their bytes, as BEP3 requires. */
+/** Encodes `value` (text values as UTF-8, dictionary keys as latin1); keys are sorted by their bytes, as BEP3 requires. */
 export function bencode(value: BencodeInput): Buffer {
   const parts: Buffer[] = [];
   write(value, parts, 0);
@@ -135,11 +135,15 @@ function write(value: BencodeInput, out: Buffer[], depth: number): void {
     out.push(Buffer.from('e', 'latin1'));
   } else {
     const dict = value as { readonly [key: string]: BencodeInput };
-    const keys = Object.keys(dict).map((k) => Buffer.from(k, 'utf8')).sort(Buffer.compare);
+    // Keys are latin1 both ways (one character per byte), as bdecode returns them.
+    const keys = Object.keys(dict).map((k) => {
+      if (/[^\x00-\xff]/.test(k)) throw new BencodeError(`dictionary key ${JSON.stringify(k)} has a character above U+00FF`);
+      return Buffer.from(k, 'latin1');
+    }).sort(Buffer.compare);
     out.push(Buffer.from('d', 'latin1'));
     for (const key of keys) {
       out.push(Buffer.from(`${key.length}:`, 'latin1'), key);
-      write(dict[key.toString('utf8')]!, out, depth + 1);
+      write(dict[key.toString('latin1')]!, out, depth + 1);
     }
     out.push(Buffer.from('e', 'latin1'));
   }
