@@ -271,9 +271,13 @@ describe('NAT-PMP and PCP exchanges against fake gateways on loopback', () => {
     const mapping = await mapper.map({ protocol: 'UDP', internalPort: 7777, ttlSeconds: 60 });
     expect(mapping).toMatchObject({ externalHost: '11.77.0.2', externalPort: 40000, via: 'nat-pmp', lifetimeSeconds: 60, publicAddress: true });
     expect(await mapper.externalAddress()).toEqual({ host: '11.77.0.2', publicAddress: true, via: 'natpmp' });
+    // Concurrent maps of one port share one entry; the second renews it with its lease.
+    const [a, b] = await Promise.all([mapper.map({ protocol: 'TCP', internalPort: 7000, ttlSeconds: 60 }), mapper.map({ protocol: 'TCP', internalPort: 7000, ttlSeconds: 90 })]);
+    expect([a.lifetimeSeconds, b.lifetimeSeconds]).toEqual([60, 90]);
+    expect(mapper.mappings().map((m) => `${m.protocol}/${m.internalPort}/${m.lifetimeSeconds}`)).toEqual(['UDP/7777/60', 'TCP/7000/90']);
     expect(await mapper.close()).toEqual([]);
-    const deletion = gw.requests.at(-1)!;
-    expect([deletion[1], deletion.readUInt16BE(4), deletion.readUInt16BE(6), deletion.readUInt32BE(8)]).toEqual([1, 7777, 0, 0]);
+    const deletions = gw.requests.filter((r) => r.length === 12 && r.readUInt32BE(8) === 0).map((r) => [r[1], r.readUInt16BE(4), r.readUInt16BE(6)]);
+    expect(new Set(deletions.map(String))).toEqual(new Set(['1,7777,0', '2,7000,0']));
   });
 
   it('NAT-PMP: a refusal is PORT_MAPPING_FAILED naming the protocol and the reason', async () => {

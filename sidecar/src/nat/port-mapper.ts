@@ -115,6 +115,8 @@ export function normalizeMapRequest(request: MapRequest): BackendMapRequest {
 export class PortMapper {
   readonly #backends: MappingBackend[];
   readonly #entries = new Map<string, Entry>();
+  /** Maps in flight by key: a second map of the same port waits for the first. */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #onEvent: ((event: PortMapperEvent) => void) | undefined;
   #closed = false;
 
@@ -179,6 +181,18 @@ export class PortMapper {
     if (this.#closed) throw new PkarrError('PORT_MAPPING_FAILED', 'the port mapper is closed');
     const normalized = normalizeMapRequest(request);
     const key = keyOf(normalized.protocol, normalized.internalPort);
+    for (let running = this.#inFlight.get(key); running !== undefined; running = this.#inFlight.get(key)) await running.catch(() => undefined);
+    const work = this.#mapNow(normalized, key);
+    this.#inFlight.set(key, work);
+    try {
+      return await work;
+    } finally {
+      if (this.#inFlight.get(key) === work) this.#inFlight.delete(key);
+    }
+  }
+
+  async #mapNow(normalized: BackendMapRequest, key: string): Promise<PortMapping> {
+    if (this.#closed) throw new PkarrError('PORT_MAPPING_FAILED', 'the port mapper is closed');
     const existing = this.#entries.get(key);
     if (existing !== undefined) {
       existing.request = normalized;
@@ -210,6 +224,7 @@ export class PortMapper {
   /** Removes one mapping (PORT_MAPPING_FAILED when the gateway refused; it is forgotten either way). Unknown: false. */
   async unmap(protocol: MappingProtocol, internalPort: number): Promise<boolean> {
     const key = keyOf(protocol, internalPort);
+    await this.#inFlight.get(key)?.catch(() => undefined);
     const entry = this.#entries.get(key);
     if (entry === undefined) return false;
     this.#entries.delete(key);
