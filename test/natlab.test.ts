@@ -43,14 +43,15 @@ beforeAll(async () => {
       { nat: 'port-restricted' },
       { nat: 'symmetric' },
       { nat: 'symmetric' },
-      { nat: 'full-cone', hairpin: true },
+      { nat: 'full-cone', hairpin: true, hosts: 2 },
       { nat: 'none' },
       { nat: 'port-restricted', upnp: true, hairpin: false, hosts: 2 },
+      { nat: 'port-restricted' },
     ],
     dhtNodes: 10,
   });
-  console.log(`[natlab] 7 sites (9 hosts, 2 miniupnpd) + 10 libtorrent nodes up in ${Math.round(performance.now() - t0)} ms (prefix ${lab.prefix})`);
-  [site['pr-upnp'], site['pr'], site['sym'], site['sym2'], site['fc'], site['pub'], site['pr-nohair']] = lab.sites;
+  console.log(`[natlab] 8 sites (11 hosts, 2 miniupnpd) + 10 libtorrent nodes up in ${Math.round(performance.now() - t0)} ms (prefix ${lab.prefix})`);
+  ['pr-upnp', 'pr', 'sym', 'sym2', 'fc', 'pub', 'pr-nohair', 'pr2'].forEach((name, i) => { site[name] = lab.sites[i]!; });
   wan = await lab.agent(lab.services);
   wanA = await lab.serviceAddress();
   wanB = await lab.serviceAddress();
@@ -111,14 +112,24 @@ describe('NAT lab: mapping and filtering of each NAT kind', () => {
     expect(ports.size).toBe(4);
   });
 
-  it('full cone: after one outbound packet anyone can reach the mapped port', async () => {
-    const a = await hostAgent(site['fc']!.hosts[0]!, 7003);
-    const r = await a.call<{ ip: Peer | null }>(UDP, 'krpcPing', 7003, peerOf(lab.bootstrap[0]!));
-    expect(r.ip).toEqual({ host: site['fc']!.wanAddress, port: 7003 });
+  it('full cone: after one outbound packet anyone reaches the mapped port, for every host of the site', async () => {
     await wan.call(UDP, 'open', 7104, wanB);
-    await wan.call(UDP, 'send', 7104, r.ip, 'stranger');
-    const got = await arrives(a, 7003, 'stranger');
-    expect(got?.from).toEqual({ host: wanB, port: 7104 });
+    const ports: number[] = [];
+    for (const [j, host] of site['fc']!.hosts.entries()) {
+      const a = await hostAgent(host, 7003);
+      const r = await a.call<{ ip: Peer | null }>(UDP, 'krpcPing', 7003, peerOf(lab.bootstrap[j]!));
+      expect(r.ip?.host).toBe(site['fc']!.wanAddress);
+      ports.push(r.ip!.port);
+      // Endpoint-independent mapping: another destination sees the same public port.
+      const again = await a.call<{ ip: Peer | null }>(UDP, 'krpcPing', 7003, peerOf(lab.bootstrap[j + 2]!));
+      expect(again.ip).toEqual(r.ip);
+      await wan.call(UDP, 'send', 7104, r.ip, `stranger-${j}`);
+      const got = await arrives(a, 7003, `stranger-${j}`);
+      expect(got?.from).toEqual({ host: wanB, port: 7104 });
+    }
+    console.log(`[natlab] full cone: two hosts on port 7003 -> public ports ${ports.join(', ')}`);
+    expect(ports[0]).toBe(7003);
+    expect(new Set(ports).size).toBe(2);
   });
 
   it('no NAT: the host has a public address that anyone reaches', async () => {
@@ -164,6 +175,55 @@ describe('NAT lab: miniupnpd', () => {
   });
 });
 
+/** Host 1 sends to the site's WAN address:`port` where host 0 listens; true when host 0 gets it and host 1 gets the answer. */
+async function hairpinWorks(s: LabSite, a: AgentClient, port: number, tag: string): Promise<boolean> {
+  const b = await hostAgent(s.hosts[1]!, port + 100);
+  await b.call(UDP, 'send', port + 100, { host: s.wanAddress, port }, `${tag}-in`);
+  const got = await arrives(a, port, `${tag}-in`);
+  if (got === null) return false;
+  await a.call(UDP, 'send', port, got.from, `${tag}-back`);
+  return (await arrives(b, port + 100, `${tag}-back`)) !== null;
+}
+
+async function upnpMap(s: LabSite, port: number): Promise<void> {
+  const host = s.hosts[0]!;
+  const upnpc = lab.spawn(host.ns, '/usr/bin/upnpc', ['-a', host.address, String(port), String(port), 'UDP']);
+  expect(await upnpc.exited, upnpc.describe()).toBe(0);
+  expect(upnpc.stdout).toContain(`external ${s.wanAddress}:${port} UDP is redirected`);
+}
+
+describe('NAT lab: hairpin (NAT loopback)', () => {
+  it('on: a LAN host reaches a UPnP mapping of its neighbour at the WAN address, and the answer comes back', async () => {
+    await upnpMap(site['pr-upnp']!, 7020);
+    await sleep(500); // the hairpin mirror copies miniupnpd's rules every 200 ms
+    expect(await hairpinWorks(site['pr-upnp']!, await hostAgent(site['pr-upnp']!.hosts[0]!, 7020), 7020, 'hp-upnp')).toBe(true);
+  });
+
+  it('on: a full-cone mapping is reachable from the LAN at the WAN address', async () => {
+    const s = site['fc']!;
+    const a = await hostAgent(s.hosts[0]!, 7021);
+    const r = await a.call<{ ip: Peer | null }>(UDP, 'krpcPing', 7021, peerOf(lab.bootstrap[3]!));
+    expect(r.ip?.port).toBe(7021);
+    const b = await hostAgent(s.hosts[1]!, 7121);
+    await b.call(UDP, 'send', 7121, { host: s.wanAddress, port: 7021 }, 'hp-fc-in');
+    const got = await arrives(a, 7021, 'hp-fc-in');
+    expect(got).not.toBeNull();
+    await a.call(UDP, 'send', 7021, got!.from, 'hp-fc-back');
+    expect(await arrives(b, 7121, 'hp-fc-back')).not.toBeNull();
+  });
+
+  it('off: a UPnP mapping reachable from the WAN is not reachable from the LAN at the WAN address', async () => {
+    const s = site['pr-nohair']!;
+    await upnpMap(s, 7022);
+    await sleep(500);
+    const a = await hostAgent(s.hosts[0]!, 7022);
+    await wan.call(UDP, 'open', 7107, wanA);
+    await wan.call(UDP, 'send', 7107, { host: s.wanAddress, port: 7022 }, 'hp-off-wan');
+    expect(await arrives(a, 7022, 'hp-off-wan')).not.toBeNull();
+    expect(await hairpinWorks(s, a, 7022, 'hp-off')).toBe(false);
+  });
+});
+
 describe('NAT lab: cleanup', () => {
   it('close() leaves no namespace with the run prefix and no process it started', async () => {
     const t0 = performance.now();
@@ -181,4 +241,41 @@ describe('NAT lab: cleanup', () => {
     const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
     expect(ps.split('\n').filter((l) => l.includes(other.dir))).toEqual([]);
   }, 60_000);
+});
+
+describe('NAT lab: hole punching reproduces natlab.md', () => {
+  /**
+   * Both hosts learn their public address (KRPC ping), then run `punch`, B starting 300 ms after A
+   * (as with any real latency: if both first packets cross the core within the same instant, plain
+   * sending can succeed by luck); returns how many of the other's packets each received.
+   */
+  async function punchPair(s1: LabSite, s2: LabSite, port: number, opener: boolean): Promise<[number, number]> {
+    const a = await hostAgent(s1.hosts[0]!, port);
+    const b = await hostAgent(s2.hosts[0]!, port);
+    const pa = (await a.call<{ ip: Peer | null }>(UDP, 'krpcPing', port, peerOf(lab.bootstrap[4]!))).ip!;
+    const pb = (await b.call<{ ip: Peer | null }>(UDP, 'krpcPing', port, peerOf(lab.bootstrap[5]!))).ip!;
+    const options = { port, opener, count: 15, intervalMs: 200 };
+    const [ra, rb] = await Promise.all([
+      a.call<{ got: number }>(UDP, 'punch', { ...options, peer: pb, tag: 'A' }),
+      b.call<{ got: number }>(UDP, 'punch', { ...options, peer: pa, tag: 'B', delayMs: 300 }),
+    ]);
+    return [ra.got, rb.got];
+  }
+
+  it('port-restricted <-> port-restricted: plain sending fails, a TTL-2 opener first works both ways', async () => {
+    const plain = await punchPair(site['pr']!, site['pr2']!, 7040, false);
+    const opener = await punchPair(site['pr']!, site['pr2']!, 7041, true);
+    console.log(`[natlab] punch port-restricted pair: plain received ${plain.join('/')} of 15, with TTL-2 opener ${opener.join('/')} of 15`);
+    expect(plain).toEqual([0, 0]);
+    expect(opener[0]).toBeGreaterThan(0);
+    expect(opener[1]).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('symmetric <-> symmetric: nothing gets through, even with an opener', async () => {
+    const plain = await punchPair(site['sym']!, site['sym2']!, 7042, false);
+    const opener = await punchPair(site['sym']!, site['sym2']!, 7043, true);
+    console.log(`[natlab] punch symmetric pair: plain ${plain.join('/')}, opener ${opener.join('/')} of 15`);
+    expect(plain).toEqual([0, 0]);
+    expect(opener).toEqual([0, 0]);
+  }, 30_000);
 });

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { PkarrError } from '../../sidecar/src/core/errors.ts';
 import { AgentClient } from './agent-client.ts';
 import { LibtorrentNodes } from './dht-nodes.ts';
+import { HairpinMirror } from './hairpin.ts';
 import { assertLabSupported, Namespaces } from './namespaces.ts';
 import { LabProcess, type SpawnOptions } from './process.ts';
 import { LAN_IF, loadNatRuleset, type NatKind, NAT_KINDS, type RouterSpec, startMiniupnpd, WAN_IF } from './router.ts';
@@ -61,6 +62,8 @@ export interface LabSite {
   lanAddress: string;
   hosts: LabHost[];
   miniupnpd: LabProcess | null;
+  /** Mirrors miniupnpd's mappings for NAT loopback (upnp + hairpin sites), else null. */
+  hairpinMirror: HairpinMirror | null;
 }
 
 export interface LabOptions {
@@ -191,6 +194,7 @@ export class NatLab {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const site of this.sites) site?.hairpinMirror?.stop();
     await Promise.allSettled(this.#agents.map((a) => a.close()));
     await Promise.allSettled(this.#processes.map((p) => p.stop()));
     const failures = await this.namespaces.deleteAll();
@@ -203,6 +207,7 @@ export class NatLab {
   closeSync(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const site of this.sites) site?.hairpinMirror?.stop();
     for (const p of this.#processes) p.killNow();
     this.namespaces.deleteAllSync();
     rmSync(this.dir, { recursive: true, force: true });
@@ -240,7 +245,7 @@ export class NatLab {
     const lanBase = options.nat === 'none' ? `11.77.${128 + index}` : `10.77.${index}`;
     const site: LabSite = {
       index, nat: options.nat, upnp: options.upnp ?? false, hairpin: options.hairpin ?? false,
-      router, wanAddress, lanAddress: `${lanBase}.1`, hosts: [], miniupnpd: null,
+      router, wanAddress, lanAddress: `${lanBase}.1`, hosts: [], miniupnpd: null, hairpinMirror: null,
     };
     this.sites[index] = site;
     await ns.link(this.core, `s${index}`, router, WAN_IF);
@@ -260,9 +265,13 @@ export class NatLab {
       site.hosts[j] = { ns: host, address: `${lanBase}.${2 + j}`, site };
     }));
     if (options.nat !== 'none') {
-      const spec: RouterSpec = { nat: options.nat, hairpin: site.hairpin, wanAddress, lanNet: `${lanBase}.0/24`, lanAddress: site.lanAddress, firstHost: `${lanBase}.2` };
+      const spec: RouterSpec = { nat: options.nat, hairpin: site.hairpin, wanAddress, lanNet: `${lanBase}.0/24`, lanAddress: site.lanAddress };
       await loadNatRuleset(router, spec);
       if (site.upnp) site.miniupnpd = await startMiniupnpd(router, this.dir, spec, (p) => this.#track(p), options.miniupnpdConf);
+      if (site.upnp && site.hairpin) {
+        site.hairpinMirror = new HairpinMirror(router);
+        site.hairpinMirror.start();
+      }
     }
     return site;
   }

@@ -7,13 +7,16 @@
  * - port-restricted: `masquerade` (Linux keeps the source port when free; conntrack filters
  *   inbound by remote address+port).
  * - symmetric: `masquerade random` (a new port per destination).
- * - full-cone: masquerade plus a DNAT of every inbound UDP port 1024-65535 that has no conntrack
- *   entry to the site's first host (a "DMZ host"): because masquerade keeps the host's port, the
- *   mapped port WAN:P reaches host:P from anyone after one outbound packet. Only the first host
- *   gets full-cone behaviour; further hosts of a full-cone site behave port-restricted.
+ * - full-cone: masquerade, plus dynamic maps learnt from every outbound UDP packet after source
+ *   NAT (`fullcone`: public port → host address . port; `fullcone_rev`: the reverse; 2 min idle
+ *   timeout): a host's endpoint keeps its public port for every destination, no two endpoints
+ *   share one, and every new inbound UDP flow is DNATed through `fullcone`: once a host has sent
+ *   from a port, anyone reaches it at that public port (endpoint-independent mapping and
+ *   filtering), for every host of the site.
  * - hairpin on: packets from the LAN to the router's WAN address go through the same port forwards
- *   (the full-cone DNAT, miniupnpd's mappings) and are masqueraded so replies come back through
- *   the router; off: they are delivered to the router itself (nothing listens: ICMP unreachable).
+ *   (the full-cone map; miniupnpd's mappings, mirrored by hairpin.ts into `hairpin_miniupnpd`
+ *   because miniupnpd's own rules match `iif wan0`) and are masqueraded so replies come back
+ *   through the router; off: they are delivered to the router itself (nothing listens there).
  */
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -36,18 +39,26 @@ export interface RouterSpec {
   lanNet: string;
   /** Address of the router on the LAN. */
   lanAddress: string;
-  /** The full-cone DMZ host. */
-  firstHost: string;
 }
 
 /** The nft script of a NAT router. */
 export function natRuleset(spec: RouterSpec): string {
   const masq = spec.nat === 'symmetric' ? 'masquerade random' : 'masquerade';
+  const fullCone = spec.nat === 'full-cone';
   const pre: string[] = ['jump prerouting_miniupnpd'];
-  const post: string[] = ['jump postrouting_miniupnpd', `oifname "${WAN_IF}" ${masq}`];
-  if (spec.nat === 'full-cone') {
-    pre.push(`iifname "${WAN_IF}" udp dport 1024-65535 dnat ip to ${spec.firstHost}`);
-    if (spec.hairpin) pre.push(`iifname "${LAN_IF}" ip daddr ${spec.wanAddress} udp dport 1024-65535 dnat ip to ${spec.firstHost}`);
+  const post: string[] = ['jump postrouting_miniupnpd'];
+  if (fullCone) {
+    post.push(
+      // An internal endpoint that already has a public port keeps it for every destination…
+      `oifname "${WAN_IF}" meta l4proto udp snat ip to ip saddr . udp sport map @fullcone_rev`,
+      // …and never gets a public port another endpoint owns (Linux would reuse one per destination).
+      `oifname "${WAN_IF}" udp sport @fullcone_ports masquerade random`,
+    );
+  }
+  post.push(`oifname "${WAN_IF}" ${masq}`);
+  if (fullCone) {
+    pre.push(`iifname "${WAN_IF}" meta l4proto udp dnat ip to udp dport map @fullcone`);
+    if (spec.hairpin) pre.push(`iifname "${LAN_IF}" ip daddr ${spec.wanAddress} meta l4proto udp dnat ip to udp dport map @fullcone`);
   }
   if (spec.hairpin) {
     pre.push(`iifname "${LAN_IF}" ip daddr ${spec.wanAddress} jump hairpin_miniupnpd`);
@@ -78,6 +89,29 @@ export function natRuleset(spec: RouterSpec): string {
     `  }`,
     `  chain hairpin_miniupnpd {`,
     `  }`,
+    ...(fullCone ? [
+      `  map fullcone {`,
+      `    type inet_service : ipv4_addr . inet_service`,
+      `    flags dynamic,timeout`,
+      `    timeout 120s`,
+      `  }`,
+      `  map fullcone_rev {`,
+      `    type ipv4_addr . inet_service : ipv4_addr . inet_service`,
+      `    flags dynamic,timeout`,
+      `    timeout 120s`,
+      `  }`,
+      `  set fullcone_ports {`,
+      `    type inet_service`,
+      `    flags dynamic,timeout`,
+      `    timeout 120s`,
+      `  }`,
+      `  chain fullcone_learn {`,
+      `    type filter hook postrouting priority srcnat + 10; policy accept;`,
+      `    oifname "${WAN_IF}" meta l4proto udp ct direction original ct status snat update @fullcone { ct reply proto-dst : ct original ip saddr . ct original proto-src }`,
+      `    oifname "${WAN_IF}" meta l4proto udp ct direction original ct status snat update @fullcone_rev { ct original ip saddr . ct original proto-src : ct reply ip daddr . ct reply proto-dst }`,
+      `    oifname "${WAN_IF}" meta l4proto udp ct direction original ct status snat update @fullcone_ports { ct reply proto-dst }`,
+      `  }`,
+    ] : []),
     '}',
     '',
   ].join('\n');

@@ -84,11 +84,14 @@ export interface PunchOptions {
   intervalMs: number;
   /** Tag put in every packet (so the peer can count ours). */
   tag: string;
+  /** Wait this long before the first packet (default 0). */
+  delayMs?: number;
 }
 
-/** The natlab.md exchange: optional low-TTL opener, then `count` packets to the peer; resolves with how many of the peer's packets arrived (from the peer's address). */
+/** The natlab.md exchange: optional low-TTL opener, then `count` packets `<tag>:<i>` to the peer; resolves with how many punch packets of another tag arrived (and from where). */
 export async function punch(ctx: AgentContext, o: PunchOptions): Promise<{ got: number; from: Peer[] }> {
   const start = Date.now();
+  if (o.delayMs !== undefined && o.delayMs > 0) await new Promise((r) => setTimeout(r, o.delayMs));
   if (o.opener) {
     await send(ctx, o.port, o.peer, `${o.tag}:opener`, o.openerTtl ?? 2);
     await new Promise((r) => setTimeout(r, 500));
@@ -98,7 +101,7 @@ export async function punch(ctx: AgentContext, o: PunchOptions): Promise<{ got: 
     await new Promise((r) => setTimeout(r, o.intervalMs));
   }
   await new Promise((r) => setTimeout(r, 300));
-  const got = received(ctx, o.port, start).filter((r) => !r.text.startsWith(`${o.tag}:`) && r.text.includes(':'));
+  const got = received(ctx, o.port, start).filter((r) => /^[\w-]+:(\d+|opener)$/.test(r.text) && !r.text.startsWith(`${o.tag}:`));
   const from = [...new Map(got.map((r) => [`${r.from.host}:${r.from.port}`, r.from])).values()];
   return { got: got.length, from };
 }
