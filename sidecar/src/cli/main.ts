@@ -29,6 +29,7 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   testnet: { summary: 'run a local DHT for demos and tests', load: () => import('./testnet-command.ts') },
   relay: { summary: 'run a pkarr HTTP relay', load: () => import('./relay-command.ts') },
   serve: { summary: 'run the JSON-RPC service for the Godot addon', load: () => import('./serve-command.ts') },
+  dns: { summary: 'serve DNS (UDP/TCP) for pkarr names, forward the rest', load: () => import('./dns-command.ts') },
 };
 
 export { version };

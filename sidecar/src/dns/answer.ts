@@ -49,8 +49,8 @@ export interface AnswerEnvironment {
 
 /** Per-query options of the transport. */
 export interface AnswerOptions {
-  /** Largest reply allowed; larger ones become TC replies. */
-  maxBytes: number;
+  /** Largest reply allowed (or how to compute it from the query); larger ones become TC replies. */
+  maxBytes: number | ((query: DnsQuery) => number);
   /** ANY answers only the first RRset at a name (RFC 8482); for UDP. */
   minimalAny: boolean;
 }
@@ -83,7 +83,12 @@ function capTtl(answer: Answer, maxTtl: number): Answer {
   return 'ttl' in answer && typeof answer.ttl === 'number' && answer.ttl > maxTtl ? { ...answer, ttl: maxTtl } as Answer : answer;
 }
 
-async function answerPkarr(query: DnsQuery, name: PkarrName, env: AnswerEnvironment, options: AnswerOptions): Promise<AnswerOutcome> {
+interface Resolved {
+  maxBytes: number;
+  minimalAny: boolean;
+}
+
+async function answerPkarr(query: DnsQuery, name: PkarrName, env: AnswerEnvironment, options: Resolved): Promise<AnswerOutcome> {
   const lookup = await env.lookup(name.key);
   if (lookup.kind === 'rate-limited') return { kind: 'rate-limited', retryAfter: lookup.retryAfter, refused: rcodeReply(query, 'REFUSED', options.maxBytes) };
   if (lookup.kind === 'unresolved') return reply(rcodeReply(query, 'SERVFAIL', options.maxBytes), 0, 'SERVFAIL');
@@ -103,13 +108,15 @@ async function answerPkarr(query: DnsQuery, name: PkarrName, env: AnswerEnvironm
 }
 
 /** Answers one DNS message (see the module doc). Never throws. */
-export async function answerDnsMessage(raw: Uint8Array, env: AnswerEnvironment, options: AnswerOptions): Promise<AnswerOutcome> {
+export async function answerDnsMessage(raw: Uint8Array, env: AnswerEnvironment, answerOptions: AnswerOptions): Promise<AnswerOutcome> {
   let query: DnsQuery;
   try {
     query = parseQuery(raw);
   } catch (err) {
     return { kind: 'malformed', reason: (err as Error).message, formErr: formErrFor(raw) };
   }
+  const limit = answerOptions.maxBytes;
+  const options: Resolved = { maxBytes: typeof limit === 'number' ? limit : limit(query), minimalAny: answerOptions.minimalAny };
   try {
     const fail = (rcode: Rcode): AnswerOutcome => reply(rcodeReply(query, rcode, options.maxBytes), 0, rcode);
     if (!query.isQuery) return fail('FORMERR');
