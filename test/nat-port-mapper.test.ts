@@ -36,6 +36,8 @@ beforeAll(async () => {
       { nat: 'port-restricted', upnp: true, miniupnpdConf: SHORT_LEASES }, // 3: PCP
       { nat: 'port-restricted' }, // 4: no miniupnpd
       { nat: 'port-restricted', upnp: true }, // 5: RPC, default discovery
+      { nat: 'port-restricted', upnp: true, hosts: 2 }, // 6: two hosts want one port (IGD v2, NAT-PMP, PCP)
+      { nat: 'port-restricted', upnp: true, hosts: 2, miniupnpdConf: ['force_igd_desc_v1=yes'] }, // 7: the same on IGD v1
     ],
   });
   wan = await lab.agent(lab.services);
@@ -144,6 +146,46 @@ describe.concurrent('port mapping against miniupnpd, one protocol at a time', ()
       await lan.close();
     }, 60_000);
   }
+
+  it('two LAN hosts asking for the same external port: the second gets another one, and each is reached', async () => {
+    const conflicts = [
+      { site: 6, method: 'pcp', port: 7611 }, { site: 6, method: 'natpmp', port: 7621 },
+      { site: 6, method: 'upnp', port: 7631 }, { site: 7, method: 'upnp', port: 7641 },
+    ] as const;
+    const agents = new Map<string, AgentClient>();
+    const agentFor = async (ns: string, method: string): Promise<AgentClient> => {
+      const key = `${ns}/${method}`;
+      let a = agents.get(key);
+      if (a === undefined) {
+        a = await lab.agent(ns);
+        await a.call(PM, 'start', { protocols: [method] });
+        agents.set(key, a);
+      }
+      return a;
+    };
+    try {
+      for (const c of conflicts) {
+        const site = lab.sites[c.site]!;
+        const [first, second] = [await agentFor(site.hosts[0]!.ns, c.method), await agentFor(site.hosts[1]!.ns, c.method)];
+        await first.call(UDP, 'open', c.port);
+        await second.call(UDP, 'open', c.port);
+        const a = (await first.call<{ mapping: PortMapping }>(PM, 'map', { protocol: 'UDP', internalPort: c.port, ttlSeconds: 60 })).mapping;
+        const b = (await second.call<{ mapping: PortMapping }>(PM, 'map', { protocol: 'UDP', internalPort: c.port, ttlSeconds: 60 })).mapping;
+        figures.push(`two hosts, ${b.via}: both asked for ${c.port}, got ${a.externalPort} and ${b.externalPort}`);
+        expect(a.externalPort).toBe(c.port);
+        expect(b.externalPort).not.toBe(c.port);
+        expect(await udpArrives(first, c.port, { host: site.wanAddress, port: a.externalPort }, `${b.via} to the first`, 2000)).toBe(true);
+        expect(await udpArrives(second, c.port, { host: site.wanAddress, port: b.externalPort }, `${b.via} to the second`, 2000)).toBe(true);
+        const firstGot = await first.call<Received[]>(UDP, 'received', c.port);
+        expect(firstGot.map((r) => r.text)).toEqual([`${b.via} to the first`]);
+      }
+      for (const a of agents.values()) expect((await a.call<{ errors: string[] }>(PM, 'close')).errors).toEqual([]);
+      expect(await redirects(lab.sites[6]!)).toEqual([]);
+      expect(await redirects(lab.sites[7]!)).toEqual([]);
+    } finally {
+      await Promise.allSettled([...agents.values()].map((a) => a.close()));
+    }
+  }, 60_000);
 
   it('a router without miniupnpd: PORT_MAPPING_FAILED naming every protocol, within the discovery bound', async () => {
     const lan = await lab.agent(lab.sites[4]!.hosts[0]!);
