@@ -4,6 +4,7 @@
  * lab's libtorrent nodes, DHT-STUN + NAT classification of the punch socket, then a PunchHost or a
  * joiner. Paths' DATA and ends are pushed to the test as events.
  */
+import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Keypair, PublicKey } from '../sidecar/src/core/keys.ts';
@@ -76,14 +77,14 @@ function adopt(ctx: AgentContext, state: Side, path: PunchPath): void {
 }
 
 /** Host side: watches the rendezvous of the lobby key `seedHex` and accepts joiners. */
-export function host(ctx: AgentContext, seedHex: string): { hostKey: string } {
+export function host(ctx: AgentContext, seedHex: string, pollIntervalMs = 500): { hostKey: string } {
   const state = side(ctx);
   const keypair = Keypair.fromSecretKeyHex(seedHex);
   state.host = new PunchHost({
     channel: state.socket.punch,
     keypair,
     dht: state.dht,
-    pollIntervalMs: 500,
+    pollIntervalMs,
     onPath: (path) => {
       adopt(ctx, state, path);
       ctx.emit('path', { remote: path.remote });
@@ -131,6 +132,13 @@ export async function join(ctx: AgentContext, args: JoinArgs): Promise<JoinResul
     const e = err as { code?: string; message?: string };
     return { ok: false, ms: Math.round(performance.now() - started), code: e.code ?? 'unknown', message: e.message ?? String(err), stats };
   }
+}
+
+/** The DHT part alone (a benchmark's baseline): one announce of `port` under a random info-hash; resolves with its time in ms. */
+export async function announceOnly(ctx: AgentContext, port: number): Promise<number> {
+  const started = performance.now();
+  await side(ctx).dht.announce(randomBytes(20), port);
+  return performance.now() - started;
 }
 
 /** Sends each text as one DATA datagram on path `index`. */
