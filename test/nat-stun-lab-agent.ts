@@ -9,6 +9,7 @@
 import type { AgentContext } from './natlab/agent.ts';
 import type { StunResult } from '../sidecar/src/nat/dht-stun.ts';
 import type { NatReport } from '../sidecar/src/nat/nat-type.ts';
+import { DhtClient } from '../sidecar/src/dht/dht-client.ts';
 import { PortMapper, type PortMapping, type PortMappingMethod } from '../sidecar/src/nat/port-mapper.ts';
 import { PunchSocket } from '../sidecar/src/nat/punch-socket.ts';
 import { Reachability } from '../sidecar/src/nat/reachability.ts';
@@ -28,8 +29,10 @@ interface Held {
 export interface LabOpenArgs {
   /** Local port of the punch socket. */
   port: number;
-  /** libtorrent nodes, `host:port`. */
+  /** libtorrent nodes, `host:port`, pinged as they are. */
   nodes: string[];
+  /** Instead: start the sidecar's DHT node bootstrapped from `nodes` and ping its routing table, as the sidecar does. */
+  viaDhtClient?: boolean;
   /** Map the port on the router first with this protocol, asking for this external port. */
   map?: { method: PortMappingMethod; externalPort: number };
   count?: number;
@@ -51,13 +54,15 @@ function held(ctx: AgentContext): Held {
 
 /** Binds the punch socket (and maps its port when asked); it stays open until the agent closes. */
 export async function open(ctx: AgentContext, args: LabOpenArgs): Promise<{ localPort: number; mapping: PortMapping | null }> {
+  const client = args.viaDhtClient ? await DhtClient.start({ bootstrap: args.nodes, timeoutMs: 1000 }) : null;
+  if (client !== null) ctx.onClose(() => client.destroy());
   const socket = await PunchSocket.bind({ port: args.port });
   const dht = new Set(args.nodes);
   const h: Held = {
     socket, mapper: null, mapping: null, inbound: [],
     reachability: new Reachability({
       channel: socket.krpc,
-      nodes: () => args.nodes,
+      nodes: () => (client === null ? args.nodes : client.routingTable()),
       intervalMs: 0,
       portMapping: () => h.mapping,
       stun: { count: args.count ?? 8, timeoutMs: args.timeoutMs ?? 3000 },

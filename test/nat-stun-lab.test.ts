@@ -31,7 +31,7 @@ describe('DHT-STUN through real NATs (natlab)', () => {
   /** Opens the punch socket in `where` (mapping it when asked), probes, and returns the result with the agent. */
   async function probeFrom(where: LabHost, extra: Partial<LabOpenArgs> = {}): Promise<{ result: LabProbeResult; agent: AgentClient }> {
     const agent = await lab.agent(where);
-    await agent.callWithin(15_000, AGENT, 'open', { port: PORT, nodes: lab.bootstrap, count: DHT_NODES, timeoutMs: 3000, ...extra } satisfies LabOpenArgs);
+    await agent.callWithin(20_000, AGENT, 'open', { port: PORT, nodes: lab.bootstrap, count: DHT_NODES, timeoutMs: 3000, ...extra } satisfies LabOpenArgs);
     const result = await agent.callWithin<LabProbeResult>(15_000, AGENT, 'probe');
     const seen = result.stun.observations.map((o) => (o.mapped === null ? o.outcome : `${o.mapped.host}:${o.mapped.port}`));
     console.log(`[${where.site.nat}${where.site.upnp ? '+upnp' : ''}] ${result.report.summary}\n  seen: ${[...new Set(seen)].join(' ')}`);
@@ -105,6 +105,14 @@ describe('DHT-STUN through real NATs (natlab)', () => {
     expect(r.publicAddress).toEqual({ host: lab.sites[3]!.wanAddress, port: PORT });
     // Conservative: the report does not claim direct reachability, though this NAT gives it.
     expect(await reachesFromWan(agent, r.publicAddress!)).toBe(true);
+  });
+
+  it('as the sidecar will run it: nodes from its DHT node\'s routing table (DhtClient)', async () => {
+    const { result } = await probeFrom(host(1), { port: PORT + 1, viaDhtClient: true });
+    const r = result.report;
+    expect(result.stun.observations.length).toBeGreaterThanOrEqual(2);
+    expect(result.stun.observations.every((o) => lab.bootstrap.includes(o.node))).toBe(true);
+    expect([r.type, r.punchable, r.publicAddress]).toEqual(['cone', true, { host: lab.sites[1]!.wanAddress, port: PORT + 1 }]);
   });
 
   it('mapped by the router (the port mapper, NAT-PMP at miniupnpd): mapped at the granted port, reachable there', async () => {
