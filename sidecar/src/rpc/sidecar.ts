@@ -2,7 +2,7 @@
  * One running sidecar: key store + (lazy) DHT node + pkarr client + republisher behind the
  * JSON-RPC WebSocket server. `Sidecar.start` returns as soon as the server listens (the DHT keeps
  * bootstrapping and announces itself with the `dht.ready` notification); `stop` tears everything
- * down in order: clients (close 1001), lobbies, port mappings, republisher, client, DHT, local testnet.
+ * down in order: clients (close 1001), port mappings, lobbies, republisher, client, DHT, local testnet.
  */
 import { isPkarrError } from '../core/errors.ts';
 import { nowMicros } from '../core/timestamp.ts';
@@ -191,10 +191,11 @@ export class Sidecar {
       }
     };
     await step('rpc server', () => this.server.close());
-    await step('lobbies', () => this.#lobbies.shutdown());
+    // Mappings first: a few LAN round trips, done well within the stop deadline (serve-command.ts).
     await step('port mappings', async () => {
       for (const error of await this.#nat.close()) this.#log.warn(`removing a port mapping: ${error}`);
     });
+    await step('lobbies', () => this.#lobbies.shutdown());
     await step('republisher', () => this.#republisher?.stop());
     await step('client', () => this.#client?.close());
     await step('dht', () => this.#dht?.destroy());
