@@ -149,6 +149,21 @@ describe('hole punching in the NAT lab', () => {
     }
   }, 90_000);
 
+  it('symmetric host ← full-cone joiner: the host\'s probes come from a new port, the joiner follows them', async () => {
+    const { host, joiner, result } = await punch(SYM_B, FULL_CONE);
+    try {
+      expectNat(host, 'symmetric');
+      expectNat(joiner, 'cone');
+      expect(result, JSON.stringify(result)).toMatchObject({ ok: true });
+      if (!result.ok) return;
+      expect(result.remote.host).toBe(host.setup.publicHost);
+      console.log(`[figure] symmetric host ← full-cone joiner: path in ${result.ms} ms, ${JSON.stringify(result.stats)}`);
+      await exchange(host, joiner);
+    } finally {
+      await closeAll(host, joiner);
+    }
+  }, 90_000);
+
   it('port-restricted host ← symmetric joiner: no answer, UNREACHABLE_NAT naming both NAT types', async () => {
     const { host, joiner, result } = await punch(PR_A, SYM_B, { timeoutMs: 6_000 });
     try {
