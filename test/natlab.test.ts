@@ -224,6 +224,32 @@ describe('NAT lab: hairpin (NAT loopback)', () => {
   });
 });
 
+describe('NAT lab: link delay and loss (user-space forwarder in the core)', () => {
+  it('adds the configured delay per access link, then loss, then neither', async () => {
+    const s = site['pr']!;
+    const a = await hostAgent(s.hosts[0]!, 7050);
+    const node = peerOf(lab.bootstrap[6]!);
+    const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
+    const base = await a.call<{ rtts: number[]; lost: number }>(UDP, 'pingTimes', 7050, node, 10, 1_000);
+    await lab.setLinks([{ to: s, delayMs: 40 }, { to: 'services', delayMs: 5 }]);
+    const delayed = await a.call<{ rtts: number[]; lost: number }>(UDP, 'pingTimes', 7050, node, 10, 1_000);
+    await lab.setLinks([{ to: s, delayMs: 0, loss: 0.5 }]);
+    const lossy = await a.call<{ rtts: number[]; lost: number }>(UDP, 'pingTimes', 7050, node, 40, 300);
+    await lab.setLinks([]);
+    const after = await a.call<{ rtts: number[]; lost: number }>(UDP, 'pingTimes', 7050, node, 10, 1_000);
+    const stats = await lab.delay!.stats();
+    console.log(`[natlab] KRPC ping RTT median: direct ${median(base.rtts).toFixed(2)} ms, 40+5 ms links ${median(delayed.rtts).toFixed(2)} ms (min ${Math.min(...delayed.rtts).toFixed(2)}), ` +
+      `after ${median(after.rtts).toFixed(2)} ms; loss 0.5 per direction: ${lossy.lost}/40 lost; forwarder ${JSON.stringify(stats)}`);
+    expect(base.lost).toBe(0);
+    expect(delayed.lost).toBe(0);
+    // Nothing can come back before the forwarder releases it: 2 x (40 + 5) ms.
+    expect(Math.min(...delayed.rtts)).toBeGreaterThanOrEqual(89);
+    expect(lossy.lost).toBeGreaterThan(0);
+    expect(lossy.lost).toBeLessThan(40);
+    expect(after.lost).toBe(0);
+  }, 30_000);
+});
+
 describe('NAT lab: cleanup', () => {
   it('close() leaves no namespace with the run prefix and no process it started', async () => {
     const t0 = performance.now();

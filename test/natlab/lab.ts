@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { PkarrError } from '../../sidecar/src/core/errors.ts';
 import { AgentClient } from './agent-client.ts';
 import { LibtorrentNodes } from './dht-nodes.ts';
+import { type DelayRule, DelayRouter, type DelayStats } from './delay.ts';
 import { HairpinMirror } from './hairpin.ts';
 import { assertLabSupported, Namespaces } from './namespaces.ts';
 import { LabProcess, type SpawnOptions } from './process.ts';
@@ -91,8 +92,10 @@ export class NatLab {
   /** Scratch directory (configs, pid files, relay data); removed on close. */
   readonly dir: string;
   dht: LibtorrentNodes | null = null;
+  delay: DelayRouter | null = null;
   readonly #processes: LabProcess[] = [];
   readonly #agents: AgentClient[] = [];
+  #delayStart: Promise<DelayRouter> | null = null;
   #serviceAddresses = 0;
   #closed = false;
 
@@ -172,6 +175,23 @@ export class NatLab {
     const host = `11.77.3.${++this.#serviceAddresses}`;
     await this.namespaces.address(this.services, 'eth0', `${host}/22`);
     return host;
+  }
+
+  /**
+   * Sets the delay and loss of links (delay.ts): each rule names a site (its access link: WAN and
+   * public LAN prefixes), `'services'` or a prefix. Replaces the previous rules; the first call
+   * starts the user-space forwarder in the core. Returns the forwarder's counters.
+   */
+  async setLinks(links: { to: LabSite | 'services' | string; delayMs: number; loss?: number }[]): Promise<DelayStats> {
+    this.#assertOpen();
+    const rules: DelayRule[] = links.flatMap((l) => {
+      const nets = typeof l.to === 'object' ? [`11.77.${16 + l.to.index}.0/24`, `11.77.${128 + l.to.index}.0/24`]
+        : l.to === 'services' ? ['11.77.0.0/22'] : [l.to];
+      return nets.map((net) => ({ net, delayMs: l.delayMs, ...(l.loss !== undefined ? { loss: l.loss } : {}) }));
+    });
+    this.#delayStart ??= DelayRouter.start(this.core, (p) => this.#track(p));
+    this.delay = await this.#delayStart;
+    return this.delay.setRules(rules);
   }
 
   /** Starts `command args…` inside `ns` (tracked; stopped by pid on close). */

@@ -105,3 +105,19 @@ export async function punch(ctx: AgentContext, o: PunchOptions): Promise<{ got: 
   const from = [...new Map(got.map((r) => [`${r.from.host}:${r.from.port}`, r.from])).values()];
   return { got: got.length, from };
 }
+
+/** `count` sequential KRPC pings from `port` to `node`: the round-trip times (ms) of the answered ones and how many were lost. */
+export async function pingTimes(ctx: AgentContext, port: number, node: Peer, count: number, timeoutMs: number): Promise<{ rtts: number[]; lost: number }> {
+  const rtts: number[] = [];
+  let lost = 0;
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    try {
+      await krpcPing(ctx, port, node, timeoutMs);
+      rtts.push(performance.now() - t0);
+    } catch {
+      lost++;
+    }
+  }
+  return { rtts, lost };
+}
