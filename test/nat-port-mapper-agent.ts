@@ -4,6 +4,7 @@
  * connector to prove TCP mappings. Handles live in ctx.state and close with the agent.
  */
 import { createServer, connect, type Server } from 'node:net';
+import WebSocket from 'ws';
 import type { AgentContext } from './natlab/agent.ts';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
 import { PortMapper, type MapRequest, type PortMapperOptions, type PortMapping } from '../sidecar/src/nat/port-mapper.ts';
@@ -105,4 +106,28 @@ export async function tcpFetch(_ctx: AgentContext, host: string, port: number, t
     socket.on('end', () => { clearTimeout(timer); resolve(data); });
     socket.on('error', () => { clearTimeout(timer); resolve(null); });
   });
+}
+
+/** One JSON-RPC call to a `serve` sidecar in this namespace (127.0.0.1:port, with its token). */
+export async function wsCall(_ctx: AgentContext, port: number, token: string, method: string, params: unknown): Promise<unknown> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ['pkarr-godot.v1', `token.${token}`]);
+  try {
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${method}: no answer within 15 s`)), 15_000);
+      ws.on('message', (data: Buffer) => {
+        const msg = JSON.parse(data.toString()) as { id?: unknown };
+        if (msg.id === 1) {
+          clearTimeout(timer);
+          resolve(msg);
+        }
+      });
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }));
+    });
+  } finally {
+    ws.terminate();
+  }
 }

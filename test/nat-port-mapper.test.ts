@@ -8,9 +8,10 @@
  * discovery bound; the nat.* RPC methods map through the default gateway. Needs root and
  * namespaces: FAILS (never skips) without them. Times are printed as figures, never asserted.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PortMapping } from '../sidecar/src/nat/port-mapper.ts';
-import type { AgentClient } from './natlab/agent-client.ts';
+import { node24, REPO_ROOT, type AgentClient } from './natlab/agent-client.ts';
 import { NFT, nsExec } from './natlab/exec.ts';
 import { NatLab, type LabSite } from './natlab/lab.ts';
 import type { Received } from './natlab/scenarios/udp.ts';
@@ -38,6 +39,7 @@ beforeAll(async () => {
       { nat: 'port-restricted', upnp: true }, // 5: RPC, default discovery
       { nat: 'port-restricted', upnp: true, hosts: 2 }, // 6: two hosts want one port (IGD v2, NAT-PMP, PCP)
       { nat: 'port-restricted', upnp: true, hosts: 2, miniupnpdConf: ['force_igd_desc_v1=yes'] }, // 7: the same on IGD v1
+      { nat: 'port-restricted', upnp: true }, // 8: serve's exit paths
     ],
   });
   wan = await lab.agent(lab.services);
@@ -184,6 +186,32 @@ describe.concurrent('port mapping against miniupnpd, one protocol at a time', ()
       expect(await redirects(lab.sites[7]!)).toEqual([]);
     } finally {
       await Promise.allSettled([...agents.values()].map((a) => a.close()));
+    }
+  }, 60_000);
+
+  it('serve removes its mappings when it stops: on stdin EOF and on SIGTERM', async () => {
+    const site = lab.sites[8]!;
+    const host = site.hosts[0]!;
+    const lan = await lab.agent(host);
+    try {
+      for (const [exitPath, port] of [['stdin EOF', 7801], ['SIGTERM', 7811]] as const) {
+        const serve = lab.spawn(host.ns, node24(), [join(REPO_ROOT, 'sidecar/src/cli/main.ts'), 'serve', '--no-dht', '--no-relays', '--data-dir', join(lab.dir, `serve-${port}`)], { stdin: true, cwd: REPO_ROOT });
+        const ready = JSON.parse((await serve.waitFor(/\{"event":"ready"[^\n]*\}/, 20_000))[0]) as { port: number; token: string };
+        for (const protocol of ['UDP', 'TCP']) {
+          const answer = await lan.call<{ result?: PortMapping; error?: unknown }>(PM, 'wsCall', ready.port, ready.token, 'nat.map', { protocol, internalPort: port });
+          expect(answer.error).toBeUndefined();
+          expect(answer.result).toMatchObject({ externalHost: site.wanAddress, externalPort: port, via: 'pcp' });
+        }
+        expect((await redirects(site)).length).toBe(2);
+        const t0 = performance.now();
+        if (exitPath === 'stdin EOF') serve.child.stdin!.end();
+        else serve.child.kill('SIGTERM');
+        expect(await serve.exited).toBe(0);
+        figures.push(`serve exit on ${exitPath} with 2 mappings: ${(performance.now() - t0).toFixed(0)} ms`);
+        expect(await redirects(site), serve.stderr).toEqual([]);
+      }
+    } finally {
+      await lan.close();
     }
   }, 60_000);
 
