@@ -180,6 +180,23 @@ describe('lobby directory on a local DHT', () => {
     expect(result.lobbies.map((l) => l.name).sort()).toEqual(['A', 'B']);
   });
 
+  it('racing hosts repair a silently lost write by themselves (the check a few seconds after each write)', async () => {
+    // The check must come after any racing write still in flight has landed (15 s in production; 3 s here).
+    const dirOptions = { powBits: BITS, slots: 1, verifyMs: 3000 };
+    const hosts = await Promise.all(['A', 'B', 'C'].map((name) => openHidden(peer(), 'selfheal', name, dirOptions)));
+    const dir = directoryId('selfheal', '1', 1);
+    const window = directoryWindow(nowMicros());
+    const want = hosts.map((h) => h.publicKey.z32).sort();
+    const deadline = Date.now() + 60_000;
+    let listed: string[] = [];
+    while (Date.now() < deadline) {
+      listed = await slotEntries(peer().client, dir, window, 0);
+      if (listed.join() === want.join()) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed).toEqual(want);
+  }, 90_000);
+
   it('a write that loses to a newer one (NOT_MOST_RECENT) is re-read, merged and retried', async () => {
     const game = 'conflict';
     const pa = peer();

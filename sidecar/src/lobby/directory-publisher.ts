@@ -10,7 +10,9 @@
  * the client (DHT + relays). NOT_MOST_RECENT (someone wrote in between) → read again and merge, at
  * most `maxAttempts` times. A race lost silently (another writer's newer packet replaced ours on
  * the network after our publish succeeded) is repaired by the next refresh: `start()` refreshes
- * every `refreshMs` (2 min) and just after each window starts (with a random delay up to 30 s, so
+ * every `refreshMs` (2 min), 15–25 s after each write (a read that catches a race lost at open or
+ * at a window start quickly: a racing write read the slot before ours landed, so it lands within a
+ * DHT put's time after ours — the check waits longer than that), and just after each window starts (with a random delay up to 30 s, so
  * hosts do not all write at the same instant).
  *
  * Slot timestamps never touch the process-wide timestamp source: anyone can sign a slot with a
@@ -28,6 +30,8 @@ import { directoryId, directoryWindow, slotKeypair, slotOrder, DIRECTORY_WINDOW_
 
 export const DEFAULT_DIRECTORY_REFRESH_MS = 120_000;
 export const DEFAULT_DIRECTORY_ATTEMPTS = 3;
+/** The check after a write (plus up to 2/3 of it at random: 15-25 s). */
+export const DEFAULT_DIRECTORY_VERIFY_MS = 15_000;
 const MAX_START_JITTER_MS = 30_000;
 const MAX_SLOT_TIMESTAMP = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -41,6 +45,8 @@ export interface DirectoryPublisherOptions {
   /** Proof-of-work difficulty (default DIRECTORY_POW_BITS; tests only). */
   powBits?: number;
   refreshMs?: number;
+  /** Delay of the check after a write (default 15 s, plus up to 2/3 of it at random). */
+  verifyMs?: number;
   /** Writes per slot before giving up on NOT_MOST_RECENT (default 3). */
   maxAttempts?: number;
   /** Clock (µs), for tests. */
@@ -83,6 +89,8 @@ export class DirectoryPublisher {
   #stopped = false;
   readonly #lifetime = new AbortController();
   #last: DirectoryListing | null = null;
+  /** The last refresh wrote: check again soon (a lost race shows up as a missing entry). */
+  #verifyNext = false;
 
   constructor(options: DirectoryPublisherOptions) {
     this.dir = directoryId(options.game, options.gameVersion, options.slots);
@@ -99,7 +107,14 @@ export class DirectoryPublisher {
   refresh(): Promise<DirectoryListing> {
     if (this.#stopped) return Promise.reject(new PkarrError('INVALID_ARGUMENT', 'directory publisher stopped'));
     if (this.#running === null) {
-      this.#running = this.#refresh().then((listing) => { this.#last = listing; return listing; }).finally(() => { this.#running = null; });
+      this.#running = this.#refresh().then((listing) => {
+        this.#last = listing;
+        this.#verifyNext = listing.action === 'written';
+        return listing;
+      }, (err: unknown) => {
+        this.#verifyNext = false;
+        throw err;
+      }).finally(() => { this.#running = null; });
     }
     return this.#running;
   }
@@ -119,7 +134,9 @@ export class DirectoryPublisher {
   }
 
   #schedule(): void {
-    const refreshMs = this.#options.refreshMs ?? DEFAULT_DIRECTORY_REFRESH_MS;
+    const verifyBase = this.#options.verifyMs ?? DEFAULT_DIRECTORY_VERIFY_MS;
+    const verifyMs = verifyBase + Math.floor(Math.random() * verifyBase * 2 / 3); // 15-25 s by default
+    const refreshMs = this.#verifyNext ? Math.min(verifyMs, this.#options.refreshMs ?? DEFAULT_DIRECTORY_REFRESH_MS) : this.#options.refreshMs ?? DEFAULT_DIRECTORY_REFRESH_MS;
     const nowMs = Number(this.#now() / 1000n);
     const windowMs = DIRECTORY_WINDOW_SECONDS * 1000;
     const toNextWindow = windowMs - (nowMs % windowMs) + Math.floor(Math.random() * MAX_START_JITTER_MS);

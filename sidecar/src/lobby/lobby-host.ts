@@ -25,6 +25,7 @@ import { customMap } from './custom-map.ts';
 import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './external-address.ts';
 import type { LobbyEndpoint } from './lobby-endpoints.ts';
 import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo } from './lobby-record.ts';
+import type { NatType } from '../nat/nat-type.ts';
 import { lobbyTopic, type TopicDht } from './topic.ts';
 
 /** The client as the host uses it; `nextTimestamp` (Client has it) is used once, when opening. */
@@ -51,7 +52,7 @@ export interface LobbyHostOptions {
   beaconPublicPort?: number;
   beaconRateLimit?: RateLimit | null;
   /** Directory tuning (slots must match the browsers'; the rest is for tests). */
-  directory?: Partial<Pick<DirectoryPublisherOptions, 'slots' | 'refreshMs' | 'powBits' | 'maxAttempts' | 'now'>>;
+  directory?: Partial<Pick<DirectoryPublisherOptions, 'slots' | 'refreshMs' | 'verifyMs' | 'powBits' | 'maxAttempts' | 'now'>>;
   /** Background failures (republish, re-announce, directory refresh); they never stop the lobby. */
   onError?: (what: 'publish' | 'announce' | 'directory', err: unknown) => void;
 }
@@ -80,6 +81,8 @@ export interface LobbyOpenOptions {
   directory?: boolean;
   /** Record TTL, seconds (default 60). */
   ttl?: number;
+  /** How the host is reached through its NAT (nat/nat-service.ts), published as `reach`. */
+  reach?: NatType;
 }
 
 /** Fields `update` may change. */
@@ -198,6 +201,7 @@ export class LobbyHost {
       endpoints,
       ...(options.custom === undefined ? {} : { custom: customMap(Object.entries(options.custom)) }),
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
+      ...(options.reach === undefined ? {} : { reach: options.reach }),
     };
     validateLobbyInfo(info); // before binding anything
     const topic = isPublic && (options.beacon ?? true) && this.#options.dht !== null ? lobbyTopic(info.game, info.gameVersion) : null;
