@@ -80,7 +80,9 @@ export async function discoverIgd(timeoutMs: number, signal: AbortSignal, interf
   try {
     return await new Promise<SsdpAnswer | null>((resolve) => {
       let resend: NodeJS.Timeout | null = null;
+      let done = false;
       const finish = (answer: SsdpAnswer | null): void => {
+        done = true;
         clearTimeout(deadline);
         if (resend !== null) clearTimeout(resend);
         signal.removeEventListener('abort', onAbort);
@@ -89,8 +91,13 @@ export async function discoverIgd(timeoutMs: number, signal: AbortSignal, interf
       const deadline = setTimeout(() => finish(null), timeoutMs);
       const onAbort = (): void => finish(null);
       signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) {
+        finish(null);
+        return;
+      }
       const ready: Socket[] = [];
       const send = (socket: Socket): void => {
+        if (done) return; // the sockets are closed once the search ended
         for (const st of IGD_SEARCH_TARGETS) socket.send(mSearch(st), SSDP_PORT, SSDP_GROUP, () => undefined);
       };
       resend = setTimeout(() => ready.forEach(send), Math.floor(timeoutMs / 3));
@@ -103,6 +110,7 @@ export async function discoverIgd(timeoutMs: number, signal: AbortSignal, interf
           if (answer !== null) finish({ ...answer, from: rinfo.address, localAddress: address });
         });
         socket.bind(0, address, () => {
+          if (done) return;
           try {
             socket.setMulticastInterface(address);
             socket.setMulticastTTL(2);
