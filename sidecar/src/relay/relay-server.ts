@@ -17,6 +17,7 @@ import type { Dht } from '../dht/types.ts';
 import { clientAddress } from './client-ip.ts';
 import { ClientErrorResponder } from './client-error.ts';
 import { DOH_PATH, handleDoh } from './doh.ts';
+import { acceptH2c } from './doh-h2c.ts';
 import { handleGet } from './get-route.ts';
 import { applyCors, sendMethodNotAllowed, sendPreflight, sendText } from './http-util.ts';
 import { PacketResolver } from './packet-resolver.ts';
@@ -196,6 +197,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
   });
   // 408 / 431 / 400 with Connection: close, or just a destroy (client-error.ts).
   server.on('clientError', clientErrors.handle);
+  acceptH2c(server); // the same routes over HTTP/2 cleartext (doh-h2c.ts)
 
   const host = options.host ?? '127.0.0.1';
   try {

@@ -1,0 +1,81 @@
+/**
+ * HTTP/2 over cleartext (h2c, prior knowledge, RFC 9113 §3.3) on the relay's HTTP/1.1 port, for
+ * DNS-over-HTTPS clients that speak HTTP/2 only (`dig +http-plain`, a TLS-terminating proxy
+ * forwarding h2). Every request is handled by the relay's own request listener, so routes, rate
+ * limits and answers are the same as over HTTP/1.1.
+ *
+ * Each new connection is sniffed: its first bytes are compared with the HTTP/2 connection preface
+ * (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`). On a match the connection goes to a node:http2 server; on the
+ * first byte that differs, or when nothing arrives within {@link SNIFF_MS}, it goes to the HTTP/1.1
+ * server untouched (its header and request timeouts then apply as before), with the bytes read so
+ * far put back. HTTP/2 sessions idle for {@link H2_IDLE_MS} are closed; the relay's
+ * closeIdleConnections/closeAllConnections also close/destroy them.
+ */
+import type { Server } from 'node:http';
+import { createServer as createH2Server, type Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+
+const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+/** How long a silent new connection waits before it is handed to HTTP/1.1. */
+export const SNIFF_MS = 1000;
+export const H2_IDLE_MS = 30_000;
+/** Concurrent streams per HTTP/2 session (each is a request for the rate limiter). */
+const MAX_STREAMS = 32;
+
+type ConnectionListener = (socket: Socket) => void;
+
+/** Makes `server` (the relay's node:http server, before it listens) accept h2c too. */
+export function acceptH2c(server: Server): void {
+  const http1 = server.listeners('connection') as ConnectionListener[];
+  server.removeAllListeners('connection');
+  const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_STREAMS }, maxSessionMemory: 10 });
+  for (const listener of server.listeners('request')) h2.on('request', listener as (...args: unknown[]) => void);
+  const sessions = new Set<Http2Session>();
+  h2.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.setTimeout(H2_IDLE_MS, () => session.close());
+    session.once('close', () => sessions.delete(session));
+    session.on('error', () => session.destroy());
+  });
+
+  server.on('connection', (socket: Socket) => {
+    let seen: Buffer = Buffer.alloc(0);
+    const onError = (): void => { socket.destroy(); };
+    const finish = (h2c: boolean): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      if (seen.length > 0) socket.unshift(seen);
+      socket.off('error', onError);
+      if (h2c) {
+        h2.emit('connection', socket);
+        return;
+      }
+      for (const listener of http1) listener.call(server, socket);
+      socket.resume();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const n = Math.min(seen.length, PREFACE.length);
+      if (!seen.subarray(0, n).equals(PREFACE.subarray(0, n))) finish(false);
+      else if (seen.length >= PREFACE.length) finish(true);
+    };
+    const onClose = (): void => clearTimeout(timer);
+    const timer = setTimeout(() => finish(false), SNIFF_MS);
+    socket.on('error', onError);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
+
+  const closeIdle = server.closeIdleConnections.bind(server);
+  const closeAll = server.closeAllConnections.bind(server);
+  server.closeIdleConnections = (): void => {
+    for (const session of sessions) session.close();
+    closeIdle();
+  };
+  server.closeAllConnections = (): void => {
+    for (const session of sessions) session.destroy();
+    closeAll();
+  };
+}
