@@ -10,6 +10,7 @@ import type { AgentClient } from './natlab/agent-client.ts';
 import { type LabHost, type LabSite, NatLab } from './natlab/lab.ts';
 import { listNamespaces } from './natlab/namespaces.ts';
 import type { Peer, Received } from './natlab/scenarios/udp.ts';
+import { BT_DHT, startBittorrentDht, startRelay } from './natlab/services.ts';
 
 const UDP = './test/natlab/scenarios/udp.ts';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -222,6 +223,26 @@ describe('NAT lab: hairpin (NAT loopback)', () => {
     expect(await arrives(a, 7022, 'hp-off-wan')).not.toBeNull();
     expect(await hairpinWorks(s, a, 7022, 'hp-off')).toBe(false);
   });
+});
+
+describe('NAT lab: services on the WAN', () => {
+  it('a pkarr relay on a WAN address answers a host behind NAT', async () => {
+    const relay = await startRelay(lab);
+    expect(relay.url).toBe(`http://${relay.host}:${relay.port}`);
+    const a = await lab.agent(site['sym']!.hosts[0]!);
+    const res = await a.call<{ status: number; body: string }>('./test/natlab/scenarios/http.ts', 'get', `${relay.url}/`);
+    expect(res.status).toBe(200);
+  }, 30_000);
+
+  it('bittorrent-dht nodes on WAN addresses join the libtorrent DHT and answer pings (without BEP42 ip)', async () => {
+    const bt = await startBittorrentDht(lab, 3);
+    expect(bt.addresses).toHaveLength(3);
+    const sizes = await bt.agent.call<number[]>(BT_DHT, 'tableSizes');
+    expect(Math.min(...sizes)).toBeGreaterThan(0);
+    const a = await hostAgent(site['pr']!.hosts[0]!, 7060);
+    const r = await a.call<{ ip: Peer | null }>(UDP, 'krpcPing', 7060, peerOf(bt.addresses[0]!));
+    expect(r.ip).toBeNull();
+  }, 30_000);
 });
 
 describe('NAT lab: link delay and loss (user-space forwarder in the core)', () => {
