@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
 import { normalizeMapRequest, PortMapper } from '../sidecar/src/nat/port-mapper.ts';
 import { parseBsdRouteGet, parseProcNetRoute, parseWindowsRoutePrint } from '../sidecar/src/nat/port-mapper-gateway.ts';
-import { xmlBlocks, xmlText } from '../sidecar/src/nat/port-mapper-http.ts';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { fetchBounded, MAX_BODY, soapCall, UpnpFault, xmlBlocks, xmlText } from '../sidecar/src/nat/port-mapper-http.ts';
 import { mSearch, parseSsdpAnswer } from '../sidecar/src/nat/port-mapper-ssdp.ts';
 import { PortMapperService } from '../sidecar/src/nat/port-mapper-service.ts';
 import { pickIgdService } from '../sidecar/src/nat/port-mapper-upnp.ts';
@@ -198,6 +199,48 @@ describe('IGD description and SOAP readers', () => {
     expect(xmlText('<a:NewReservedPort>40000</a:NewReservedPort>', 'NewReservedPort')).toBe('40000');
     expect(xmlText('<NewReservedPort>40000', 'NewReservedPort')).toBeNull();
     expect(xmlBlocks('<serviceList><service>a</service><service x="1">b</service><service>c', 'service')).toEqual(['a', 'b']);
+  });
+});
+
+describe('gateway HTTP answers are bounded', () => {
+  let server: Server;
+  let base: string;
+  afterEach(() => new Promise<void>((resolve) => { server?.closeAllConnections(); server?.close(() => resolve()); }));
+
+  async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<void> {
+    server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  }
+  const within = (ms: number) => ({ timeoutMs: ms, signal: AbortSignal.timeout(10_000) });
+
+  it('refuses oversized and endless answers, stalls and other schemes; follows no redirect', async () => {
+    await serve((req, res) => {
+      if (req.url === '/big') res.end('x'.repeat(MAX_BODY + 1));
+      else if (req.url === '/endless') { res.writeHead(200); const t = setInterval(() => res.write('y'.repeat(4096)), 1); res.on('close', () => clearInterval(t)); }
+      else if (req.url === '/stall') res.writeHead(200);
+      else if (req.url === '/moved') res.writeHead(302, { Location: 'http://127.0.0.1:1/x' }).end();
+      else res.end('<ok/>');
+    });
+    expect((await fetchBounded(new URL(`${base}/`), within(2000))).body).toBe('<ok/>');
+    await expect(fetchBounded(new URL(`${base}/big`), within(2000))).rejects.toThrow(/larger than 65536 bytes/);
+    await expect(fetchBounded(new URL(`${base}/endless`), within(2000))).rejects.toThrow(/larger than 65536 bytes/);
+    await expect(fetchBounded(new URL(`${base}/stall`), within(300))).rejects.toThrow(/no complete answer within 300 ms/);
+    expect((await fetchBounded(new URL(`${base}/moved`), within(2000))).status).toBe(302);
+    await expect(fetchBounded(new URL('https://127.0.0.1:1/'), within(2000))).rejects.toThrow(/plain HTTP/);
+  });
+
+  it('a SOAP fault becomes UpnpFault with its code; a faultless error stays an HTTP error', async () => {
+    await serve((req, res) => {
+      const action = String(req.headers['soapaction']);
+      res.statusCode = 500;
+      if (action.endsWith('#AddPortMapping"')) res.end('<s:Envelope><s:Body><s:Fault><detail><UPnPError><errorCode>725</errorCode><errorDescription>OnlyPermanentLeasesSupported</errorDescription></UPnPError></detail></s:Fault></s:Body></s:Envelope>');
+      else res.end('<html>oops</html>');
+    });
+    const fault = await soapCall(new URL(`${base}/ctl`), 'urn:schemas-upnp-org:service:WANIPConnection:1', 'AddPortMapping', [['NewExternalPort', 1]], 2000, AbortSignal.timeout(5000)).catch((e: unknown) => e);
+    expect(fault).toBeInstanceOf(UpnpFault);
+    expect((fault as UpnpFault).upnpCode).toBe(725);
+    await expect(soapCall(new URL(`${base}/ctl`), 'urn:x', 'GetExternalIPAddress', [], 2000, AbortSignal.timeout(5000))).rejects.toThrow(/GetExternalIPAddress: HTTP 500/);
   });
 });
 
