@@ -188,7 +188,7 @@ describe('rendezvous', () => {
       },
     };
     const reported: string[] = [];
-    const watcher = new RendezvousWatcher({ dht, hostKey: key, onAddress: (a) => reported.push(`${a.host}:${a.port}`), maxNewPerMinute: 3, now: () => now });
+    const watcher = new RendezvousWatcher({ dht, hostKey: key, onAddress: (a) => reported.push(`${a.host}:${a.port}`), maxNewPerMinute: 3, repeatAfterMs: 600_000, now: () => now });
     await watcher.poll();
     await watcher.poll();
     expect(new Set(looked)).toEqual(new Set([current, previous]));
@@ -200,6 +200,20 @@ describe('rendezvous', () => {
     await watcher.poll();
     expect(reported).toEqual([`${LO}:1000`, `${LO}:1001`, `${LO}:1002`, `${LO}:1003`]);
     await watcher.close();
+    // An address still announced is reported again after repeatAfterMs (a joiner retrying from the same socket).
+    const again: string[] = [];
+    const repeating = new RendezvousWatcher({ dht, hostKey: key, onAddress: (a) => again.push(`${a.host}:${a.port}`), repeatAfterMs: 15_000, now: () => now });
+    peers.clear();
+    peers.set(Buffer.from(rendezvousHash(key, rendezvousWindow(now))).toString('hex'), [[LO, 1000]]);
+    await repeating.poll();
+    now += 10_000;
+    await repeating.poll();
+    expect(again).toEqual([`${LO}:1000`]);
+    now += 6_000;
+    await repeating.poll();
+    expect(again).toEqual([`${LO}:1000`, `${LO}:1000`]);
+    await repeating.close();
+    expect(() => new RendezvousWatcher({ dht, hostKey: key, onAddress: () => undefined, repeatAfterMs: 10 })).toThrow(/repeatAfterMs/);
   });
 });
 
@@ -347,6 +361,25 @@ describe('host rules for open paths', () => {
     expect(welcomesSeen[0]!.equals(session)).toBe(true);
     expect(host.stats.welcomesSent).toBe(welcomes + 1);
     expect(host.paths()).toEqual([hostPath]);
+  });
+});
+
+describe('probing', () => {
+  it('a rendezvous address gets probeCount probes; reported again (a retry), it gets one more round', async () => {
+    const hostSocket = await punchSocket();
+    const joiner = await rawSocket();
+    const host = new PunchHost({ channel: hostSocket.punch, keypair: Keypair.generate(), onPath: () => undefined, probeCount: 5, probeIntervalMs: 20 });
+    cleanup.push(() => host.close());
+    host.addCandidate(joiner.address);
+    host.addCandidate(joiner.address); // while probing: no second round
+    await until(() => joiner.received.length === 5, 5000, 'five probes');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(joiner.received).toHaveLength(5);
+    host.addCandidate(joiner.address);
+    await until(() => joiner.received.length === 10, 5000, 'five more probes');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(joiner.received).toHaveLength(10);
+    expect(host.stats.probesSent).toBe(10);
   });
 });
 

@@ -19,6 +19,8 @@ export const WINDOW_SECONDS = 60;
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
 /** Default bound on new addresses the watcher reports per minute. */
 export const DEFAULT_MAX_NEW_PER_MINUTE = 30;
+/** Default time after which an address still announced is reported again, ms. */
+export const DEFAULT_REPEAT_AFTER_MS = 15_000;
 /** Default age after which a window's poll is a full lookup again, ms. */
 export const DEFAULT_FULL_LOOKUP_EVERY_MS = 30_000;
 /** Closest nodes a targeted poll asks. */
@@ -57,7 +59,7 @@ export function announceRendezvous(dht: TopicDht, hostKey: PublicKey, publicPort
 export interface RendezvousWatcherOptions {
   dht: RendezvousDht;
   hostKey: PublicKey;
-  /** Called once per new address per window (within the per-minute bound). */
+  /** Called for each new address (again after `repeatAfterMs` if still announced; within the per-minute bound). */
   onAddress: (address: UdpAddress) => void;
   /** Pause between polls, ms (default 2000). */
   pollIntervalMs?: number;
@@ -68,6 +70,11 @@ export interface RendezvousWatcherOptions {
    * lookup, and a full lookup runs again after this long (default 30000 ms) or when none answered.
    */
   fullLookupEveryMs?: number;
+  /**
+   * An address still announced this long after it was reported is reported again (default 15000
+   * ms): a joiner that retries from the same socket gets probed again.
+   */
+  repeatAfterMs?: number;
   /** Clock (tests). */
   now?: () => number;
 }
@@ -97,8 +104,9 @@ export class RendezvousWatcher {
   readonly #fullLookupEveryMs: number;
   /** When each window's last full lookup ended. */
   readonly #fullAt = new Map<number, number>();
-  /** Addresses reported, per window index. */
-  readonly #seen = new Map<number, Set<string>>();
+  /** Addresses reported: when last, and the latest window they were seen in. */
+  readonly #reported = new Map<string, { at: number; window: number }>();
+  readonly #repeatAfterMs: number;
   /** Times (ms) of the reports of the last minute. */
   readonly #recent: number[] = [];
   readonly #abort = new AbortController();
@@ -113,6 +121,10 @@ export class RendezvousWatcher {
     }
     if (!Number.isInteger(this.#maxNewPerMinute) || this.#maxNewPerMinute < 1) {
       throw new PkarrError('INVALID_ARGUMENT', `invalid maxNewPerMinute ${String(this.#maxNewPerMinute)} (≥ 1)`);
+    }
+    this.#repeatAfterMs = options.repeatAfterMs ?? DEFAULT_REPEAT_AFTER_MS;
+    if (!Number.isFinite(this.#repeatAfterMs) || this.#repeatAfterMs < 1000) {
+      throw new PkarrError('INVALID_ARGUMENT', `invalid repeatAfterMs ${String(this.#repeatAfterMs)} (≥ 1000)`);
     }
     this.#fullLookupEveryMs = options.fullLookupEveryMs ?? DEFAULT_FULL_LOOKUP_EVERY_MS;
     if (!Number.isFinite(this.#fullLookupEveryMs) || this.#fullLookupEveryMs < 0) {
@@ -138,7 +150,7 @@ export class RendezvousWatcher {
   /** One poll of both windows (also used by the loop). */
   async poll(): Promise<void> {
     const window = rendezvousWindow(this.#now());
-    for (const key of [...this.#seen.keys()]) if (key < window - 1) this.#seen.delete(key);
+    for (const [id, entry] of this.#reported) if (entry.window < window - 1) this.#reported.delete(id);
     for (const key of [...this.#fullAt.keys()]) if (key < window - 1) this.#fullAt.delete(key);
     this.stats.polls++;
     await Promise.all([window, window - 1].filter((w) => w >= 0).map((w) => this.#lookup(w)));
@@ -171,22 +183,19 @@ export class RendezvousWatcher {
       return;
     }
     const id = `${host}:${port}`;
-    let seen = this.#seen.get(window);
-    if (seen === undefined) {
-      seen = new Set();
-      this.#seen.set(window, seen);
-    }
-    if (seen.has(id)) return;
-    // Seen in the other window already: the same joiner, reported once.
-    for (const [w, other] of this.#seen) if (w !== window && other.has(id)) { seen.add(id); return; }
     const now = this.#now();
+    const entry = this.#reported.get(id);
+    if (entry !== undefined) {
+      entry.window = Math.max(entry.window, window);
+      if (now - entry.at < this.#repeatAfterMs) return; // the same joiner, in either window
+    }
     while (this.#recent.length > 0 && this.#recent[0]! <= now - 60_000) this.#recent.shift();
     if (this.#recent.length >= this.#maxNewPerMinute) {
       this.stats.rateLimited++;
-      return; // not marked seen: reported on a later poll once the bound allows
+      return; // not marked: reported on a later poll once the bound allows
     }
     this.#recent.push(now);
-    seen.add(id);
+    this.#reported.set(id, { at: now, window: Math.max(entry?.window ?? window, window) });
     this.stats.reported++;
     try {
       this.#options.onAddress({ host, port });
