@@ -15,6 +15,7 @@ export const TARGETS: Readonly<Record<string, Factory>> = {
   lobby: async () => as((await import('./lobby.ts')).lobbyTarget() as FuzzTarget<never>),
   'record-text': async () => as((await import('./record-text.ts')).recordTextTarget() as FuzzTarget<never>),
   'public-key': async () => as((await import('./public-key.ts')).publicKeyTarget() as FuzzTarget<never>),
+  'dns-server': async () => as((await import('./dns-server.ts')).dnsServerTarget() as FuzzTarget<never>),
 };
 
 export const TARGET_NAMES: readonly string[] = Object.keys(TARGETS);

@@ -49,10 +49,26 @@ export function plausibleHeader(raw: Uint8Array): boolean {
   return HEADER_BYTES + 5 * u16(4) + 11 * (u16(6) + u16(8) + u16(10)) <= raw.length;
 }
 
+/** dns-packet's name codec (not in @types/dns-packet). */
+const nameCodec = (dnsPacket as unknown as { name: { encode(name: string): Buffer; decode(wire: Buffer): string } }).name;
+
+/**
+ * Throws unless `name` (as dns-packet decoded it) encodes back to a valid wire name that decodes to
+ * the same text: dns-packet's decoder accepts label types and bytes (reserved label bits, invalid
+ * UTF-8) that its encoder cannot write back, and a reply echoing such a question would not be DNS.
+ */
+function checkQuestionName(name: string): void {
+  const wire = nameCodec.encode(name);
+  let ok = wire.length <= 255;
+  for (let at = 0; ok && at < wire.length && wire[at] !== 0; at += 1 + (wire[at] ?? 0)) ok = (wire[at] ?? 0) <= 63;
+  if (!ok || nameCodec.decode(wire) !== name) throw new Error('question name cannot be echoed');
+}
+
 /** Decodes a query; throws an Error with the reason when it is not a decodable DNS message. */
 export function parseQuery(raw: Uint8Array): DnsQuery {
   if (!plausibleHeader(raw)) throw new Error(raw.length < HEADER_BYTES ? 'shorter than a DNS header' : 'section counts do not fit the message');
   const message = dnsPacket.decode(Buffer.from(raw.buffer, raw.byteOffset, raw.length));
+  for (const q of message.questions ?? []) checkQuestionName(q.name);
   const opt = (message.additionals ?? []).find((a) => a.type === 'OPT') as { udpPayloadSize?: number; ednsVersion?: number } | undefined;
   return {
     raw,
