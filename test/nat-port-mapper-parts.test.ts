@@ -285,6 +285,15 @@ describe('map request validation', () => {
   });
 });
 
+describe('PortMapper.start validation', () => {
+  it('refuses unknown or repeated protocols and a gateway hint that is not an IPv4 address', async () => {
+    for (const options of [{ protocols: [] }, { protocols: ['pcp', 'pcp'] }, { protocols: ['igd'] }, { gatewayHint: 'router.lan' }, { gatewayHint: '::1' }]) {
+      const err = await PortMapper.start(options as never).catch((e: unknown) => e);
+      expect(isPkarrError(err, 'INVALID_ARGUMENT'), JSON.stringify(options)).toBe(true);
+    }
+  });
+});
+
 describe('NAT-PMP and PCP exchanges against fake gateways on loopback', () => {
   const sockets: Socket[] = [];
   afterEach(() => {
@@ -374,7 +383,7 @@ describe('NAT-PMP and PCP exchanges against fake gateways on loopback', () => {
       expect((status['mappings'] as unknown[]).length).toBe(1);
       for (const [params, field] of [
         [{ protocol: 'ICMP', internalPort: 1 }, 'protocol'], [{ protocol: 'UDP' }, 'internalPort'], [{ protocol: 'UDP', internalPort: 7.5 }, 'internalPort'],
-        [{ protocol: 'UDP', internalPort: 1, ttlSeconds: 0 }, 'ttlSeconds'], [{ protocol: 'UDP', internalPort: 1, methods: ['upnp', 'smoke-signals'] }, 'methods'],
+        [{ protocol: 'UDP', internalPort: 1, ttlSeconds: 0 }, 'ttlSeconds'], [{ protocol: 'UDP', internalPort: 1, methods: ['upnp', 'smoke-signals'] }, 'methods'], [{ protocol: 'UDP', internalPort: 1, methods: ['pcp', 'pcp'] }, 'methods'],
         [{ protocol: 'UDP', internalPort: 1, description: 'é' }, 'description'], [{ protocol: 'UDP', internalPort: 1, extra: 1 }, 'extra'],
       ] as const) {
         const answer = await call('nat.map', params);

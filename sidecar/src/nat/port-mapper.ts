@@ -7,6 +7,7 @@
  * passed on with `publicAddress` saying whether it is globally routable (false behind double NAT
  * or CGNAT: the mapping then reaches only the carrier's network).
  */
+import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import { assertAllowedHost } from '../core/loopback-guard.ts';
 import { isPublicAddress } from '../lobby/external-address.ts';
@@ -128,8 +129,11 @@ export class PortMapper {
   /** Finds the gateways; PORT_MAPPING_FAILED (naming each protocol tried and why) when none answers. */
   static async start(options: PortMapperOptions = {}): Promise<PortMapper> {
     const methods = options.protocols ?? DEFAULT_METHODS;
-    if (methods.length === 0 || methods.some((m) => !DEFAULT_METHODS.includes(m))) {
-      throw new PkarrError('INVALID_ARGUMENT', `protocols must be a non-empty list of ${DEFAULT_METHODS.join(', ')}`);
+    if (methods.length === 0 || methods.some((m) => !DEFAULT_METHODS.includes(m)) || new Set(methods).size !== methods.length) {
+      throw new PkarrError('INVALID_ARGUMENT', `protocols must be a non-empty list of distinct ${DEFAULT_METHODS.join(', ')}`);
+    }
+    if (options.gatewayHint !== undefined && !isIPv4(options.gatewayHint)) {
+      throw new PkarrError('INVALID_ARGUMENT', `gatewayHint must be an IPv4 address, got ${JSON.stringify(options.gatewayHint)}`);
     }
     const timeoutMs = options.discoveryTimeoutMs ?? DEFAULT_DISCOVERY_MS;
     const signal = options.signal === undefined ? AbortSignal.timeout(timeoutMs + 500) : AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs + 500)]);

@@ -39,8 +39,8 @@ function int(params: Params, field: string, min: number, max: number, required: 
 function methodsOf(params: Params): PortMappingMethod[] | undefined {
   const v = params['methods'];
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.length === 0 || v.length > 3 || v.some((m) => !DEFAULT_METHODS.includes(m as PortMappingMethod))) {
-    throw invalidParams('methods', `must be a non-empty list of ${DEFAULT_METHODS.map((m) => `"${m}"`).join(', ')}`);
+  if (!Array.isArray(v) || v.length === 0 || new Set(v).size !== v.length || v.some((m) => !DEFAULT_METHODS.includes(m as PortMappingMethod))) {
+    throw invalidParams('methods', `must be a non-empty list of distinct ${DEFAULT_METHODS.map((m) => `"${m}"`).join(', ')}`);
   }
   return v as PortMappingMethod[];
 }
