@@ -10,6 +10,7 @@ describe('serve options', () => {
     expect(o).toMatchObject({
       port: 0, relays: [...DEFAULT_RELAYS], bootstrap: [], testnet: null, noDht: false, parentPid: null,
       allowOrigins: [], tokenFile: null, republishIntervalSeconds: null, heartbeatIntervalSeconds: null, timeoutMs: null, logLevel: 'info', logFile: null, help: false,
+      punchPort: 0, noNat: false,
     });
     expect(o.dataDir).toBe(defaultDataDir());
   });
@@ -19,11 +20,12 @@ describe('serve options', () => {
       '--port', '4000', '--data-dir', 'rel/dir', '--relay', 'http://127.0.0.1:1/', '--relay', 'https://127.0.0.2:8443',
       '--bootstrap', '127.0.0.1:5', '--bootstrap', 'host.example:6881', '--parent-pid', '123', '--allow-origin', 'http://a.example:8060',
       '--token-file', '/t', '--republish-interval', '60', '--heartbeat-interval', '0', '--timeout', '500', '--log-level', 'debug', '--log-file', '/l',
+      '--punch-port', '7000', '--no-nat',
     ]);
     expect(o).toMatchObject({
       port: 4000, relays: ['http://127.0.0.1:1/', 'https://127.0.0.2:8443'], bootstrap: ['127.0.0.1:5', 'host.example:6881'],
       parentPid: 123, allowOrigins: ['http://a.example:8060'], tokenFile: '/t', republishIntervalSeconds: 60, heartbeatIntervalSeconds: 0,
-      timeoutMs: 500, logLevel: 'debug', logFile: '/l',
+      timeoutMs: 500, logLevel: 'debug', logFile: '/l', punchPort: 7000, noNat: true,
     });
     expect(o.dataDir).toBe(join(process.cwd(), 'rel/dir'));
   });
@@ -46,6 +48,7 @@ describe('serve options', () => {
       [['--log-level', 'loud'], /--log-level/], [['--allow-origin', 'evil.example'], /--allow-origin/],
       [['--republish-interval', '0'], /--republish-interval/], [['--timeout', '5'], /--timeout/],
       [['--heartbeat-interval', '-1'], /--heartbeat-interval/], [['--heartbeat-interval', '86401'], /--heartbeat-interval/],
+      [['--punch-port', '65536'], /--punch-port/], [['--punch-port', 'x'], /--punch-port/],
       [['--bogus'], /bogus/], [['positional'], /positional|argument/i],
     ];
     for (const [args, message] of bad) {

@@ -21,7 +21,11 @@ export type LobbyErrorReason =
   /** A valid lobby of another game or game version (code INVALID_RECORD). */
   | 'OTHER_GAME'
   /** The encoded lobby exceeds the 1000-byte DNS limit (code PACKET_TOO_LARGE). */
-  | 'LOBBY_TOO_LARGE';
+  | 'LOBBY_TOO_LARGE'
+  /** Joining: every place is taken (code INVALID_ARGUMENT). */
+  | 'LOBBY_FULL'
+  /** Joining: the lobby offers no endpoint for the transport asked for (code NOT_FOUND). */
+  | 'NO_TRANSPORT';
 
 const CODES: Record<LobbyErrorReason, PkarrErrorCode> = {
   NO_LOBBY: 'NOT_FOUND',
@@ -32,6 +36,8 @@ const CODES: Record<LobbyErrorReason, PkarrErrorCode> = {
   INVALID_LOBBY: 'INVALID_RECORD',
   OTHER_GAME: 'INVALID_RECORD',
   LOBBY_TOO_LARGE: 'PACKET_TOO_LARGE',
+  LOBBY_FULL: 'INVALID_ARGUMENT',
+  NO_TRANSPORT: 'NOT_FOUND',
 };
 
 /** A PkarrError carrying `details.lobbyError = reason`. */

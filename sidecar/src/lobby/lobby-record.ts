@@ -22,6 +22,7 @@ import { customMap } from './custom-map.ts';
 import { encodeEndpoints, lobbyAddresses, parseEndpoints, type LobbyEndpoint } from './lobby-endpoints.ts';
 import { lobbyError } from './lobby-errors.ts';
 import { encodeAttributes, parseAttributes } from './txt-attributes.ts';
+import { NAT_TYPES, type NatType } from '../nat/nat-type.ts';
 
 export const LOBBY_SCHEMA_VERSION = 1;
 /** Owner name of the metadata TXT record. */
@@ -41,12 +42,8 @@ export const GAME_VERSION_PATTERN = /^[A-Za-z0-9._+-]{1,32}$/;
 export const CUSTOM_KEY_PATTERN = /^[a-z0-9_-]{1,30}$/;
 export const MAX_LOBBY_NAME_CHARS = 64;
 export const MAX_PLAYERS = 65535;
-/** How a host can be reached (docs/nat.md §1); a joiner picks its path from it. */
-export const REACHABILITIES = ['public', 'mapped', 'cone', 'symmetric', 'unknown'] as const;
-export type Reachability = (typeof REACHABILITIES)[number];
-
-function isReachability(text: unknown): text is Reachability {
-  return typeof text === 'string' && (REACHABILITIES as readonly string[]).includes(text);
+function isNatType(text: unknown): text is NatType {
+  return typeof text === 'string' && (NAT_TYPES as readonly string[]).includes(text);
 }
 
 /** What a host publishes. */
@@ -68,7 +65,7 @@ export interface LobbyInfo {
   /** The beacon's public TCP port, when the lobby is browsable by topic. */
   beaconPort?: number;
   /** How the host can be reached through its NAT (absent: not stated, read as `unknown`). */
-  reach?: Reachability;
+  reach?: NatType;
   /** Record TTL in seconds (default 60). */
   ttl?: number;
 }
@@ -90,7 +87,7 @@ export interface Lobby {
    * How the host says it can be reached; `unknown` when the record does not say or names a kind
    * this sidecar does not know (a newer host): a joiner then tries every path.
    */
-  reach: Reachability;
+  reach: NatType;
   /** Every address the record claims (apex A/AAAA, SVCB hints). */
   addresses: string[];
   /** Record TTL (seconds, smallest of the `_lobby` TXT records). */
@@ -124,7 +121,7 @@ function contentProblem(info: Omit<LobbyInfo, 'endpoints'>): string | null {
   if (!Number.isInteger(info.players) || info.players < 0 || info.players > info.maxPlayers) return `invalid player count ${String(info.players)} (0-${String(info.maxPlayers)}, at most max players)`;
   if (typeof info.open !== 'boolean') return 'open must be true or false';
   if (info.beaconPort !== undefined && (!Number.isInteger(info.beaconPort) || info.beaconPort < 1 || info.beaconPort > 65535)) return `invalid beacon port ${String(info.beaconPort)}`;
-  if (info.reach !== undefined && !isReachability(info.reach)) return `invalid reach ${JSON.stringify(info.reach)} (${REACHABILITIES.join(', ')})`;
+  if (info.reach !== undefined && !isNatType(info.reach)) return `invalid reach ${JSON.stringify(info.reach)} (${NAT_TYPES.join(', ')})`;
   for (const [key, value] of Object.entries(info.custom ?? {})) {
     if (!CUSTOM_KEY_PATTERN.test(key)) return `invalid custom key ${JSON.stringify(key)} (1-30 characters from a-z 0-9 _ -)`;
     if (typeof value !== 'string') return `custom value of ${key} must be a string`;
@@ -230,7 +227,7 @@ export function parseLobby(packet: SignedPacket): Lobby {
     endpoints: parseEndpoints(packet),
     custom,
     beaconPort: content.beaconPort ?? null,
-    reach: isReachability(reachText) ? reachText : 'unknown',
+    reach: isNatType(reachText) ? reachText : 'unknown',
     addresses: lobbyAddresses(packet),
     ttl: Math.min(...txts.map((r) => r.ttl)),
     timestamp: packet.timestamp,

@@ -16,6 +16,7 @@ import { customMap } from '../lobby/custom-map.ts';
 import { validateFilters, validateSort } from '../lobby/lobby-filters.ts';
 import { inviteCodeOf } from '../lobby/lobby-lookup.ts';
 import { lobbyAgeSeconds, parseLobby as lobbyFromPacket, type Lobby } from '../lobby/lobby-record.ts';
+import type { NatType } from '../nat/nat-type.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import type { BrowseRequest, LobbyConnection, LobbyService, WatchEvent } from '../lobby/lobby-service.ts';
 import { invalidParams, type Dispatcher } from './dispatcher.ts';
@@ -29,6 +30,14 @@ export interface LobbyRpcContext {
   /** The calling connection (watch events go to it); null = use `broadcast`. */
   connection: LobbyConnection | null;
   broadcast?: (method: string, params: unknown) => void;
+  /** NAT traversal for hosts that give no address (rpc/lobby-nat.ts); absent = none. */
+  nat?: LobbyNatHooks | null;
+}
+
+/** How `lobby.host` makes a lobby reachable when no address or endpoints are given (docs/nat.md). */
+export interface LobbyNatHooks {
+  prepare(name: string, options: { port: number; transport: string; map: boolean; punch: boolean }): Promise<{ endpoints: LobbyEndpoint[]; reach: NatType; beacon: boolean }>;
+  release(name: string): Promise<void>;
 }
 
 /** Default and smallest watch refresh period, seconds. */
@@ -182,7 +191,18 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
     beaconPublicPort: optionalInt(params, 'beaconPublicPort', 1, 65535),
   };
   const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
-  const { host, opened } = await ctx.lobbies.host(name, { ...options, ...defined });
+  // No address and no endpoints: the sidecar finds how players reach this host (map, punch).
+  const nat = ctx.nat && extra.address === undefined && endpoints === undefined && optionalBoolean(params, 'nat', true)
+    ? await ctx.nat.prepare(name, { port: port!, transport: extra.transport ?? 'enet', map: optionalBoolean(params, 'map', true), punch: optionalBoolean(params, 'punch', true) })
+    : null;
+  let hosting;
+  try {
+    hosting = await ctx.lobbies.host(name, { ...options, ...defined, ...(nat === null ? {} : { endpoints: nat.endpoints, reach: nat.reach, beacon: nat.beacon }) });
+  } catch (err) {
+    if (nat !== null) await ctx.nat?.release(name);
+    throw err;
+  }
+  const { host, opened } = hosting;
   return {
     publicKey: host.publicKey.z32,
     inviteCode: inviteCodeOf(host.publicKey),
@@ -230,6 +250,7 @@ async function lobbyClose(params: Params, ctx: LobbyRpcContext): Promise<unknown
   const name = requireKeyName(params, 'key');
   const linger = optionalInt(params, 'lingerSeconds', 0, 300);
   const { host, closed } = await ctx.lobbies.close(name, linger === undefined ? undefined : linger * 1000);
+  await ctx.nat?.release(name);
   return {
     publicKey: host.publicKey.z32,
     closed: true,

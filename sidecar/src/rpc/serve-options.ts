@@ -25,6 +25,10 @@ export interface ServeOptions {
   heartbeatIntervalSeconds: number | null;
   /** Per-request timeout of relays and DHT queries (ms), or null for the defaults. */
   timeoutMs: number | null;
+  /** UDP port of the punch socket that carries punched game traffic (0 = any). */
+  punchPort: number;
+  /** No NAT traversal: no punch socket, no reachability probes, no automatic port mapping. */
+  noNat: boolean;
   logLevel: LogLevel;
   logFile: string | null;
   help: boolean;
@@ -49,6 +53,10 @@ Runs the JSON-RPC 2.0 service on ws://127.0.0.1:<port>/ (see docs/rpc.md). Print
   --allow-origin ORIGIN      let browsers from ORIGIN connect (repeatable)
   --token-file FILE          use the token in FILE instead of a random one
   --republish-interval SEC   seconds between republish cycles (default 3600)
+  --punch-port N             UDP port of the punch socket that carries game traffic through
+                             NATs (default 0: any free port; docs/nat.md)
+  --no-nat                   no NAT traversal: lobbies without an address are not mapped,
+                             probed or punched (nat.map still maps on request)
   --heartbeat-interval SEC   seconds between pings to each client; one that answers neither
                              the last ping nor anything else is dropped (default 15, 0 = off)
   --log-level LEVEL          error | warn | info | debug (default info)
@@ -100,6 +108,8 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
         'token-file': { type: 'string' },
         'republish-interval': { type: 'string' },
         'heartbeat-interval': { type: 'string' },
+        'punch-port': { type: 'string' },
+        'no-nat': { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -145,6 +155,8 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
     republishIntervalSeconds: integer('republish-interval', values['republish-interval'], 1, 10 * 365 * 86400),
     heartbeatIntervalSeconds: integer('heartbeat-interval', values['heartbeat-interval'], 0, 86_400),
     timeoutMs: integer('timeout', values.timeout, 10, 600_000),
+    punchPort: integer('punch-port', values['punch-port'], 0, 65535) ?? 0,
+    noNat: values['no-nat'] ?? false,
     logLevel,
     logFile: values['log-file'] ?? null,
     help: values.help ?? false,

@@ -12,11 +12,13 @@ import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { KeyStore } from '../keystore/key-store.ts';
 import { LobbyService, topicDhtOf } from '../lobby/lobby-service.ts';
+import { NatService, type NatEvent } from '../nat/nat-service.ts';
 import { PortMapperService } from '../nat/port-mapper-service.ts';
 import { LazyDht } from './lazy-dht.ts';
 import type { Logger } from './log.ts';
 import { createMethodDispatcher, type RpcContext, type RpcServices } from './methods.ts';
 import { registerLobbyMethods } from './lobby-methods.ts';
+import { lobbyNatHooks, registerJoinMethods } from './lobby-nat.ts';
 import { mappingToJson, registerNatMethods } from './nat-methods.ts';
 import { RpcServer, type RpcConnection } from './rpc-server.ts';
 import type { ServeOptions } from './serve-options.ts';
@@ -41,12 +43,13 @@ export class Sidecar {
   readonly #republisher: Republisher | null;
   readonly #lobbies: LobbyService;
   readonly #nat: PortMapperService;
+  readonly #traversal: NatService | null;
   #stopping: Promise<void> | null = null;
 
   private constructor(parts: {
     server: RpcServer<RpcContext>; services: RpcServices; log: Logger; testnet: Testnet | null;
     dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null; lobbies: LobbyService;
-    nat: PortMapperService;
+    nat: PortMapperService; traversal: NatService | null;
   }) {
     this.server = parts.server;
     this.services = parts.services;
@@ -57,6 +60,7 @@ export class Sidecar {
     this.#republisher = parts.republisher;
     this.#lobbies = parts.lobbies;
     this.#nat = parts.nat;
+    this.#traversal = parts.traversal;
   }
 
   /** Opens the key store, starts the network parts and listens. */
@@ -68,10 +72,12 @@ export class Sidecar {
     let client: Client | null = null;
     let republisher: Republisher | null = null;
     let server: RpcServer<RpcContext> | null = null;
+    let traversal: NatService | null = null;
+    let local = false;
     try {
       if (!options.noDht) {
         const bootstrap = testnet ? testnet.bootstrap : options.bootstrap.length > 0 ? options.bootstrap : undefined;
-        const local = bootstrap !== undefined && bootstrap.every((b) => LOOPBACK.test(b));
+        local = bootstrap !== undefined && bootstrap.every((b) => LOOPBACK.test(b));
         dht = new LazyDht(DhtClient.start({
           ...(bootstrap ? { bootstrap } : {}),
           host: local ? '127.0.0.1' : '0.0.0.0',
@@ -97,6 +103,27 @@ export class Sidecar {
         });
         republisher.start();
       }
+      // Router port mappings (docs/rpc.md "Port mapping"): renewed by the sidecar, removed when it stops.
+      const nat = new PortMapperService({
+        onEvent: (event) => {
+          if (event.type === 'renew-failed') log.warn(`renewing the ${event.mapping.protocol} ${event.mapping.internalPort} port mapping failed: ${event.error.message}`);
+          broadcast(`nat.mapping_${event.type === 'renew-failed' ? 'renew_failed' : event.type}`, {
+            mapping: mappingToJson(event.mapping), ...(event.type === 'renew-failed' ? { error: event.error.message, code: event.error.code } : {}),
+          });
+        },
+      });
+
+      // NAT traversal (docs/nat.md): the punch socket, its reachability, mapping and punching for lobbies.
+      if (dht !== null && !options.noNat) {
+        const lazy = dht;
+        traversal = await NatService.start({
+          dht: () => lazy.current,
+          mapper: nat,
+          bindHost: local ? '127.0.0.1' : '0.0.0.0',
+          punchPort: options.punchPort,
+          onEvent: (event) => natEvent(event, log, broadcast),
+        });
+      }
       // Lobby watches notify the connection that created them and end with it (docs/rpc.md "Lobbies").
       const lobbies = new LobbyService({
         keys, client, dht: dht === null ? null : topicDhtOf(dht), maxWatches: 32,
@@ -118,22 +145,16 @@ export class Sidecar {
         relays,
         republisher,
         lastRepublished,
+        ...(traversal === null ? {} : { nat: () => traversal!.status() }),
         shutdown: deps.onShutdownRequested,
       };
       const dispatcher = createMethodDispatcher<RpcContext>({
         onInternalError: (method, err) => log.error(`${method}: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`),
       });
-      registerLobbyMethods(dispatcher, (ctx) => ({ lobbies, connection: ctx.connection, broadcast }));
-      // Router port mappings (docs/rpc.md "Port mapping"): renewed by the sidecar, removed when it stops.
-      const nat = new PortMapperService({
-        onEvent: (event) => {
-          if (event.type === 'renew-failed') log.warn(`renewing the ${event.mapping.protocol} ${event.mapping.internalPort} port mapping failed: ${event.error.message}`);
-          broadcast(`nat.mapping_${event.type === 'renew-failed' ? 'renew_failed' : event.type}`, {
-            mapping: mappingToJson(event.mapping), ...(event.type === 'renew-failed' ? { error: event.error.message, code: event.error.code } : {}),
-          });
-        },
-      });
+      const natHooks = traversal === null ? null : lobbyNatHooks(traversal, (name) => keys.get(name));
+      registerLobbyMethods(dispatcher, (ctx) => ({ lobbies, connection: ctx.connection, broadcast, nat: natHooks }));
       registerNatMethods(dispatcher, () => ({ nat }));
+      registerJoinMethods(dispatcher, () => ({ lobbies, nat: traversal }));
       const onConnect = (connection: RpcConnection): void => {
         if (dht?.ready) connection.notify('dht.ready', { nodes: dht.nodeCount });
       };
@@ -150,7 +171,7 @@ export class Sidecar {
           lobbies.dropConnection(connection.id).catch((err: unknown) => log.warn(`ending the lobby watches of client #${connection.id}: ${String(err)}`));
         },
       });
-      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies, nat });
+      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies, nat, traversal });
       dht?.started().then(
         (node) => {
           if (sidecar.#stopping) return;
@@ -163,6 +184,7 @@ export class Sidecar {
       return sidecar;
     } catch (err) {
       await server?.close().catch(() => undefined);
+      await traversal?.close().catch(() => undefined);
       await republisher?.stop().catch(() => undefined);
       await client?.close().catch(() => undefined);
       await dht?.destroy().catch(() => undefined);
@@ -192,6 +214,7 @@ export class Sidecar {
     };
     await step('rpc server', () => this.server.close());
     // Mappings first: a few LAN round trips, done well within the stop deadline (serve-command.ts).
+    await step('nat traversal', () => this.#traversal?.close());
     await step('port mappings', async () => {
       for (const error of await this.#nat.close()) this.#log.warn(`removing a port mapping: ${error}`);
     });
@@ -200,5 +223,25 @@ export class Sidecar {
     await step('client', () => this.#client?.close());
     await step('dht', () => this.#dht?.destroy());
     await step('testnet', () => this.#testnet?.destroy());
+  }
+}
+
+/** Logs a NAT traversal event and tells the clients (docs/rpc.md "Reaching hosts behind NAT"). */
+function natEvent(event: NatEvent, log: Logger, broadcast: (method: string, params: unknown) => void): void {
+  switch (event.type) {
+    case 'mapping-failed':
+      log.info(`no router mapping for UDP ${event.port}: ${event.error}`);
+      return;
+    case 'player-joined':
+      log.info(`lobby ${event.key}: a player joined through a punched path from ${event.remote} (local port ${event.localPort})`);
+      broadcast('lobby.player_joined', { key: event.key, remote: event.remote, localPort: event.localPort });
+      return;
+    case 'player-left':
+      log.info(`lobby ${event.key}: the punched path from ${event.remote} ended (${event.reason})`);
+      broadcast('lobby.player_left', { key: event.key, remote: event.remote, reason: event.reason });
+      return;
+    case 'path-lost':
+      log.info(`punched path ${event.tunnelId} ended (${event.reason})`);
+      broadcast('lobby.path_lost', { tunnelId: event.tunnelId, reason: event.reason });
   }
 }

@@ -1,0 +1,89 @@
+/**
+ * The NAT side of the `lobby.*` methods (docs/rpc.md "Reaching hosts behind NAT"):
+ * - the hooks `lobby.host` calls when no address is given: map, learn the reachability, publish
+ *   `reach` plus the `punch` and `lan` endpoints, take punched joiners into the game port;
+ * - `lobby.join` (pick the path to a lobby's host and open it; the game connects where it says)
+ *   and `lobby.leave` (close a punched path).
+ */
+import { PkarrError } from '../core/errors.ts';
+import type { Keypair } from '../core/keys.ts';
+import type { LobbyService } from '../lobby/lobby-service.ts';
+import { lobbyError } from '../lobby/lobby-errors.ts';
+import type { NatService } from '../nat/nat-service.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
+import { onlyFields, requirePublicKey, requireString } from './params.ts';
+
+type Params = Record<string, unknown>;
+
+export interface LobbyNatContext {
+  lobbies: LobbyService;
+  nat: NatService | null;
+}
+
+/** Join timeout bounds, ms. */
+const DEFAULT_JOIN_TIMEOUT_MS = 15_000;
+const MAX_JOIN_TIMEOUT_MS = 120_000;
+
+/** The `lobby.host` hooks over a NAT service; `keypairOf` reads the host key from the key store. */
+export function lobbyNatHooks(nat: NatService, keypairOf: (name: string) => Promise<Keypair>): LobbyNatHooks {
+  return {
+    async prepare(name, options) {
+      const prepared = await nat.host(name, await keypairOf(name), { gamePort: options.port, map: options.map, punch: options.punch });
+      const own = prepared.address === null ? [] : [{ transport: options.transport, host: prepared.address, port: prepared.publicGamePort }];
+      // A beacon needs an inbound TCP port: only a public host has one (mapped hosts map UDP only).
+      return { endpoints: [...own, ...prepared.endpoints], reach: prepared.reach, beacon: prepared.reach === 'public' };
+    },
+    release: (name) => nat.release(name),
+  };
+}
+
+function optionalTransport(params: Params): string {
+  const value = params['transport'];
+  if (value === undefined) return 'enet';
+  if (typeof value !== 'string' || !/^[a-z][a-z0-9-]{0,15}$/.test(value)) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid transport ${JSON.stringify(value)} (e.g. enet, ws)`);
+  }
+  return value;
+}
+
+function optionalTimeout(params: Params): number {
+  const value = params['timeoutMs'];
+  if (value === undefined) return DEFAULT_JOIN_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1000 || value > MAX_JOIN_TIMEOUT_MS) {
+    throw new PkarrError('INVALID_ARGUMENT', `invalid timeoutMs ${JSON.stringify(value)} (1000-${MAX_JOIN_TIMEOUT_MS})`);
+  }
+  return value;
+}
+
+async function lobbyJoin(params: Params, ctx: LobbyNatContext): Promise<unknown> {
+  onlyFields(params, ['code', 'game', 'gameVersion', 'transport', 'timeoutMs']);
+  const code = requirePublicKey(params, 'code').z32;
+  const game = params['game'] === undefined ? undefined : requireString(params, 'game');
+  const gameVersion = params['gameVersion'] === undefined ? undefined : requireString(params, 'gameVersion');
+  const transport = optionalTransport(params);
+  const timeoutMs = optionalTimeout(params);
+  const found = await ctx.lobbies.get(code, { ...(game === undefined ? {} : { game }), ...(gameVersion === undefined ? {} : { gameVersion }) });
+  const lobby = found.lobby;
+  if (lobby.players >= lobby.maxPlayers) throw lobbyError('LOBBY_FULL', `lobby ${lobby.name} is full (${lobby.players}/${lobby.maxPlayers})`);
+  if (ctx.nat === null) {
+    const endpoint = lobby.endpoints.find((e) => e.transport === transport);
+    if (endpoint === undefined) throw lobbyError('NO_TRANSPORT', `the lobby offers no ${transport} endpoint`);
+    return { via: 'direct', host: endpoint.host, port: endpoint.port, lobby: lobbyToJson(lobby, found.source) };
+  }
+  const route = await ctx.nat.join(lobby, { transport, timeoutMs });
+  return { ...route, lobby: lobbyToJson(lobby, found.source) };
+}
+
+async function lobbyLeave(params: Params, ctx: LobbyNatContext): Promise<unknown> {
+  onlyFields(params, ['tunnelId']);
+  const id = requireString(params, 'tunnelId');
+  return { closed: ctx.nat?.leave(id) ?? false };
+}
+
+/** Registers `lobby.join` and `lobby.leave`. */
+export function registerJoinMethods<C>(dispatcher: Dispatcher<C>, contextOf: (context: C) => LobbyNatContext): Dispatcher<C> {
+  return dispatcher
+    .register('lobby.join', (params, context) => lobbyJoin(params, contextOf(context)))
+    .register('lobby.leave', (params, context) => lobbyLeave(params, contextOf(context)));
+}
