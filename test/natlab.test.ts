@@ -4,9 +4,10 @@
  * hole-punching result, and a cleanup that leaves nothing behind. Needs root and namespaces: it
  * FAILS (never skips) without them. Figures are printed, never asserted.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentClient } from './natlab/agent-client.ts';
+import { type AgentClient, node24, REPO_ROOT } from './natlab/agent-client.ts';
 import { type LabHost, type LabSite, NatLab } from './natlab/lab.ts';
 import { listNamespaces } from './natlab/namespaces.ts';
 import type { Peer, Received } from './natlab/scenarios/udp.ts';
@@ -20,10 +21,11 @@ function peerOf(hostPort: string): Peer {
   return { host: host!, port: Number(port) };
 }
 
+/** True while `pid` is a live process (a zombie waiting for its reaper counts as gone). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -245,6 +247,56 @@ describe('NAT lab: services on the WAN', () => {
   }, 30_000);
 });
 
+describe('NAT lab: the libtorrent DHT from behind NAT (our DhtClient in agents)', () => {
+  const DHT = './test/natlab/scenarios/dht.ts';
+
+  it('stores a BEP44 packet put from behind a symmetric NAT; a port-restricted host resolves it', async () => {
+    const putter = await lab.agent(site['sym']!.hosts[0]!);
+    const getter = await lab.agent(site['pr2']!.hosts[0]!);
+    expect(await putter.call<number>(DHT, 'start', lab.bootstrap)).toBeGreaterThan(0);
+    expect(await getter.call<number>(DHT, 'start', lab.bootstrap)).toBeGreaterThan(0);
+    const { key, storedOn } = await putter.call<{ key: string; storedOn: number }>(DHT, 'publish', 'natlab');
+    expect(storedOn).toBeGreaterThan(0);
+    expect(await getter.call<string | null>(DHT, 'resolve', key)).toBe('natlab');
+  }, 30_000);
+
+  it('stores a BEP5 peer announced from behind NAT under the router WAN address and mapped port', async () => {
+    const announcer = await lab.agent(site['pr']!.hosts[0]!);
+    const finder = await lab.agent(site['pub']!.hosts[0]!);
+    await announcer.call(DHT, 'start', lab.bootstrap);
+    await finder.call(DHT, 'start', lab.bootstrap);
+    const infoHash = 'ab'.repeat(20);
+    expect(await announcer.call<number>(DHT, 'announce', infoHash, 0)).toBeGreaterThan(0);
+    const peers = await finder.call<string[]>(DHT, 'lookup', infoHash);
+    expect(peers.some((p) => p.startsWith(`${site['pr']!.wanAddress}:`))).toBe(true);
+  }, 30_000);
+});
+
+describe('NAT lab: agents', () => {
+  it('push events, report remote errors with their code, and reject bad calls clearly', async () => {
+    const a = await hostAgent(site['pub']!.hosts[0]!, 7070);
+    await a.call(UDP, 'watch', 7070);
+    const event = a.waitEvent<{ text: string }>('udp', 5_000, (d) => d.text === 'evt');
+    await wan.call(UDP, 'open', 7108, wanA);
+    await wan.call(UDP, 'send', 7108, { host: site['pub']!.hosts[0]!.address, port: 7070 }, 'evt');
+    expect((await event).text).toBe('evt');
+    await expect(a.call(UDP, 'send', 9999, { host: wanA, port: 1 }, 'x')).rejects.toThrow(/no UDP socket on port 9999/);
+    await expect(a.call(UDP, 'noSuchFunction')).rejects.toThrow(/has no function noSuchFunction/);
+    const ENV = './test/natlab/scenarios/env.ts';
+    expect(await a.call(ENV, 'labEnv')).toEqual({ ns: site['pub']!.hosts[0]!.ns, loopbackOnly: '1', labNets: '11.77.0.0/16,10.77.0.0/16' });
+    await expect(a.call(ENV, 'assertAllowed', '8.8.8.8')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(a.call(ENV, 'assertAllowed', site['pr']!.wanAddress)).resolves.toBeNull();
+    const value = { bytes: Buffer.from([0, 1, 255]), list: [1, 'two', null], u8: new Uint8Array([9, 8]) };
+    expect(await a.call(ENV, 'echo', value)).toEqual({ bytes: Buffer.from([0, 1, 255]), list: [1, 'two', null], u8: Buffer.from([9, 8]) });
+  });
+
+  it('rejects a bad site description with a clear error', async () => {
+    await expect(NatLab.create({ sites: [{ nat: 'cone' as 'full-cone' }] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(NatLab.create({ sites: [{ nat: 'none', upnp: true }] })).rejects.toThrow(/nat 'none' has no NAT/);
+    await expect(NatLab.create({ sites: [{ nat: 'symmetric', hosts: 0 }] })).rejects.toThrow(/hosts must be/);
+  });
+});
+
 describe('NAT lab: link delay and loss (user-space forwarder in the core)', () => {
   it('adds the configured delay per access link, then loss, then neither', async () => {
     const s = site['pr']!;
@@ -288,6 +340,18 @@ describe('NAT lab: cleanup', () => {
     const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
     expect(ps.split('\n').filter((l) => l.includes(other.dir))).toEqual([]);
   }, 60_000);
+
+  it('a test process that crashes without close() still removes its namespaces and processes (exit hook)', async () => {
+    const child = spawnSync(node24(), ['test/natlab/crash-child.ts'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).toContain('deliberate crash');
+    const m = child.stdout.match(/prefix=(pk[0-9a-f]{4}-) pids=([\d,]+)/);
+    expect(m, child.stdout + child.stderr).not.toBeNull();
+    const pids = m![2]!.split(',').map(Number);
+    expect(pids.length).toBeGreaterThanOrEqual(3);
+    for (let i = 0; i < 20 && pids.some(alive); i++) await sleep(100); // SIGKILLed processes finish exiting
+    expect((await listNamespaces()).filter((n) => n.startsWith(m![1]!))).toEqual([]);
+    expect(pids.filter(alive)).toEqual([]);
+  }, 70_000);
 });
 
 describe('NAT lab: hole punching reproduces natlab.md', () => {

@@ -111,6 +111,7 @@ export class NatLab {
     await assertLabSupported();
     const sites = options.sites ?? [];
     if (sites.length > MAX_SITES) throw new PkarrError('INVALID_ARGUMENT', `natlab: at most ${MAX_SITES} sites`);
+    for (const site of sites) checkSite(site);
     const namespaces = await Namespaces.allocate();
     installExitHook();
     let lab: NatLab | null = null;
@@ -122,7 +123,6 @@ export class NatLab {
       await namespaces.address(core, 'svc0', '11.77.0.1/22');
       await namespaces.address(services, 'eth0', '11.77.0.2/22');
       await namespaces.route(services, 'default', '11.77.0.1');
-      for (const site of sites) lab.#checkSite(site);
       await Promise.all(sites.map((s, i) => lab!.#buildSite(i, s)));
       const dhtNodes = options.dhtNodes ?? 0;
       if (dhtNodes > 0) await lab.startDhtNodes(dhtNodes, options.dhtPort ?? 6881);
@@ -150,7 +150,7 @@ export class NatLab {
 
   /** Adds a site to a running lab. */
   async addSite(options: SiteOptions): Promise<LabSite> {
-    this.#checkSite(options);
+    checkSite(options);
     if (this.sites.length >= MAX_SITES) throw new PkarrError('INVALID_ARGUMENT', `natlab: at most ${MAX_SITES} sites`);
     return this.#buildSite(this.sites.length, options);
   }
@@ -248,16 +248,6 @@ export class NatLab {
     if (this.#closed) throw new PkarrError('INVALID_ARGUMENT', 'natlab: the lab is closed');
   }
 
-  #checkSite(s: SiteOptions): void {
-    if (!NAT_KINDS.includes(s.nat)) throw new PkarrError('INVALID_ARGUMENT', `natlab: unknown nat kind ${JSON.stringify(s.nat)} (expected ${NAT_KINDS.join(', ')})`);
-    const hosts = s.hosts ?? 1;
-    if (!Number.isInteger(hosts) || hosts < 1 || hosts > MAX_HOSTS) throw new PkarrError('INVALID_ARGUMENT', `natlab: hosts must be 1..${MAX_HOSTS}, got ${String(s.hosts)}`);
-    if (s.nat === 'none' && (s.upnp === true || s.hairpin === true)) throw new PkarrError('INVALID_ARGUMENT', "natlab: a site with nat 'none' has no NAT: upnp and hairpin do not apply");
-    for (const line of s.miniupnpdConf ?? []) {
-      if (!/^[a-z0-9_]{1,40}=[^\n]{0,200}$/.test(line)) throw new PkarrError('INVALID_ARGUMENT', `natlab: miniupnpdConf line ${JSON.stringify(line)} is not key=value`);
-    }
-  }
-
   async #buildSite(index: number, options: SiteOptions): Promise<LabSite> {
     const ns = this.namespaces;
     const router = await ns.add(`s${index}r`, true);
@@ -294,6 +284,16 @@ export class NatLab {
       }
     }
     return site;
+  }
+}
+
+function checkSite(s: SiteOptions): void {
+  if (!NAT_KINDS.includes(s.nat)) throw new PkarrError('INVALID_ARGUMENT', `natlab: unknown nat kind ${JSON.stringify(s.nat)} (expected ${NAT_KINDS.join(', ')})`);
+  const hosts = s.hosts ?? 1;
+  if (!Number.isInteger(hosts) || hosts < 1 || hosts > MAX_HOSTS) throw new PkarrError('INVALID_ARGUMENT', `natlab: hosts must be 1..${MAX_HOSTS}, got ${String(s.hosts)}`);
+  if (s.nat === 'none' && (s.upnp === true || s.hairpin === true)) throw new PkarrError('INVALID_ARGUMENT', "natlab: a site with nat 'none' has no NAT: upnp and hairpin do not apply");
+  for (const line of s.miniupnpdConf ?? []) {
+    if (!/^[a-z0-9_]{1,40}=[^\n]{0,200}$/.test(line)) throw new PkarrError('INVALID_ARGUMENT', `natlab: miniupnpdConf line ${JSON.stringify(line)} is not key=value`);
   }
 }
 

@@ -121,3 +121,10 @@ export async function pingTimes(ctx: AgentContext, port: number, node: Peer, cou
   }
   return { rtts, lost };
 }
+
+/** From now on, pushes an event `udp` `{ port, from, text }` for every datagram arriving on `port`. */
+export function watch(ctx: AgentContext, port: number): void {
+  entry(ctx, port).socket.on('message', (msg, rinfo) => {
+    ctx.emit('udp', { port, from: { host: rinfo.address, port: rinfo.port }, text: msg.toString('latin1') });
+  });
+}
