@@ -141,6 +141,12 @@ export async function announceOnly(ctx: AgentContext, port: number): Promise<num
   return performance.now() - started;
 }
 
+/** Sends `count` datagrams `n` (text) from the punch socket at once, odd ones with IP TTL `ttl`, the rest with the default. */
+export async function sendMixedTtl(ctx: AgentContext, to: UdpAddress, count: number, ttl: number): Promise<void> {
+  const channel = side(ctx).socket.punch;
+  await Promise.all(Array.from({ length: count }, (_, n) => channel.send(Buffer.from([0xd0, ...Buffer.from(` ${n}`)]), to, n % 2 === 1 ? ttl : undefined)));
+}
+
 /** Sends each text as one DATA datagram on path `index`. */
 export function send(ctx: AgentContext, index: number, texts: string[]): number {
   const path = side(ctx).paths[index];

@@ -19,12 +19,14 @@ const PR_B = 1;
 const SYM_A = 2;
 const SYM_B = 3;
 const FULL_CONE = 4;
+const PUBLIC = 5;
+const UDP = './test/natlab/scenarios/udp.ts';
 
 let lab: NatLab | null = null;
 
 beforeAll(async () => {
   lab = await NatLab.create({
-    sites: [{ nat: 'port-restricted' }, { nat: 'port-restricted' }, { nat: 'symmetric' }, { nat: 'symmetric' }, { nat: 'full-cone' }],
+    sites: [{ nat: 'port-restricted' }, { nat: 'port-restricted' }, { nat: 'symmetric' }, { nat: 'symmetric' }, { nat: 'full-cone' }, { nat: 'none' }],
     dhtNodes: 8,
   });
 }, 120_000);
@@ -91,6 +93,22 @@ async function closeAll(...sides: Side[]): Promise<void> {
 }
 
 describe('hole punching in the NAT lab', () => {
+  it('the punch socket\'s per-datagram TTL: TTL-2 datagrams die in the WAN, the ones sent among them at the default TTL arrive', async () => {
+    const sender = await sideAt(PR_A);
+    const receiver = await lab!.agent(lab!.sites[PUBLIC]!.hosts[0]!);
+    try {
+      const port = await receiver.call<number>(UDP, 'open', 0);
+      await sender.agent.call(AGENT, 'sendMixedTtl', { host: lab!.sites[PUBLIC]!.hosts[0]!.address, port }, 40, 2);
+      await new Promise((r) => setTimeout(r, 500));
+      const got = (await receiver.call<{ text: string }[]>(UDP, 'received', port)).map((r) => Number(r.text.slice(2)));
+      expect(got.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i));
+    } finally {
+      await closeAll(sender);
+      await receiver.close();
+    }
+  }, 60_000);
+
+
   it('port-restricted ↔ port-restricted: the path opens through the rendezvous and carries DATA both ways', async () => {
     const { host, joiner, result } = await punch(PR_A, PR_B);
     try {
