@@ -18,9 +18,20 @@ export interface PkarrName {
 }
 
 const Z32_LENGTH = 52;
+/** Parsed key labels (parsing checks the curve point: worth a few µs per query), bounded. */
+const parsed = new Map<string, PublicKey | null>();
+const PARSED_MAX = 4096;
 
 function keyLabel(label: string): PublicKey | null {
-  return label.length === Z32_LENGTH ? PublicKey.tryParse(label.toLowerCase()) : null;
+  if (label.length !== Z32_LENGTH) return null;
+  const lower = label.toLowerCase();
+  let key = parsed.get(lower);
+  if (key === undefined) {
+    key = PublicKey.tryParse(lower);
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    parsed.set(lower, key);
+  }
+  return key;
 }
 
 /** The key `qname` lies under, or null for an ordinary DNS name. `tlds` are lower case. */
