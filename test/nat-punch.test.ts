@@ -493,5 +493,12 @@ describe('failures are told apart', () => {
     await expect(punchToHost({ ...base, openerTtl: 0, announce: { dht: ok, publicPort: 4000 } })).rejects.toThrow(/opener TTL/);
     await expect(punchToHost({ ...base, announce: { dht: ok, publicPort: 0 } })).rejects.toThrow(/public punch port/);
     await expect(punchToHost({ ...base, hostPunchAddress: { host: 'host.example', port: 7777 }, announce: { dht: ok, publicPort: 4000 } })).rejects.toThrow(/host punch address/);
+    await expect(punchToHost({ ...base, announce: { dht: ok } })).rejects.toThrow(/publicPort is required unless/);
+    // A symmetric joiner may leave the port out: its local port is announced (only the IP matters).
+    const announcedPorts: number[] = [];
+    const recording: TopicDht = { announce: (_h, port) => { announcedPorts.push(port); return Promise.resolve(1); }, lookup: () => Promise.resolve(0) };
+    const sym = await punchToHost({ ...base, natType: 'symmetric', hostNatType: 'cone', timeoutMs: 300, announce: { dht: recording } }).then(() => null, (e: unknown) => e);
+    expect(isPkarrError(sym, 'UNREACHABLE_NAT')).toBe(true);
+    expect(announcedPorts).toEqual([socket.address().port]);
   });
 });

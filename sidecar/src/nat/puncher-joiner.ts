@@ -33,8 +33,12 @@ export interface PunchJoinOptions extends PunchLinkTiming {
   hostKey: PublicKey;
   /** The host's public punch address (from the lobby record). */
   hostPunchAddress: UdpAddress;
-  /** Where and what to announce: the DHT and our punch socket's public port (DHT-STUN). */
-  announce: { dht: TopicDht; publicPort: number };
+  /**
+   * Where and what to announce: the DHT and our punch socket's public port (DHT-STUN). A symmetric
+   * NAT has no stable public port and only the IP matters then: `publicPort` may be left out
+   * (the punch socket's local port is announced).
+   */
+  announce: { dht: TopicDht; publicPort?: number };
   /** Our NAT type (default 'unknown'); 'symmetric' also sends normal-TTL HELLOs at once. */
   natType?: PunchNatType;
   /** The host's NAT type if known (default 'unknown'). */
@@ -78,7 +82,7 @@ function unreachable(ours: PunchNatType, theirs: PunchNatType, what: string, sta
   return new PkarrError('UNREACHABLE_NAT', `${what}: your NAT is ${ours}, the host's is ${theirs}; ${ADVICE}`, { natType: ours, hostNatType: theirs, ...stats });
 }
 
-function checkOptions(options: PunchJoinOptions): { timeoutMs: number; openerTtl: number; intervalMs: number } {
+function checkOptions(options: PunchJoinOptions): { timeoutMs: number; openerTtl: number; intervalMs: number; publicPort: number } {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PUNCH_TIMEOUT_MS;
   const openerTtl = options.openerTtl ?? DEFAULT_OPENER_TTL;
   const intervalMs = options.openerIntervalMs ?? DEFAULT_OPENER_INTERVAL_MS;
@@ -89,11 +93,18 @@ function checkOptions(options: PunchJoinOptions): { timeoutMs: number; openerTtl
   if (typeof host !== 'string' || !isIPv4(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new PkarrError('INVALID_ARGUMENT', `invalid host punch address ${String(host)}:${String(port)} (IPv4 and port 1-65535)`);
   }
-  const publicPort = options.announce?.publicPort;
+  if (options.announce === undefined || typeof options.announce.dht?.announce !== 'function') {
+    throw new PkarrError('INVALID_ARGUMENT', 'punchToHost needs announce.dht');
+  }
+  let publicPort = options.announce.publicPort;
+  if (publicPort === undefined) {
+    if (options.natType !== 'symmetric') throw new PkarrError('INVALID_ARGUMENT', 'announce.publicPort is required unless our NAT is symmetric');
+    publicPort = options.channel.localAddress().port;
+  }
   if (!Number.isInteger(publicPort) || publicPort < 1 || publicPort > 65535) {
     throw new PkarrError('INVALID_ARGUMENT', `invalid public punch port ${String(publicPort)} (1-65535)`);
   }
-  return { timeoutMs, openerTtl, intervalMs };
+  return { timeoutMs, openerTtl, intervalMs, publicPort };
 }
 
 /**
@@ -141,7 +152,7 @@ export function punchToHost(options: PunchJoinOptions): Promise<PunchLink> {
       if (announcing || settled || (window === announcedWindow && now < nextAnnounceAt) || (window === announcedWindow && lastDhtError === null)) return;
       announcing = true;
       stats.announces++;
-      announceRendezvous(options.announce.dht, hostKey, options.announce.publicPort, { nowMs: now, ...(signal ? { signal } : {}) }).then(
+      announceRendezvous(options.announce.dht, hostKey, checked.publicPort, { nowMs: now, ...(signal ? { signal } : {}) }).then(
         (stored) => {
           announcing = false;
           announcedWindow = window;
