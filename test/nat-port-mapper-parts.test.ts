@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
 import { normalizeMapRequest, PortMapper } from '../sidecar/src/nat/port-mapper.ts';
+import { isAnnouncement } from '../sidecar/src/nat/port-mapper-announce.ts';
 import { parseBsdRouteGet, parseProcNetRoute, parseWindowsRoutePrint } from '../sidecar/src/nat/port-mapper-gateway.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fetchBounded, MAX_BODY, soapCall, UpnpFault, xmlBlocks, xmlText } from '../sidecar/src/nat/port-mapper-http.ts';
@@ -136,6 +137,21 @@ describe('PCP codec', () => {
       expect(() => decodePcpMapAnswer(junk, request)).not.toThrow();
       expect(() => decodePcpAnnounceAnswer(junk)).not.toThrow();
     }
+  });
+});
+
+describe('gateway restart announcements', () => {
+  it('count only NAT-PMP address answers and PCP ANNOUNCE answers from port 5351', () => {
+    const pcp = Buffer.alloc(24);
+    pcp[0] = 2;
+    pcp[1] = 0x80;
+    expect(isAnnouncement(pcp, 5351)).toBe(true);
+    expect(isAnnouncement(pmpAddressAnswer([11, 77, 0, 2]), 5351)).toBe(true);
+    expect(isAnnouncement(pcp, 5352)).toBe(false);
+    expect(isAnnouncement(pcp.subarray(0, 20), 5351)).toBe(false);
+    expect(isAnnouncement(Buffer.from([2, 0x00, 0, 0, ...Array(20).fill(0)]), 5351)).toBe(false); // a request
+    expect(isAnnouncement(pmpAddressAnswer([11, 77, 0, 2], 3), 5351)).toBe(false); // an error answer
+    for (let i = 0; i < 500; i++) expect(() => isAnnouncement(randomBytes(i % 64), 5351)).not.toThrow();
   });
 });
 

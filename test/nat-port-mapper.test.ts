@@ -40,6 +40,7 @@ beforeAll(async () => {
       { nat: 'port-restricted', upnp: true, hosts: 2 }, // 6: two hosts want one port (IGD v2, NAT-PMP, PCP)
       { nat: 'port-restricted', upnp: true, hosts: 2, miniupnpdConf: ['force_igd_desc_v1=yes'] }, // 7: the same on IGD v1
       { nat: 'port-restricted', upnp: true }, // 8: serve's exit paths
+      { nat: 'port-restricted', upnp: true }, // 9: a router restart
     ],
   });
   wan = await lab.agent(lab.services);
@@ -212,6 +213,47 @@ describe.concurrent('port mapping against miniupnpd, one protocol at a time', ()
       }
     } finally {
       await lan.close();
+    }
+  }, 60_000);
+
+  it('a router restart: its announcement makes PCP and UPnP mappings come back at once, not at the next renewal', async () => {
+    const site = lab.sites[9]!;
+    const host = site.hosts[0]!;
+    const [pcp, upnp] = [await lab.agent(host), await lab.agent(host)];
+    try {
+      await pcp.call(PM, 'start', { protocols: ['pcp'] });
+      await upnp.call(PM, 'start', { protocols: ['upnp'] });
+      await pcp.call(UDP, 'open', 7901);
+      await upnp.call(UDP, 'open', 7902);
+      const a = (await pcp.call<{ mapping: PortMapping }>(PM, 'map', { protocol: 'UDP', internalPort: 7901, ttlSeconds: 3600 })).mapping;
+      const b = (await upnp.call<{ mapping: PortMapping }>(PM, 'map', { protocol: 'UDP', internalPort: 7902, ttlSeconds: 3600 })).mapping;
+      expect([a.via, b.via]).toEqual(['pcp', 'upnp-igd2']);
+      expect((await redirects(site)).length).toBe(2);
+
+      // A reboot: miniupnpd stops and the router's rules are gone (miniupnpd itself leaves them in place).
+      await site.miniupnpd!.stop();
+      for (const chain of ['prerouting_miniupnpd', 'postrouting_miniupnpd', 'miniupnpd']) await nsExec(site.router, NFT, ['flush', 'chain', 'inet', 'filter', chain]);
+      expect(await redirects(site)).toEqual([]);
+      expect(await udpArrives(pcp, 7901, { host: site.wanAddress, port: 7901 }, 'while down', 500)).toBe(false);
+      const conf = join(lab.dir, `miniupnpd-${site.router}.conf`);
+      const t0 = performance.now();
+      const restarted = lab.spawn(site.router, '/usr/sbin/miniupnpd', ['-f', conf, '-P', join(lab.dir, 'miniupnpd-restarted.pid'), '-d']);
+      await restarted.waitFor(/HTTP listening on port/, 10_000, 'stderr');
+      const deadline = Date.now() + 10_000;
+      let rules = await redirects(site);
+      while (Date.now() < deadline && rules.length < 2) {
+        await sleep(100);
+        rules = await redirects(site);
+      }
+      figures.push(`router restart -> PCP and UPnP mappings back after ${(performance.now() - t0).toFixed(0)} ms (leases of 3600 s: the next renewal was 30 min away)`);
+      expect(ruleFor(rules, 'UDP', 7901, `${host.address}:7901`), rules.join('\n')).toBe(true);
+      expect(ruleFor(rules, 'UDP', 7902, `${host.address}:7902`), rules.join('\n')).toBe(true);
+      expect(await udpArrives(pcp, 7901, { host: site.wanAddress, port: 7901 }, 'after restart via pcp', 2000)).toBe(true);
+      expect(await udpArrives(upnp, 7902, { host: site.wanAddress, port: 7902 }, 'after restart via upnp', 2000)).toBe(true);
+      for (const agent of [pcp, upnp]) expect((await agent.call<{ errors: string[] }>(PM, 'close')).errors).toEqual([]);
+      expect(await redirects(site)).toEqual([]);
+    } finally {
+      await Promise.allSettled([pcp.close(), upnp.close()]);
     }
   }, 60_000);
 

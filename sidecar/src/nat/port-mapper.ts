@@ -15,6 +15,7 @@ import {
   mappingFailed, reasonOf, type BackendGrant, type BackendMapRequest, type MappedVia, type MappingBackend, type MappingProtocol,
   type PortMappingMethod,
 } from './port-mapper-backend.ts';
+import { listenForAnnouncements, type AnnouncementListener } from './port-mapper-announce.ts';
 import { defaultGateways } from './port-mapper-gateway.ts';
 import { NatPmpBackend } from './port-mapper-natpmp.ts';
 import { PcpBackend } from './port-mapper-pcp.ts';
@@ -43,6 +44,8 @@ export interface PortMapperOptions {
   onEvent?: (event: PortMapperEvent) => void;
   /** The NAT-PMP/PCP server port (tests; default 5351). */
   gatewayPort?: number;
+  /** Re-create mappings at once when the gateway announces a restart (224.0.0.1:5350; default true). */
+  announcements?: boolean;
 }
 
 export interface MapRequest {
@@ -119,11 +122,13 @@ export class PortMapper {
   /** Maps in flight by key: a second map of the same port waits for the first. */
   readonly #inFlight = new Map<string, Promise<unknown>>();
   readonly #onEvent: ((event: PortMapperEvent) => void) | undefined;
+  readonly #announcements: AnnouncementListener | null;
   #closed = false;
 
-  private constructor(backends: MappingBackend[], onEvent: ((event: PortMapperEvent) => void) | undefined) {
+  private constructor(backends: MappingBackend[], onEvent: ((event: PortMapperEvent) => void) | undefined, announcements: boolean) {
     this.#backends = backends;
     this.#onEvent = onEvent;
+    this.#announcements = announcements ? listenForAnnouncements((gateway) => this.#gatewayRestarted(gateway)) : null;
   }
 
   /** Finds the gateways; PORT_MAPPING_FAILED (naming each protocol tried and why) when none answers. */
@@ -164,7 +169,7 @@ export class PortMapper {
       for (const b of backends) b.close();
       throw new PkarrError('PORT_MAPPING_FAILED', 'port-mapping discovery was aborted');
     }
-    return new PortMapper(backends, options.onEvent);
+    return new PortMapper(backends, options.onEvent, options.announcements ?? true);
   }
 
   /** The protocols that answered, in preference order. */
@@ -259,7 +264,16 @@ export class PortMapper {
     for (const entry of entries) if (entry.timer !== null) clearTimeout(entry.timer);
     const results = await Promise.allSettled(entries.map((e) => e.backend.unmap(e.request, e.grant, AbortSignal.timeout(OPERATION_MS))));
     for (const backend of this.#backends) backend.close();
+    this.#announcements?.close();
     return results.flatMap((r) => (r.status === 'rejected' ? [reasonOf(r.reason)] : []));
+  }
+
+  /** A gateway announced a restart: its mappings are gone, re-create them now. */
+  #gatewayRestarted(gateway: string): void {
+    if (this.#closed) return;
+    for (const entry of this.#entries.values()) {
+      if (entry.backend.gateway.split(':')[0] === gateway) void this.#renew(entry, false);
+    }
   }
 
   #mappingOf(request: BackendMapRequest, backend: MappingBackend, grant: BackendGrant): PortMapping {
@@ -278,6 +292,8 @@ export class PortMapper {
 
   /** Renews `entry` after `seconds` (nothing for a permanent lease). */
   #schedule(entry: Entry, seconds: number): void {
+    if (entry.timer !== null) clearTimeout(entry.timer);
+    entry.timer = null;
     if (entry.grant.lifetimeSeconds === 0 || this.#closed) return;
     entry.timer = setTimeout(() => {
       entry.timer = null;
