@@ -1,6 +1,6 @@
 /**
  * The default IPv4 gateway, where NAT-PMP and PCP requests go: Linux reads /proc/net/route;
- * macOS/BSD ask `route -n get default`; Windows `route print -4 0.0.0.0` (bounded, no shell).
+ * macOS/BSD ask `route -n get default`; Windows `route print -4` (bounded, no shell).
  * The parsers are pure and tested; a host whose gateway cannot be found gets null.
  */
 import { execFile } from 'node:child_process';
@@ -30,7 +30,7 @@ export function parseBsdRouteGet(text: string): string[] {
   return match !== null && isIPv4(match[1]!) ? [match[1]!] : [];
 }
 
-/** The gateways of `route print -4 0.0.0.0` (Windows): rows "0.0.0.0 0.0.0.0 <gateway> <interface> <metric>". */
+/** The gateways of `route print -4` (Windows): rows "0.0.0.0 0.0.0.0 <gateway> <interface> <metric>". */
 export function parseWindowsRoutePrint(text: string): string[] {
   const routes: { gateway: string; metric: number }[] = [];
   for (const line of text.split(/\r?\n/)) {
@@ -57,6 +57,6 @@ export async function defaultGateways(): Promise<string[]> {
       return [];
     }
   }
-  if (process.platform === 'win32') return parseWindowsRoutePrint(await run('route', ['print', '-4', '0.0.0.0']));
+  if (process.platform === 'win32') return parseWindowsRoutePrint(await run('route', ['print', '-4']));
   return parseBsdRouteGet(await run('route', ['-n', 'get', 'default']));
 }
