@@ -58,9 +58,9 @@ export function udpExchange(port: number, message: Uint8Array, waitMs = 1500): P
 }
 
 /** Sends messages on one TCP connection (length-prefixed) and collects `expect` replies (bounded). */
-export function tcpExchange(port: number, messages: Uint8Array[], expect: number, waitMs = 5000): Promise<{ replies: Buffer[]; closed: boolean }> {
+export function tcpExchange(port: number, messages: Uint8Array[], expect: number, waitMs = 5000, halfClose = false): Promise<{ replies: Buffer[]; closed: boolean }> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const replies: Buffer[] = [];
     let buffered = Buffer.alloc(0);
     let closed = false;
@@ -77,6 +77,7 @@ export function tcpExchange(port: number, messages: Uint8Array[], expect: number
         Buffer.from(m).copy(frame, 2);
         socket.write(frame);
       }
+      if (halfClose) socket.end();
     });
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
@@ -87,6 +88,10 @@ export function tcpExchange(port: number, messages: Uint8Array[], expect: number
       if (replies.length >= expect) done();
     });
     socket.on('error', () => undefined);
+    socket.on('end', () => {
+      closed = true;
+      done();
+    });
     socket.on('close', () => {
       closed = true;
       done();

@@ -246,6 +246,8 @@ describe('malformed queries and limits', () => {
     const names = [z32, `www.${z32}`, `_lobby.${z32}`, `missing.${z32}`];
     const { replies } = await tcpExchange(server.port, names.map((n, i) => query(n, n.startsWith('_') ? 'TXT' : 'A', { id: 100 + i })), 4);
     expect(replies.map((r) => dnsPacket.decode(r).id).sort()).toEqual([100, 101, 102, 103]);
+    const halfClosed = await tcpExchange(server.port, [query(`www.${z32}`, 'A', { id: 200 }), query(z32, 'AAAA', { id: 201 })], 2, 5000, true);
+    expect(halfClosed.replies.map((r) => dnsPacket.decode(r).id).sort()).toEqual([200, 201]); // answered after the client's FIN
     const short = await tcpExchange(server.port, [Buffer.from([1, 2, 3])], 1, 2000);
     expect(short.replies).toEqual([]);
     expect(short.closed).toBe(true);

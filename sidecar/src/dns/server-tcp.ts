@@ -73,7 +73,8 @@ function serveConnection(socket: Socket, client: string, handler: QueryHandler, 
 export async function startTcpServer(host: string, port: number, handler: QueryHandler, log: (line: string) => void, idleMs = TCP_IDLE_MS): Promise<TcpServer> {
   const perClient = new Map<string, number>();
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  // Half-open: a client may send its queries and FIN; the answers still go out (then we end).
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     const client = normalizeAddress(socket.remoteAddress ?? '') ?? 'unknown';
     const count = perClient.get(client) ?? 0;
     if (count >= MAX_TCP_PER_CLIENT) {
