@@ -8,17 +8,20 @@
  * (`PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`). On a match the connection goes to a node:http2 server; on the
  * first byte that differs, or when nothing arrives within {@link SNIFF_MS}, it goes to the HTTP/1.1
  * server untouched (its header and request timeouts then apply as before), with the bytes read so
- * far put back. HTTP/2 sessions idle for {@link H2_IDLE_MS} are closed; the relay's
- * closeIdleConnections/closeAllConnections also close/destroy them.
+ * far put back. HTTP/2 sessions idle for {@link H2_IDLE_MS} are closed, a stream is cancelled after
+ * {@link REQUEST_MS}, at most 32 streams run at once per session; the relay's
+ * closeIdleConnections/closeAllConnections also close/destroy the sessions.
  */
 import type { Server } from 'node:http';
-import { createServer as createH2Server, type Http2Session } from 'node:http2';
+import { constants, createServer as createH2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** How long a silent new connection waits before it is handed to HTTP/1.1. */
 export const SNIFF_MS = 1000;
 export const H2_IDLE_MS = 30_000;
+/** Longest an HTTP/2 request may take (the relay's HTTP/1.1 requestTimeout). */
+export const REQUEST_MS = 30_000;
 /** Concurrent streams per HTTP/2 session (each is a request for the rate limiter). */
 const MAX_STREAMS = 32;
 
@@ -30,6 +33,12 @@ export function acceptH2c(server: Server): void {
   server.removeAllListeners('connection');
   const h2 = createH2Server({ settings: { maxConcurrentStreams: MAX_STREAMS }, maxSessionMemory: 10 });
   for (const listener of server.listeners('request')) h2.on('request', listener as (...args: unknown[]) => void);
+  // As the HTTP/1.1 server's requestTimeout: no stream lives longer than REQUEST_MS.
+  h2.on('stream', (stream: ServerHttp2Stream) => {
+    const timer = setTimeout(() => stream.close(constants.NGHTTP2_CANCEL), REQUEST_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+  });
   const sessions = new Set<Http2Session>();
   h2.on('session', (session: Http2Session) => {
     sessions.add(session);
