@@ -383,6 +383,28 @@ describe('probing', () => {
   });
 });
 
+describe('a HELLO alone (spoofed, say) makes no traffic source', () => {
+  it('the host answers one WELCOME and at most one KEEPALIVE, then the path times out', async () => {
+    const hostSocket = await punchSocket();
+    const joiner = await rawSocket();
+    const ends: PathEndReason[] = [];
+    const host = new PunchHost({
+      channel: hostSocket.punch, keypair: Keypair.generate(), probeCount: 1, keepaliveMs: 50, idleTimeoutMs: 600,
+      onPath: (path) => path.onEnd((r) => ends.push(r)),
+    });
+    cleanup.push(() => host.close());
+    host.addCandidate(joiner.address);
+    await until(() => joiner.received.length === 1, 5000, 'the probe');
+    await sendRaw(joiner.socket, encodeHello(Buffer.alloc(8, 5), Buffer.alloc(16, 5)), hostSocket.address());
+    await until(() => ends.length === 1, 5000, 'the timeout');
+    expect(ends).toEqual(['timeout']);
+    const types = joiner.received.slice(1).map((r) => { const d = decodeFrame(r.payload); return d.ok ? d.frame.type : -1; });
+    expect(types[0]).toBe(FrameType.WELCOME);
+    expect(types.filter((t) => t === FrameType.KEEPALIVE).length).toBeLessThanOrEqual(1);
+    expect(types.length).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('no amplification, no impostor', () => {
   it('addresses that did not come through the rendezvous get nothing', async () => {
     const { hostDht } = await punchNet();

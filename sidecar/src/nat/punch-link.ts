@@ -1,6 +1,7 @@
 /**
  * One established punch path (the PunchPath contract of punch-path.ts), the same on both sides:
- * DATA frames carry the game's datagrams, KEEPALIVEs hold the NAT bindings, silence ends the path
+ * DATA frames carry the game's datagrams, KEEPALIVEs hold the NAT bindings (sent only after hearing
+ * from the other side since the last one), silence ends the path
  * (`timeout`), BYE ends it on the other side (`remote-closed`). The owner (PunchHost or the joiner)
  * receives the socket's frames and hands this link the ones from its remote address and session.
  */
@@ -63,6 +64,8 @@ export class PunchLink implements PunchPath {
   readonly #keepalive: NodeJS.Timeout;
   readonly #idle: NodeJS.Timeout;
   #endReason: PathEndReason | null = null;
+  /** A frame arrived since our last KEEPALIVE (the handshake counts). */
+  #heard = true;
 
   constructor(options: PunchLinkOptions) {
     const { keepaliveMs, idleTimeoutMs } = checkTiming(options);
@@ -70,7 +73,7 @@ export class PunchLink implements PunchPath {
     this.remote = { host: options.remote.host, port: options.remote.port };
     this.session = Buffer.from(options.session);
     this.#onEnded = options.onEnded;
-    this.#keepalive = setInterval(() => this.#sendFrame(encodeKeepalive(this.session)), keepaliveMs);
+    this.#keepalive = setInterval(() => this.#tickKeepalive(), keepaliveMs);
     this.#idle = setTimeout(() => this.#end('timeout', false), idleTimeoutMs);
     this.#keepalive.unref();
     this.#idle.unref();
@@ -116,6 +119,7 @@ export class PunchLink implements PunchPath {
   receive(frame: Frame): void {
     if (this.#endReason !== null) return;
     this.#idle.refresh();
+    this.#heard = true;
     switch (frame.type) {
       case FrameType.DATA:
         this.stats.dataIn++;
@@ -143,6 +147,16 @@ export class PunchLink implements PunchPath {
     const handlers = [...this.#endHandlers];
     this.#endHandlers.clear();
     for (const handler of handlers) safeCall(handler, reason);
+  }
+
+  /**
+   * A KEEPALIVE only when the remote side was heard since our last one: a path never sends more
+   * keepalives than it receives frames, so a spoofed handshake cannot make it a traffic source.
+   */
+  #tickKeepalive(): void {
+    if (!this.#heard) return;
+    this.#heard = false;
+    this.#sendFrame(encodeKeepalive(this.session));
   }
 
   #sendFrame(frame: Buffer): void {
