@@ -4,7 +4,7 @@
  * hole-punching result, and a cleanup that leaves nothing behind. Needs root and namespaces: it
  * FAILS (never skips) without them. Figures are printed, never asserted.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentClient, node24, REPO_ROOT } from './natlab/agent-client.ts';
@@ -342,7 +342,7 @@ describe('NAT lab: cleanup', () => {
   }, 60_000);
 
   it('a test process that crashes without close() still removes its namespaces and processes (exit hook)', async () => {
-    const child = spawnSync(node24(), ['test/natlab/crash-child.ts'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+    const child = spawnSync(node24(), ['test/natlab/crash-child.ts', 'throw'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(child.stderr).toContain('deliberate crash');
     const m = child.stdout.match(/prefix=(pk[0-9a-f]{4}-) pids=([\d,]+)/);
     expect(m, child.stdout + child.stderr).not.toBeNull();
@@ -351,6 +351,36 @@ describe('NAT lab: cleanup', () => {
     for (let i = 0; i < 20 && pids.some(alive); i++) await sleep(100); // SIGKILLed processes finish exiting
     expect((await listNamespaces()).filter((n) => n.startsWith(m![1]!))).toEqual([]);
     expect(pids.filter(alive)).toEqual([]);
+  }, 70_000);
+
+  /** Starts crash-child in 'wait' mode, kills it with `signal` once its lab is up; returns its prefix and pids. */
+  async function killedChild(signal: NodeJS.Signals): Promise<{ prefix: string; pids: number[] }> {
+    const child = spawn(node24(), ['test/natlab/crash-child.ts', 'wait'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    const exited = new Promise((r) => child.once('exit', r));
+    for (let i = 0; i < 600 && !/pids=\S+\n/.test(out); i++) await sleep(100);
+    const m = out.match(/prefix=(pk[0-9a-f]{4}-) pids=([\d,]+)/);
+    child.kill(signal);
+    await exited;
+    expect(m, out).not.toBeNull();
+    const pids = m![2]!.split(',').map(Number);
+    for (let i = 0; i < 20 && pids.some(alive); i++) await sleep(100);
+    return { prefix: m![1]!, pids };
+  }
+
+  it('SIGTERM of the test process: the signal hook removes namespaces and processes', async () => {
+    const { prefix, pids } = await killedChild('SIGTERM');
+    expect((await listNamespaces()).filter((n) => n.startsWith(prefix))).toEqual([]);
+    expect(pids.filter(alive)).toEqual([]);
+  }, 70_000);
+
+  it('SIGKILL of the test process: its processes die with it (pdeathsig); only empty namespaces remain', async () => {
+    const { prefix, pids } = await killedChild('SIGKILL');
+    expect(pids.filter(alive)).toEqual([]);
+    const left = (await listNamespaces()).filter((n) => n.startsWith(prefix));
+    console.log(`[natlab] after SIGKILL: ${left.length} empty namespaces of ${prefix} left (deleted by this test)`);
+    for (const ns of left) execFileSync('ip', ['netns', 'del', ns]);
   }, 70_000);
 });
 

@@ -11,7 +11,9 @@
  *
  * Namespaces are `<prefix><name>` with a per-run prefix; interfaces are created inside their
  * namespaces (never in the root namespace). `close()` stops every process the lab started (by pid)
- * and deletes its namespaces; a process exit handler does the same synchronously, best effort.
+ * and deletes its namespaces; on process exit, SIGINT, SIGTERM and SIGHUP a handler does the same
+ * synchronously (best effort). If the test process is SIGKILLed, its processes die with it
+ * (pdeathsig, process.ts) but its (empty) namespaces remain.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,6 +84,15 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => { for (const lab of live) lab.closeSync(); });
+  // Interrupted runs: clean up, then die of the signal as without us (unless someone else handles it).
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      for (const lab of live) lab.closeSync();
+      process.off(signal, onSignal);
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 export class NatLab {

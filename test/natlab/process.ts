@@ -1,6 +1,6 @@
 /**
- * A process the lab started inside a namespace (`ip netns exec NS cmd …`, which execs the command,
- * so the pid is the command's). Each runs in its own process group; stdout/stderr are kept (the
+ * A process the lab started inside a namespace (`ip netns exec NS setpriv --pdeathsig SIGKILL cmd …`;
+ * both exec, so the pid is the command's, and it dies with the test process even on SIGKILL). Each runs in its own process group; stdout/stderr are kept (the
  * last 64 KiB) for error messages. `stop()` kills the group by pid (SIGTERM, then SIGKILL).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -8,6 +8,7 @@ import { PkarrError } from '../../sidecar/src/core/errors.ts';
 import { IP } from './exec.ts';
 
 const KEEP = 64 * 1024;
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface SpawnOptions {
   /** Extra environment (added to the parent's). */
@@ -32,7 +33,8 @@ export class LabProcess {
   constructor(ns: string, command: string, args: string[], options: SpawnOptions = {}) {
     this.ns = ns;
     this.command = [command, ...args].join(' ');
-    this.child = spawn(IP, ['netns', 'exec', ns, command, ...args], {
+    // setpriv --pdeathsig: the command is SIGKILLed if this (test) process dies without cleaning up.
+    this.child = spawn(IP, ['netns', 'exec', ns, SETPRIV, '--pdeathsig', 'SIGKILL', '--', command, ...args], {
       detached: true,
       stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...options.env },
