@@ -6,7 +6,8 @@
  * bytes of those. Packets come from the corpus' signed packets (verified when signed); forwarding
  * answers from a canned in-memory upstream.
  *
- * Oracles: the core never throws; a reply decodes as DNS (dns-packet), has the query's ID and QR
+ * Oracles: the core never throws; asked twice, it answers the same bytes (the second from its reply
+ * cache); a reply decodes as DNS (dns-packet), has the query's ID and QR
  * set, and is no longer than the transport allows (UDP: the client's size, at most 1232, and at
  * most 10× the query; TC set whenever the full answer did not fit); a FORMERR is the 12-byte
  * header with the query's ID; a message without a header gets nothing.
@@ -69,6 +70,9 @@ export function dnsServerTarget(): FuzzTarget<Uint8Array> {
 
   async function check(input: Uint8Array, udp: boolean): Promise<string> {
     const outcome = await answerDnsMessage(input, env, { maxBytes: udp ? udpLimit : MAX_MESSAGE_BYTES, minimalAny: udp });
+    const again = await answerDnsMessage(input, env, { maxBytes: udp ? udpLimit : MAX_MESSAGE_BYTES, minimalAny: udp });
+    const bytes = (o: typeof outcome): string => (o.kind === 'reply' ? o.message : o.kind === 'rate-limited' ? o.refused : o.formErr)?.toString('hex') ?? 'none';
+    if (bytes(outcome) !== bytes(again)) throw new FindingError('a repeated query (reply cache) got another reply');
     if (outcome.kind === 'malformed') {
       const f = outcome.formErr;
       if (input.length < 12 || ((input[2] ?? 0) & 0x80) !== 0) {

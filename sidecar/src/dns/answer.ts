@@ -13,6 +13,8 @@
  * - Every other name → the environment's forwarder, REFUSED without one, SERVFAIL when it fails.
  * - The reply fits `maxBytes` or is truncated (TC); `maxAge` is what an HTTP cache may keep it:
  *   the smallest answer TTL, the minimum TTL for negative answers, 0 for errors.
+ * - Replies from a packet are kept encoded with the packet (a WeakMap: they go with it), keyed by
+ *   the question as spelled, flags, EDNS and limits; a repeated question only gets its ID patched.
  */
 import type { Answer } from 'dns-packet';
 import dnsTypes from 'dns-packet/types.js';
@@ -88,17 +90,48 @@ interface Resolved {
   minimalAny: boolean;
 }
 
+/** Encoded replies per packet (ID 0), by everything else they depend on; see replyKey. */
+const replies = new WeakMap<SignedPacket, Map<string, { message: Buffer; maxAge: number; rcode: Rcode }>>();
+const REPLIES_PER_PACKET = 256;
+
+/** What a pkarr reply depends on besides the packet and the ID: the exact question bytes' meaning, flags, EDNS, limits. */
+function replyKey(query: DnsQuery, env: AnswerEnvironment, options: Resolved): string {
+  const q = query.questions[0]!;
+  const m = query.message;
+  return `${q.name}|${q.type}|${q.class ?? ''}|${m.flag_rd ? 1 : 0}${m.flag_cd ? 1 : 0}${query.edns ? 1 : 0}${options.minimalAny ? 1 : 0}|${options.maxBytes}|${env.minTtl}|${env.maxTtl}`;
+}
+
 async function answerPkarr(query: DnsQuery, name: PkarrName, env: AnswerEnvironment, options: Resolved): Promise<AnswerOutcome> {
   const lookup = await env.lookup(name.key);
   if (lookup.kind === 'rate-limited') return { kind: 'rate-limited', retryAfter: lookup.retryAfter, refused: rcodeReply(query, 'REFUSED', options.maxBytes) };
   if (lookup.kind === 'unresolved') return reply(rcodeReply(query, 'SERVFAIL', options.maxBytes), 0, 'SERVFAIL');
+  let cache = replies.get(lookup.packet);
+  const key = replyKey(query, env, options);
+  const hit = cache?.get(key);
+  if (hit !== undefined) {
+    const message = Buffer.from(hit.message);
+    message.writeUInt16BE(query.id, 0);
+    return reply(message, hit.maxAge, hit.rcode);
+  }
+  const outcome = answerFromRecords(query, name, lookup.packet, env, options);
+  if (outcome.kind === 'reply' && outcome.rcode !== 'SERVFAIL') {
+    if (cache === undefined) replies.set(lookup.packet, cache = new Map());
+    if (cache.size >= REPLIES_PER_PACKET) cache.clear();
+    const stored = Buffer.from(outcome.message);
+    stored.writeUInt16BE(0, 0);
+    cache.set(key, { message: stored, maxAge: outcome.maxAge, rcode: outcome.rcode as Rcode });
+  }
+  return outcome;
+}
+
+function answerFromRecords(query: DnsQuery, name: PkarrName, packet: SignedPacket, env: AnswerEnvironment, options: Resolved): AnswerOutcome {
   const question = query.questions[0]!;
   try {
     const qtype = dnsTypes.toType(question.type);
-    const found = answerFromPacket(lookup.packet, question.name, qtype, { suffixLength: name.suffixLength, minimalAny: options.minimalAny });
+    const found = answerFromPacket(packet, question.name, qtype, { suffixLength: name.suffixLength, minimalAny: options.minimalAny });
     const answers = found.answers.map((a) => capTtl(a, env.maxTtl));
     const negative = answers.length === 0;
-    const authorities = negative ? [zoneSoa(name.zone, lookup.packet, env.minTtl)] : [];
+    const authorities = negative ? [zoneSoa(name.zone, packet, env.minTtl)] : [];
     const message = encodeReply(query, { rcode: found.rcode, answers, authorities, authoritative: true }, options.maxBytes);
     return reply(message, minTtl(answers) ?? env.minTtl, found.rcode);
   } catch (err) {
