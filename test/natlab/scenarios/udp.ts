@@ -10,7 +10,7 @@ import { parseResponse, pingQuery } from '../krpc.ts';
 export interface Peer { host: string; port: number }
 export interface Received { from: Peer; text: string; at: number }
 
-interface Entry { socket: Socket; received: Received[] }
+interface Entry { socket: Socket; received: Received[]; total: number }
 
 function entry(ctx: AgentContext, port: number): Entry {
   const e = ctx.state.get(`udp:${port}`) as Entry | undefined;
@@ -27,7 +27,9 @@ export async function open(ctx: AgentContext, port: number, host?: string): Prom
     socket.bind(port, host, () => { socket.off('error', reject); resolve(); });
   });
   socket.on('error', (err) => ctx.emit('udp-error', { port, message: err.message }));
+  const e: Entry = { socket, received, total: 0 };
   socket.on('message', (msg, rinfo) => {
+    e.total++;
     const item = { from: { host: rinfo.address, port: rinfo.port }, text: msg.toString('latin1'), at: Date.now() };
     received.push(item);
     if (received.length > 10_000) received.shift();
@@ -37,7 +39,7 @@ export async function open(ctx: AgentContext, port: number, host?: string): Prom
     socket.close();
     throw new Error(`a socket on port ${bound} is already open in this agent (sockets are kept by port)`);
   }
-  ctx.state.set(`udp:${bound}`, { socket, received } satisfies Entry);
+  ctx.state.set(`udp:${bound}`, e);
   ctx.onClose(() => { try { socket.close(); } catch { /* closed */ } });
   return bound;
 }
@@ -48,6 +50,11 @@ export async function send(ctx: AgentContext, port: number, to: Peer, text: stri
   socket.setTTL(ttl);
   await new Promise<void>((resolve, reject) => socket.send(Buffer.from(text, 'latin1'), to.port, to.host, (err) => (err ? reject(err) : resolve())));
   if (ttl !== 64) socket.setTTL(64);
+}
+
+/** How many datagrams arrived on `port` since it was opened (`received` keeps only the last 10000). */
+export function total(ctx: AgentContext, port: number): number {
+  return entry(ctx, port).total;
 }
 
 /** What arrived on `port` so far (optionally only since `since` ms epoch). */
@@ -127,4 +134,14 @@ export function watch(ctx: AgentContext, port: number): void {
   entry(ctx, port).socket.on('message', (msg, rinfo) => {
     ctx.emit('udp', { port, from: { host: rinfo.address, port: rinfo.port }, text: msg.toString('latin1') });
   });
+}
+
+/** Sends `count` datagrams `<tag>-<i>` from `port` to `to` as fast as the socket takes them; resolves with the time taken (ms). */
+export async function burst(ctx: AgentContext, port: number, to: Peer, count: number, tag: string): Promise<number> {
+  const { socket } = entry(ctx, port);
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    await new Promise<void>((resolve, reject) => socket.send(Buffer.from(`${tag}-${i}`), to.port, to.host, (err) => (err ? reject(err) : resolve())));
+  }
+  return performance.now() - t0;
 }
