@@ -9,7 +9,10 @@ extends RefCounted
 ## Where the sidecar is looked for, in order:
 ## [br]1. The project setting [code]pkarr/sidecar/path[/code] when set (only there). A
 ## [code].js[/code]/[code].ts[/code] file is run with [code]node[/code] from [code]PATH[/code].
-## [br]2. In the editor: [code]res://addons/pkarr/bin/<platform>/pkarr-sidecar[.exe][/code].
+## [br]2. In the editor: [code]res://addons/pkarr/bin/<platform>/pkarr-sidecar[.exe][/code],
+## else the compressed [code]pkarr-sidecar.zst[/code] there (how the release zip ships it),
+## unpacked once into [code]user://pkarr-sidecar/<platform>/[/code] after its SHA-256 matched
+## its manifest ([PkarrSidecarPackage]).
 ## [br]3. In exports: next to the game's executable (on macOS also in
 ## [code]Contents/MacOS/<platform>/[/code], where a universal export keeps each architecture's
 ## binary, and in the bundle's [code]Contents/Resources[/code]).
@@ -31,6 +34,8 @@ const SUPPORTED_PLATFORMS: Array[String] = [
 ]
 ## Entry points of the sidecar in a source checkout, relative to the checkout root.
 const CHECKOUT_ENTRIES: Array[String] = ["sidecar/dist/cli/main.js", "sidecar/src/cli/main.ts"]
+## Folder under [code]user://[/code] that packed sidecars are unpacked into, per platform.
+const UNPACK_DIR := "pkarr-sidecar"
 ## How many parent folders of the project are searched for a source checkout.
 const CHECKOUT_SEARCH_DEPTH := 3
 ## Extensions of sidecar entry points that must be run with Node.
@@ -118,10 +123,13 @@ static func checkout_roots(project_dir: String) -> PackedStringArray:
 
 
 ## The places to look for the sidecar, in order, as Dictionaries: [code]kind[/code]
-## ([code]setting[/code], [code]addon_bin[/code], [code]export[/code], [code]checkout[/code]),
-## [code]path[/code] (the executable; empty when [code]program[/code] must be found on
-## [code]PATH[/code]), [code]program[/code], [code]prefix[/code] (arguments before
-## [code]serve[/code]) and [code]requires[/code] (files that must exist).
+## ([code]setting[/code], [code]addon_bin[/code], [code]addon_packed[/code], [code]export[/code],
+## [code]checkout[/code]), [code]path[/code] (the executable; empty when [code]program[/code]
+## must be found on [code]PATH[/code] or the sidecar must be unpacked first),
+## [code]program[/code], [code]prefix[/code] (arguments before [code]serve[/code]) and
+## [code]requires[/code] (files that must exist). An [code]addon_packed[/code] candidate also
+## has [code]packed[/code], [code]manifest[/code] and [code]unpack_root[/code] (see
+## [method PkarrSidecarPackage.install]).
 ## [br][br]
 ## [param env] has the keys of [method gather_environment]: [code]os_name[/code],
 ## [code]arch[/code], [code]editor[/code], [code]setting_path[/code], [code]project_dir[/code],
@@ -141,8 +149,12 @@ static func candidates(env: Dictionary) -> Array[Dictionary]:
 	if bool(env.get("editor", false)):
 		if platform != "" and project_dir != "":
 			var addon_dir := project_dir.path_join(ADDON_DIR.trim_prefix("res://"))
-			found.append(_candidate("addon_bin", addon_dir.path_join("bin").path_join(platform)
-					.path_join(binary)))
+			var bin_dir := addon_dir.path_join("bin").path_join(platform)
+			found.append(_candidate("addon_bin", bin_dir.path_join(binary)))
+			var user_dir := str(env.get("user_dir", ""))
+			if user_dir != "":
+				found.append(_packed_candidate(bin_dir, user_dir.path_join(UNPACK_DIR)
+						.path_join(platform)))
 	else:
 		var exe_dir := str(env.get("executable_path", "")).get_base_dir()
 		if exe_dir != "":
@@ -190,7 +202,15 @@ static func find_sidecar(env: Dictionary = {}) -> Dictionary:
 		if missing:
 			continue
 		var path: String = candidate["path"]
-		if path == "":
+		if candidate.has("packed"):
+			var installed := PkarrSidecarPackage.install(candidate["packed"], candidate["manifest"],
+					candidate["unpack_root"])
+			if installed["error"] != "":
+				push_warning("Pkarr: %s" % installed["error"])
+				tried.append("%s (%s)" % [candidate["packed"], installed["error"]])
+				continue
+			path = installed["path"]
+		elif path == "":
 			path = _first_existing(program_paths(candidate["program"],
 					str(environment.get("path_env", "")), os_name))
 			if path == "":
@@ -249,6 +269,21 @@ static func absolute_data_dir(data_dir: String) -> String:
 	if dir.is_relative_path():
 		return ProjectSettings.globalize_path("user://".path_join(dir))
 	return dir
+
+
+static func _packed_candidate(bin_dir: String, unpack_root: String) -> Dictionary:
+	var packed := bin_dir.path_join("%s.%s" % [BINARY_BASE_NAME, PkarrSidecarPackage.PACKED_EXTENSION])
+	var manifest := bin_dir.path_join(PkarrSidecarPackage.MANIFEST_NAME)
+	return {
+		"kind": "addon_packed",
+		"path": "",
+		"program": "",
+		"prefix": PackedStringArray(),
+		"requires": PackedStringArray([packed, manifest]),
+		"packed": packed,
+		"manifest": manifest,
+		"unpack_root": unpack_root,
+	}
 
 
 static func _candidate(kind: String, path: String) -> Dictionary:

@@ -54,6 +54,7 @@ func test_candidates_in_the_editor() -> void:
 		"editor": true,
 		"setting_path": "",
 		"project_dir": "/work/repo/demo_project",
+		"user_dir": "/home/dev/.local/share/godot/app_userdata/demo",
 		"executable_path": "/usr/bin/godot",
 	})
 	var kinds: Array[String] = []
@@ -63,12 +64,20 @@ func test_candidates_in_the_editor() -> void:
 	assert_eq(found[0]["prefix"], PackedStringArray())
 	assert_eq(kinds.count("addon_bin"), 1)
 	assert_eq(kinds.count("export"), 0, "the editor binary's folder is not searched")
+	# Then the packed sidecar of the release zip, unpacked into user:// on first use.
+	var bin := "/work/repo/demo_project/addons/pkarr/bin/linux-x64/"
+	assert_eq(found[1]["kind"], "addon_packed")
+	assert_eq(found[1]["path"], "", "known only once unpacked")
+	assert_eq(found[1]["requires"], PackedStringArray([bin + "pkarr-sidecar.zst",
+			bin + "pkarr-sidecar.json"]))
+	assert_eq(found[1]["unpack_root"],
+			"/home/dev/.local/share/godot/app_userdata/demo/pkarr-sidecar/linux-x64")
 	# Then node + an entry point in the project or its parents, nearest first, built JS first.
-	assert_eq(found[1]["program"], "node")
-	assert_eq(found[1]["prefix"], PackedStringArray(["/work/repo/demo_project/sidecar/dist/cli/main.js"]))
-	assert_eq(found[2]["prefix"], PackedStringArray(["/work/repo/demo_project/sidecar/src/cli/main.ts"]))
-	assert_eq(found[3]["prefix"], PackedStringArray(["/work/repo/sidecar/dist/cli/main.js"]))
-	assert_eq(found[4]["requires"], PackedStringArray(["/work/repo/sidecar/src/cli/main.ts"]))
+	assert_eq(found[2]["program"], "node")
+	assert_eq(found[2]["prefix"], PackedStringArray(["/work/repo/demo_project/sidecar/dist/cli/main.js"]))
+	assert_eq(found[3]["prefix"], PackedStringArray(["/work/repo/demo_project/sidecar/src/cli/main.ts"]))
+	assert_eq(found[4]["prefix"], PackedStringArray(["/work/repo/sidecar/dist/cli/main.js"]))
+	assert_eq(found[5]["requires"], PackedStringArray(["/work/repo/sidecar/src/cli/main.ts"]))
 
 
 func test_candidates_in_exports() -> void:
