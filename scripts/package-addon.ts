@@ -1,19 +1,24 @@
 /**
  * Packages the Godot addon for the Asset Library / a GitHub release:
  * `build/pkarr-godot-addon-<version>.zip` holding `addons/pkarr/…` and nothing else (godot.md
- * §2.2): every addon file (plugin.cfg, scripts, LICENSE, README, icon) plus the sidecar binaries in
- * `addons/pkarr/bin/<platform>/`, executables with mode 0755.
+ * §2.2): every addon file (plugin.cfg, scripts, LICENSE, README, icon) plus, per platform in
+ * `addons/pkarr/bin/<platform>/`, the packed sidecar (`pkarr-sidecar.zst` + `pkarr-sidecar.json`,
+ * scripts/sea/compress.ts) that the addon unpacks on first use, or with `--raw` the executables
+ * themselves (mode 0755).
  *
  * First the offline targets are (re)built unless up to date (scripts/build-sidecar.ts); platforms
  * whose binary is still missing (macos-arm64 needs a Mac) are reported loudly and left out.
+ * `--platform` (repeatable) makes a zip for just those platforms (`…-<version>-<platform>.zip`).
  *
- *   node scripts/package-addon.ts [--out FILE] [--no-build] [--level 0-9]
+ *   node scripts/package-addon.ts [--out FILE] [--no-build] [--level 0-9] [--raw]
+ *                                 [--zstd-level 1-22] [--platform NAME]…
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSidecars, checkExecutable, projectVersion, REPO_ROOT, sidecarPath } from './build-sidecar.ts';
 import { inspectExecutable } from './sea/executable-info.ts';
+import { DEFAULT_ZSTD_LEVEL, MANIFEST_NAME, manifestText, PACKED_NAME, packedSidecarCached, type SidecarManifest } from './sea/compress.ts';
 import { ADDON_PLATFORM_DIRS, SEA_TARGETS, UNBUILDABLE_PLATFORMS } from './sea/targets.ts';
 import { createZip, type ZipEntry } from './zip.ts';
 
@@ -27,6 +32,12 @@ export interface PackageOptions {
   build?: boolean;
   /** Deflate level 0..9 (default 9). */
   level?: number;
+  /** Ship the executables themselves instead of the packed sidecars (default false). */
+  raw?: boolean;
+  /** Zstandard level of the packed sidecars, 1..22 (default 19). */
+  zstdLevel?: number;
+  /** Only these platform folders (default all of {@link ADDON_PLATFORM_DIRS}). */
+  platforms?: string[];
   /** Progress and warnings (default: stderr). */
   log?: (line: string) => void;
 }
@@ -39,6 +50,8 @@ export interface PackageResult {
   entries: string[];
   /** Platform folders with a sidecar in the archive. */
   platforms: string[];
+  /** Per platform in the archive: executable size and, when packed, the packed size. */
+  sizes: { platform: string; executable: number; packed?: number }[];
   /** Platform folders without one, with the reason. */
   missing: { platform: string; reason: string }[];
   warnings: string[];
@@ -88,11 +101,17 @@ export async function packageAddon(options: PackageOptions = {}): Promise<Packag
   const root = options.root ?? REPO_ROOT;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const version = await projectVersion(root);
-  const out = options.out ?? join(root, 'build', `pkarr-godot-addon-${version}.zip`);
+  const wanted = options.platforms ?? [...ADDON_PLATFORM_DIRS];
+  for (const platform of wanted) {
+    if (!ADDON_PLATFORM_DIRS.includes(platform)) throw new Error(`unknown platform ${JSON.stringify(platform)}; use ${ADDON_PLATFORM_DIRS.join(', ')}`);
+  }
+  const suffix = options.platforms === undefined ? '' : `-${wanted.join('+')}`;
+  const out = options.out ?? join(root, 'build', `pkarr-godot-addon-${version}${suffix}.zip`);
   const warnings: string[] = [];
   const warn = (message: string): void => { warnings.push(message); log(`warning: ${message}`); };
+  const zstdLevel = options.zstdLevel ?? DEFAULT_ZSTD_LEVEL;
 
-  if (options.build !== false) await buildSidecars(SEA_TARGETS, { root, log });
+  if (options.build !== false) await buildSidecars(SEA_TARGETS.filter((t) => wanted.includes(t.platformDir)), { root, log });
 
   const files = await addonFiles(root);
   const names = new Set(files.map((f) => f.slice(ADDON.length + 1)));
@@ -107,8 +126,11 @@ export async function packageAddon(options: PackageOptions = {}): Promise<Packag
   for (const file of files) entries.push({ path: file, data: await readFile(join(root, file)) });
 
   const platforms: string[] = [];
+  const sizes: PackageResult['sizes'] = [];
   const missing: { platform: string; reason: string }[] = [];
-  for (const platform of ADDON_PLATFORM_DIRS) {
+  // Godot's editor neither imports nor lists what is under bin/ (the export plugin copies it).
+  entries.push({ path: `${ADDON}/bin/.gdignore`, data: '' });
+  for (const platform of wanted) {
     const target = SEA_TARGETS.find((t) => t.platformDir === platform);
     const candidates = target ? [sidecarPath(target, root)] : BINARY_NAMES.map((n) => join(root, ADDON, 'bin', platform, n));
     let path: string | undefined;
@@ -122,7 +144,22 @@ export async function packageAddon(options: PackageOptions = {}): Promise<Packag
     const bytes = await readFile(path);
     if (target) checkExecutable(inspectExecutable(bytes), target);
     else for (const problem of checkAppleSilicon(bytes)) warn(`${platform} sidecar ${problem}`);
-    entries.push({ path: relative(root, path).split(sep).join('/'), data: bytes, mode: 0o755 });
+    const archivePath = relative(root, path).split(sep).join('/');
+    if (options.raw === true) {
+      entries.push({ path: archivePath, data: bytes, mode: 0o755 });
+      sizes.push({ platform, executable: bytes.length });
+    } else {
+      const started = Date.now();
+      const file = path.endsWith('.exe') ? 'pkarr-sidecar.exe' : 'pkarr-sidecar';
+      const packed = await packedSidecarCached(path, file as SidecarManifest['file'], join(root, '.cache', 'sea', 'packed'), zstdLevel);
+      const dir = archivePath.slice(0, archivePath.lastIndexOf('/'));
+      // Zstandard output does not deflate: store it.
+      entries.push({ path: `${dir}/${PACKED_NAME}`, data: packed.packed, compression: 'store' });
+      entries.push({ path: `${dir}/${MANIFEST_NAME}`, data: manifestText(packed.manifest) });
+      sizes.push({ platform, executable: bytes.length, packed: packed.packed.length });
+      const how = packed.cached ? 'cached' : `zstd -${zstdLevel} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+      log(`${platform}: ${(bytes.length / 1e6).toFixed(1)} MB -> ${(packed.packed.length / 1e6).toFixed(1)} MB packed (${how})`);
+    }
     platforms.push(platform);
   }
   if (missing.length > 0) {
@@ -135,7 +172,7 @@ export async function packageAddon(options: PackageOptions = {}): Promise<Packag
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, zip);
   log(`wrote ${out}: ${entries.length} files, ${(zip.length / 1e6).toFixed(1)} MB; sidecars: ${platforms.join(', ') || 'none'}`);
-  return { path: out, bytes: zip.length, entries: entries.map((e) => e.path), platforms, missing, warnings };
+  return { path: out, bytes: zip.length, entries: entries.map((e) => e.path), platforms, sizes, missing, warnings };
 }
 
 async function cli(argv: string[]): Promise<number> {
@@ -143,7 +180,15 @@ async function cli(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { out: { type: 'string' }, 'no-build': { type: 'boolean' }, level: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        out: { type: 'string' },
+        'no-build': { type: 'boolean' },
+        level: { type: 'string' },
+        raw: { type: 'boolean' },
+        'zstd-level': { type: 'string' },
+        platform: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -151,7 +196,9 @@ async function cli(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help) {
-    process.stdout.write('usage: node scripts/package-addon.ts [--out FILE] [--no-build] [--level 0-9]\n');
+    process.stdout.write(`usage: node scripts/package-addon.ts [--out FILE] [--no-build] [--level 0-9] [--raw] [--zstd-level 1-22] [--platform NAME]…
+  --raw          ship the executables instead of the packed sidecars (.zst + manifest)
+  --platform     only this platform folder (${ADDON_PLATFORM_DIRS.join(', ')}); repeatable\n`);
     return 0;
   }
   const level = values.level === undefined ? undefined : Number(values.level);
@@ -159,9 +206,20 @@ async function cli(argv: string[]): Promise<number> {
     process.stderr.write(`--level must be 0..9, got ${values.level}\n`);
     return 2;
   }
+  const zstdLevel = values['zstd-level'] === undefined ? undefined : Number(values['zstd-level']);
+  if (zstdLevel !== undefined && !(Number.isInteger(zstdLevel) && zstdLevel >= 1 && zstdLevel <= 22)) {
+    process.stderr.write(`--zstd-level must be 1..22, got ${values['zstd-level']}\n`);
+    return 2;
+  }
+  // Target names (win-x64, darwin-x64) are accepted for their platform folders.
+  const folderOf = (name: string): string => SEA_TARGETS.find((t) => t.name === name)?.platformDir ?? name;
+  const platforms = values.platform?.flatMap((p) => p.split(',')).map((p) => folderOf(p.trim()));
   await packageAddon({
     ...(values.out === undefined ? {} : { out: resolve(values.out) }),
     ...(level === undefined ? {} : { level }),
+    ...(zstdLevel === undefined ? {} : { zstdLevel }),
+    ...(platforms === undefined ? {} : { platforms }),
+    raw: values.raw === true,
     build: values['no-build'] !== true,
   });
   return 0;

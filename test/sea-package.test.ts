@@ -1,18 +1,20 @@
 /**
  * `npm run package:addon`: the zip holds `addons/pkarr/…` and nothing else, laid out as Godot's
- * asset installer expects (godot.md §2.2), with the sidecar executable. Packs a copy of the addon
- * and of the linux-x64 sidecar (built in beforeAll) in a temporary root, without building, so a
- * parallel rebuild of the real binary cannot change it under the test; the other platforms are
- * therefore reported missing.
+ * asset installer expects (godot.md §2.2), with the packed sidecar (`pkarr-sidecar.zst` +
+ * manifest, unpacked by the addon on first use) or, with `raw`, the executable. Packs a copy of
+ * the addon and of the linux-x64 sidecar (built in beforeAll) in a temporary root, without
+ * building, so a parallel rebuild of the real binary cannot change it under the test; the other
+ * platforms are therefore reported missing. zstd level 3 keeps it fast (the release uses 19).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { packageAddon, type PackageResult } from '../scripts/package-addon.ts';
+import { unpackSidecar, type SidecarManifest } from '../scripts/sea/compress.ts';
 import { ensureHostSidecar } from './sea-support.ts';
 
 interface CentralEntry { path: string; method: number; crc: number; compressedSize: number; size: number; mode: number; localOffset: number }
@@ -55,6 +57,8 @@ let root: string;
 let checkout: string;
 let result: PackageResult;
 let zip: Buffer;
+let rawResult: PackageResult;
+let rawZip: Buffer;
 let logged = '';
 let version: string;
 
@@ -67,8 +71,10 @@ beforeAll(async () => {
   await copyFile(built.path, join(checkout, 'addons/pkarr/bin/linux-x64/pkarr-sidecar'));
   await copyFile('package.json', join(checkout, 'package.json'));
   version = (JSON.parse(await readFile('package.json', 'utf8')) as { version: string }).version;
-  result = await packageAddon({ root: checkout, build: false, out: join(root, 'addon.zip'), level: 1, log: (line) => { logged += `${line}\n`; } });
+  result = await packageAddon({ root: checkout, build: false, out: join(root, 'addon.zip'), level: 1, zstdLevel: 3, log: (line) => { logged += `${line}\n`; } });
   zip = await readFile(result.path);
+  rawResult = await packageAddon({ root: checkout, build: false, raw: true, platforms: ['linux-x64'], level: 1, log: () => undefined });
+  rawZip = await readFile(rawResult.path);
 }, 300_000);
 
 afterAll(async () => {
@@ -98,7 +104,11 @@ describe('addon zip', () => {
       .map((d) => relative(checkout, join(d.parentPath, d.name)).split(sep).join('/'))
       .filter((p) => !p.split('/').some((segment) => segment.startsWith('.') && segment !== '.gdignore'));
     const { entries, comment } = listZip(zip);
-    expect(entries.map((e) => e.path).sort()).toEqual(onDisk.sort());
+    // The executable is there packed (.zst + manifest), and bin/ is hidden from the editor.
+    const packedLayout = onDisk
+      .flatMap((p) => (p === 'addons/pkarr/bin/linux-x64/pkarr-sidecar' ? [`${p}.zst`, 'addons/pkarr/bin/linux-x64/pkarr-sidecar.json'] : [p]))
+      .concat('addons/pkarr/bin/.gdignore');
+    expect(entries.map((e) => e.path).sort()).toEqual(packedLayout.sort());
     expect(comment).toBe(`pkarr-godot addon ${version}`);
   });
 
@@ -111,19 +121,34 @@ describe('addon zip', () => {
     expect(data.toString()).toContain(`version="${version}"`);
   });
 
-  it('carries the linux-x64 sidecar as an executable (mode 0755) and only known platform binaries', async () => {
+  it('carries the linux-x64 sidecar packed: a stored .zst and a manifest that unpack to the executable', async () => {
     const { entries } = listZip(zip);
+    const zst = entries.find((e) => e.path === 'addons/pkarr/bin/linux-x64/pkarr-sidecar.zst')!;
+    const json = entries.find((e) => e.path === 'addons/pkarr/bin/linux-x64/pkarr-sidecar.json')!;
+    expect(zst.method).toBe(0); // zstd output is stored, not deflated again
+    const manifest = JSON.parse(entryData(zip, json).toString('utf8')) as SidecarManifest;
+    const onDisk = await readFile(join(checkout, 'addons/pkarr/bin/linux-x64/pkarr-sidecar'));
+    expect([manifest.file, manifest.size, manifest.zstd_level, manifest.packed_size]).toEqual(['pkarr-sidecar', onDisk.length, 3, zst.size]);
+    expect(unpackSidecar(entryData(zip, zst), manifest).equals(onDisk)).toBe(true);
+    for (const e of entries.filter((x) => x.path.startsWith('addons/pkarr/bin/'))) {
+      expect(e.path).toMatch(/^addons\/pkarr\/bin\/(\.gdignore|(linux-x64|linux-arm64|windows-x64|macos-x64|macos-arm64)\/pkarr-sidecar\.(zst|json))$/);
+    }
+    expect(result.sizes).toEqual([{ platform: 'linux-x64', executable: onDisk.length, packed: zst.size }]);
+    expect(zip.length).toBeLessThan(onDisk.length / 2.5);
+  });
+
+  it('with raw and one platform: the executable itself (mode 0755) in a per-platform zip', async () => {
+    expect(rawResult.path).toBe(join(checkout, 'build', `pkarr-godot-addon-${version}-linux-x64.zip`));
+    const { entries } = listZip(rawZip);
     const sidecar = entries.find((e) => e.path === 'addons/pkarr/bin/linux-x64/pkarr-sidecar')!;
-    expect(sidecar).toBeDefined();
     expect(sidecar.mode).toBe(0o755);
     const onDisk = await readFile(join(checkout, 'addons/pkarr/bin/linux-x64/pkarr-sidecar'));
     expect(sidecar.size).toBe(onDisk.length);
     expect(sidecar.crc).toBe(crc32(onDisk) >>> 0);
-    for (const e of entries.filter((x) => x.path.startsWith('addons/pkarr/bin/'))) {
-      expect(e.path).toMatch(/^addons\/pkarr\/bin\/(linux-x64|linux-arm64|windows-x64|macos-x64|macos-arm64)\/pkarr-sidecar(\.exe)?$/);
-      expect(e.mode).toBe(0o755);
-    }
-    expect(result.platforms).toContain('linux-x64');
+    expect(entries.filter((e) => e.path.startsWith('addons/pkarr/bin/')).map((e) => e.path)).toEqual(['addons/pkarr/bin/.gdignore', 'addons/pkarr/bin/linux-x64/pkarr-sidecar']);
+    // Only the platform asked for: nothing is missing.
+    expect([rawResult.platforms, rawResult.missing]).toEqual([['linux-x64'], []]);
+    await expect(packageAddon({ root: checkout, build: false, platforms: ['linux-x86'], log: () => undefined })).rejects.toThrow(/unknown platform "linux-x86"/);
   });
 
   it('names every platform without a sidecar loudly, with how to get it', () => {
@@ -135,11 +160,16 @@ describe('addon zip', () => {
   });
 
   const unzip = '/usr/bin/unzip';
-  it.skipIf(!existsSync(unzip))(existsSync(unzip) ? 'extracts with unzip into a working, executable sidecar' : 'unzip round trip: SKIPPED (no /usr/bin/unzip)', async () => {
+  it.skipIf(!existsSync(unzip))(existsSync(unzip) ? 'extracts with unzip into a packed sidecar that unpacks and runs' : 'unzip round trip: SKIPPED (no /usr/bin/unzip)', async () => {
     const dest = join(root, 'x');
     const extracted = spawnSync(unzip, ['-q', result.path, 'addons/pkarr/bin/linux-x64/*', 'addons/pkarr/plugin.cfg', '-d', dest], { encoding: 'utf8', timeout: 120_000 });
     expect(extracted.status, extracted.stderr).toBe(0);
-    const run = spawnSync(join(dest, 'addons/pkarr/bin/linux-x64/pkarr-sidecar'), ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    // What the addon does on first use: check, unpack, make executable, run.
+    const bin = join(dest, 'addons/pkarr/bin/linux-x64');
+    const manifest = JSON.parse(await readFile(join(bin, 'pkarr-sidecar.json'), 'utf8')) as SidecarManifest;
+    const exe = join(bin, 'pkarr-sidecar');
+    await writeFile(exe, unpackSidecar(await readFile(join(bin, 'pkarr-sidecar.zst')), manifest), { mode: 0o755 });
+    const run = spawnSync(exe, ['--version'], { encoding: 'utf8', timeout: 30_000 });
     expect(run.stdout).toBe(`${version}\n`);
   }, 150_000);
 });
