@@ -26,7 +26,10 @@ const EXPECTED_TESTS = [
   'export_plan: test_every_prebuilt_binary_is_kept_out_of_the_pack',
   'export_plan: test_find_binaries_lists_the_platforms_present',
   'export_plan: test_the_export_plugin_hands_the_plan_to_the_exporter',
+  'export_plan: test_packed_sidecars_are_found_and_unpacked_for_the_export',
 ];
+/** The one error the suite provokes on purpose: a packed sidecar that does not match its manifest. */
+const EXPECTED_ERROR = "Pkarr: cannot ship the linux-x64 sidecar: user://pkarr_export_test/packed_bin/linux-x64/pkarr-sidecar.zst: the unpacked sidecar's SHA-256 is";
 
 beforeAll(async () => {
   await Promise.all([ensureGodotWeb(), getBrowser()]);
@@ -46,6 +49,7 @@ describe('addons/pkarr export plan in the Godot 4.6 web engine', () => {
       suites: [SUITE],
       testTimeoutSec: 20,
       timeoutMs: 120_000,
+      allowErrors: [EXPECTED_ERROR],
     });
     if (process.env['PKARR_ENGINE_LOG']) {
       await writeFile(process.env['PKARR_ENGINE_LOG'], result.lines.map((l) => `[${l.stream}] ${l.text}`).join('\n'));
@@ -57,5 +61,8 @@ describe('addons/pkarr export plan in the Godot 4.6 web engine', () => {
     const warnings = result.lines.filter((l) => l.text.includes('Pkarr: Web exports ship no sidecar'));
     expect(warnings.length, result.lines.map((l) => l.text).join('\n')).toBeGreaterThan(0);
     expect(warnings[0]?.text).toMatch(/^(USER )?WARNING: /);
+    // The packed sidecar that does not match its manifest was reported as an export error.
+    const errors = result.lines.filter((l) => l.text.includes(EXPECTED_ERROR));
+    expect(errors.map((l) => l.text.replace(/ [0-9a-f]{64}.*$/, '')), result.lines.map((l) => l.text).join('\n')).toEqual([`ERROR: ${EXPECTED_ERROR}`]);
   }, 180_000);
 });

@@ -14,6 +14,11 @@ extends RefCounted
 ## [code]Contents/MacOS/macos-x64/[/code] and [code]Contents/MacOS/macos-arm64/[/code]; with
 ## only the x86_64 binary it gets that one alone (Apple Silicon runs it through Rosetta 2).
 ## [br]- Web, Android, iOS: nothing; the sidecar runs on desktop only.
+## [br][br]
+## A platform whose addon folder holds only the packed sidecar of the release zip
+## ([code]pkarr-sidecar.zst[/code] + [code]pkarr-sidecar.json[/code]) is available too: its
+## source is the manifest, and [PkarrExportPlugin] unpacks it ([PkarrSidecarPackage]) before
+## handing the executable to the exporter. Exported games always get the executable.
 
 ## Where the addon keeps the prebuilt binaries:
 ## [code]<BIN_DIR>/<platform>/pkarr-sidecar[.exe][/code].
@@ -140,20 +145,38 @@ static func plan(features: PackedStringArray, export_path: String,
 	if missing != "":
 		return _error(os_name, missing)
 	var source := str(available[platform])
-	var destination := export_path.get_base_dir().path_join(source.get_file())
+	var destination := export_path.get_base_dir().path_join(PkarrSidecarLocator.binary_name(os_name))
 	return _result("copy", os_name, [_copy(platform, source, "", destination)])
 
 
 ## The binaries under [param bin_dir] as [method plan] wants them: platform folder →
-## [code]res://[/code] path, for each platform whose file exists. Reads the file system.
+## [code]res://[/code] path, for each platform whose executable exists, else the path of its
+## packed sidecar's manifest when both [code]pkarr-sidecar.zst[/code] and the manifest exist
+## (see [method is_packed_source]). Reads the file system.
 static func find_binaries(bin_dir: String = BIN_DIR) -> Dictionary:
 	var found := {}
 	for platform: String in PkarrSidecarLocator.SUPPORTED_PLATFORMS:
 		var os_name := platform.get_slice("-", 0)
-		var path := bin_dir.path_join(platform).path_join(PkarrSidecarLocator.binary_name(os_name))
+		var folder := bin_dir.path_join(platform)
+		var path := folder.path_join(PkarrSidecarLocator.binary_name(os_name))
+		var manifest := folder.path_join(PkarrSidecarPackage.MANIFEST_NAME)
 		if FileAccess.file_exists(path):
 			found[platform] = path
+		elif FileAccess.file_exists(manifest) and FileAccess.file_exists(packed_path(manifest)):
+			found[platform] = manifest
 	return found
+
+
+## [code]true[/code] when a plan's [code]source[/code] is a packed sidecar's manifest, which
+## must be unpacked before it is shipped.
+static func is_packed_source(source: String) -> bool:
+	return source.get_file() == PkarrSidecarPackage.MANIFEST_NAME
+
+
+## The [code].zst[/code] next to the manifest [param manifest].
+static func packed_path(manifest: String) -> String:
+	return manifest.get_base_dir().path_join("%s.%s" % [PkarrSidecarLocator.BINARY_BASE_NAME,
+			PkarrSidecarPackage.PACKED_EXTENSION])
 
 
 ## [code]true[/code] for files that must stay out of the exported pack: everything under
@@ -201,7 +224,7 @@ static func _missing(platforms: Array[String], available: Dictionary) -> String:
 
 static func _macos_copy(platform: String, available: Dictionary, target: String) -> Dictionary:
 	var source := str(available[platform])
-	return _copy(platform, source, target, target.path_join(source.get_file()))
+	return _copy(platform, source, target, target.path_join(PkarrSidecarLocator.binary_name("macos")))
 
 
 static func _copy(platform: String, source: String, target: String,

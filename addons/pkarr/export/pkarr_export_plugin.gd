@@ -11,6 +11,8 @@ extends EditorExportPlugin
 ## an error saying how to build or download it. Every file under
 ## [code]res://addons/pkarr/bin/[/code] is left out of the [code].pck[/code]: an executable
 ## cannot be run from inside it.
+## A packed sidecar (the release zip's [code]pkarr-sidecar.zst[/code]) is unpacked into
+## [member unpack_dir] first, its hashes checked, and that executable is shipped.
 ## [br][br]
 ## The exporter copies files without their permissions; the copy next to a Linux executable
 ## gets its executable bit back in [method _export_end], and [PkarrSidecarProcess] restores it
@@ -28,6 +30,8 @@ const _EXECUTABLE_PERMISSIONS := (FileAccess.UNIX_READ_OWNER | FileAccess.UNIX_W
 
 ## Folder holding the prebuilt binaries, [code]<bin_dir>/<platform>/pkarr-sidecar[.exe][/code].
 var bin_dir: String = PkarrExportPlan.BIN_DIR
+## Where packed sidecars are unpacked for exports, per platform folder.
+var unpack_dir: String = "user://pkarr-sidecar/export"
 ## The plan of the export in progress (see [method PkarrExportPlan.plan]); empty between exports.
 var current_plan: Dictionary = {}
 
@@ -41,7 +45,17 @@ func _export_begin(features: PackedStringArray, _is_debug: bool, path: String,
 	current_plan = PkarrExportPlan.plan(features, _absolute_export_path(path),
 			PkarrExportPlan.find_binaries(bin_dir))
 	for copy: Dictionary in current_plan["copies"]:
-		add_shared_object(copy["source"], PackedStringArray(), copy["target"])
+		var source: String = copy["source"]
+		if PkarrExportPlan.is_packed_source(source):
+			# The release zip's packed sidecar: unpack (hashes checked) and ship the executable.
+			var installed := PkarrSidecarPackage.install(PkarrExportPlan.packed_path(source), source,
+					unpack_dir.path_join(copy["platform"]))
+			if installed["error"] != "":
+				_report("Pkarr: cannot ship the %s sidecar: %s" % [copy["platform"],
+						installed["error"]], true)
+				continue
+			source = ProjectSettings.globalize_path(installed["path"])
+		add_shared_object(source, PackedStringArray(), copy["target"])
 	if current_plan["warning"] != "":
 		_report(current_plan["warning"], false)
 	if current_plan["error"] != "":

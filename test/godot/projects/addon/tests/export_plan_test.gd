@@ -236,6 +236,53 @@ func test_the_export_plugin_hands_the_plan_to_the_exporter() -> void:
 	plugin.call("_export_end")
 
 
+func test_packed_sidecars_are_found_and_unpacked_for_the_export() -> void:
+	# A tiny stand-in executable, packed the way scripts/sea/compress.ts packs (one zstd frame)
+	# with its manifest: what the release zip has in place of the executable.
+	var bin := SCRATCH.path_join("packed_bin")
+	var exe := "#!/bin/sh\necho packed sidecar\n".repeat(50).to_utf8_buffer()
+	var packed := exe.compress(FileAccess.COMPRESSION_ZSTD)
+	DirAccess.make_dir_recursive_absolute(bin.path_join("linux-x64"))
+	var zst := FileAccess.open(bin.path_join("linux-x64/pkarr-sidecar.zst"), FileAccess.WRITE)
+	zst.store_buffer(packed)
+	zst.close()
+	var manifest := {"format": 1, "file": "pkarr-sidecar", "compression": "zstd",
+		"size": exe.size(), "sha256": PkarrSidecarPackage.sha256_hex(exe),
+		"packed_size": packed.size(), "packed_sha256": PkarrSidecarPackage.sha256_hex(packed)}
+	var json := FileAccess.open(bin.path_join("linux-x64/pkarr-sidecar.json"), FileAccess.WRITE)
+	json.store_string(JSON.stringify(manifest))
+	json.close()
+	_write(bin.path_join("windows-x64/pkarr-sidecar.json"))  # a manifest without its .zst
+	var found := PkarrExportPlan.find_binaries(bin)
+	assert_eq(found, {"linux-x64": bin.path_join("linux-x64/pkarr-sidecar.json")})
+	assert_true(PkarrExportPlan.is_packed_source(found["linux-x64"]))
+	assert_false(PkarrExportPlan.is_packed_source(PkarrExportPlan.source_path("linux-x64")))
+	var plan := PkarrExportPlan.plan(PackedStringArray(LINUX), "/opt/out/demo.x86_64", found)
+	assert_eq(plan["copies"][0]["destination"], "/opt/out/pkarr-sidecar",
+			"the game gets the executable, not the packed file")
+	var plugin: Object = _plugin_under_test()
+	if not assert_not_null(plugin, "the plugin compiles against a stand-in base"):
+		return
+	plugin.set("bin_dir", bin)
+	plugin.set("unpack_dir", SCRATCH.path_join("unpacked"))
+	plugin.call("_export_begin", PackedStringArray(LINUX), false, "/opt/out/demo.x86_64", 0)
+	var handed: Array = plugin.get("shared_objects")
+	assert_eq(handed.size(), 1)
+	var shipped: String = handed[0]["path"] if handed.size() == 1 else ""
+	assert_eq(shipped, ProjectSettings.globalize_path(SCRATCH.path_join("unpacked/linux-x64")
+			.path_join(str(manifest["sha256"]).left(16)).path_join("pkarr-sidecar")))
+	assert_eq(FileAccess.get_file_as_bytes(shipped), exe, "the unpacked executable is shipped")
+	plugin.call("_export_end")
+	# A packed file that does not match its manifest is an export error, and nothing is shipped.
+	manifest["sha256"] = "0".repeat(64)
+	json = FileAccess.open(bin.path_join("linux-x64/pkarr-sidecar.json"), FileAccess.WRITE)
+	json.store_string(JSON.stringify(manifest))
+	json.close()
+	plugin.call("_export_begin", PackedStringArray(LINUX), false, "/opt/out/demo.x86_64", 0)
+	assert_eq(plugin.get("shared_objects").size(), 1, "nothing more handed to the exporter")
+	plugin.call("_export_end")
+
+
 static func _available(platforms: Array) -> Dictionary:
 	var available := {}
 	for platform: String in platforms:
