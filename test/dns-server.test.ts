@@ -253,6 +253,17 @@ describe('malformed queries and limits', () => {
     expect(short.closed).toBe(true);
   });
 
+  it('closes a TCP connection idle for the idle timeout, after answering', async () => {
+    const quick = await newServer({ tcpIdleMs: 300 });
+    try {
+      const { replies, closed } = await tcpExchange(quick.port, [query(z32, 'A', { id: 5 })], 2, 5000);
+      expect(replies.map((r) => dnsPacket.decode(r).id)).toEqual([5]);
+      expect(closed).toBe(true); // closed by the server (the wait is 5 s, the idle timeout 0.3 s)
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('per-IP query quota: dropped over UDP, REFUSED over TCP; per-IP DHT quota: REFUSED', async () => {
     // strict: 5 queries per minute, 1 network lookup per minute.
     const first = await tcpExchange(strict.port, [query(z32, 'A', { id: 1 })], 1);
