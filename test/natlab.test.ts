@@ -195,6 +195,33 @@ async function upnpMap(s: LabSite, port: number): Promise<void> {
   expect(upnpc.stdout).toContain(`external ${s.wanAddress}:${port} UDP is redirected`);
 }
 
+describe('NAT lab: router reboot', () => {
+  it('drops every mapping; miniupnpd comes back and maps again', async () => {
+    const s = site['pr-nohair']!;
+    const a = await hostAgent(s.hosts[1]!, 7012);
+    const first = s.miniupnpd!;
+    const map = async (): Promise<void> => {
+      const upnpc = lab.spawn(s.hosts[1]!.ns, '/usr/bin/upnpc', ['-a', s.hosts[1]!.address, '7012', '7012', 'UDP']);
+      expect(await upnpc.exited, upnpc.describe()).toBe(0);
+    };
+    await map();
+    await wan.call(UDP, 'open', 7109, wanB);
+    await wan.call(UDP, 'send', 7109, { host: s.wanAddress, port: 7012 }, 'before-reboot');
+    expect(await arrives(a, 7012, 'before-reboot')).not.toBeNull();
+    await lab.rebootRouter(s);
+    expect(first.running).toBe(false);
+    expect(s.miniupnpd?.running).toBe(true);
+    await wan.call(UDP, 'open', 7110, wanB); // a new flow: the old one's conntrack entry survives the reboot
+    await wan.call(UDP, 'send', 7110, { host: s.wanAddress, port: 7012 }, 'after-reboot');
+    expect(await arrives(a, 7012, 'after-reboot', 600)).toBeNull();
+    await map();
+    // Again a new flow: 7110's unanswered packet left a conntrack entry without DNAT at the router.
+    await wan.call(UDP, 'open', 7111, wanB);
+    await wan.call(UDP, 'send', 7111, { host: s.wanAddress, port: 7012 }, 'remapped');
+    expect(await arrives(a, 7012, 'remapped')).not.toBeNull();
+  }, 30_000);
+});
+
 describe('NAT lab: hairpin (NAT loopback)', () => {
   it('on: a LAN host reaches a UPnP mapping of its neighbour at the WAN address, and the answer comes back', async () => {
     await upnpMap(site['pr-upnp']!, 7020);

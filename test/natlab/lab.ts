@@ -23,6 +23,7 @@ import { AgentClient } from './agent-client.ts';
 import { LibtorrentNodes } from './dht-nodes.ts';
 import { type DelayRule, DelayRouter, type DelayStats } from './delay.ts';
 import { HairpinMirror } from './hairpin.ts';
+import { nftLoad } from './exec.ts';
 import { assertLabSupported, Namespaces } from './namespaces.ts';
 import { LabProcess, type SpawnOptions } from './process.ts';
 import { LAN_IF, loadNatRuleset, type NatKind, NAT_KINDS, type RouterSpec, startMiniupnpd, WAN_IF } from './router.ts';
@@ -105,6 +106,8 @@ export class NatLab {
   dht: LibtorrentNodes | null = null;
   delay: DelayRouter | null = null;
   readonly #processes: LabProcess[] = [];
+  /** Router configuration of each NAT site, for rebootRouter. */
+  readonly #routers = new Map<number, { spec: RouterSpec; conf: string[] }>();
   readonly #agents: AgentClient[] = [];
   #delayStart: Promise<DelayRouter> | null = null;
   #serviceAddresses = 0;
@@ -157,6 +160,21 @@ export class NatLab {
   /** `host:port` of the libtorrent nodes (empty without them). */
   get bootstrap(): string[] {
     return this.dht === null ? [] : [...this.dht.addresses];
+  }
+
+  /**
+   * A router reboot: miniupnpd (if any) stops, the router's nft ruleset is replaced by a fresh one
+   * (every UPnP/NAT-PMP/PCP mapping and full-cone binding gone), then miniupnpd starts again with
+   * the same configuration. Conntrack entries of running flows survive (no conntrack tool here).
+   */
+  async rebootRouter(site: LabSite): Promise<void> {
+    this.#assertOpen();
+    const router = this.#routers.get(site.index);
+    if (router === undefined || this.sites[site.index] !== site) throw new PkarrError('INVALID_ARGUMENT', `natlab: site ${site.index} has no NAT router to reboot`);
+    await site.miniupnpd?.stop();
+    await nftLoad(site.router, 'flush ruleset\n');
+    await loadNatRuleset(site.router, router.spec);
+    if (site.upnp) site.miniupnpd = await startMiniupnpd(site.router, this.dir, router.spec, (p) => this.#track(p), router.conf);
   }
 
   /** Adds a site to a running lab. */
@@ -287,6 +305,7 @@ export class NatLab {
     }));
     if (options.nat !== 'none') {
       const spec: RouterSpec = { nat: options.nat, hairpin: site.hairpin, wanAddress, lanNet: `${lanBase}.0/24`, lanAddress: site.lanAddress };
+      this.#routers.set(index, { spec, conf: options.miniupnpdConf ?? [] });
       await loadNatRuleset(router, spec);
       if (site.upnp) site.miniupnpd = await startMiniupnpd(router, this.dir, spec, (p) => this.#track(p), options.miniupnpdConf);
       if (site.upnp && site.hairpin) {
