@@ -154,9 +154,9 @@ export class NatService {
     const mappings: PortMapping[] = [];
     let gameMapping: PortMapping | null = null;
     if ((options.map ?? true) && this.#options.mapper !== null) {
-      gameMapping = await this.#map(options.gamePort, 'pkarr-godot game');
+      // In parallel: without a gateway both wait for the same discovery bound.
+      [gameMapping] = await Promise.all([this.#map(options.gamePort, 'pkarr-godot game'), this.#mapPunchSocket()]);
       if (gameMapping !== null) mappings.push(gameMapping);
-      await this.#mapPunchSocket();
     }
     let report: NatReport | null = null;
     try {
@@ -164,8 +164,8 @@ export class NatService {
     } catch (err) {
       if (gameMapping === null) throw err;
     }
-    const prepared = describeHost(report, gameMapping, options.gamePort);
-    const lan = report?.type === 'public' || report === null ? null : await this.#lanEndpoint(options.gamePort);
+    const prepared = describeHost(report, gameMapping, options.gamePort, this.socket.address().port);
+    const lan = await this.#lanEndpoint(options.gamePort, [gameMapping?.externalHost, report?.publicHost].filter((h): h is string => typeof h === 'string'));
     if (lan !== null) prepared.endpoints.push(lan);
     prepared.mappings = mappings;
     const hosted: HostedNat = { punch: null, tunnel: null, mappings };
@@ -211,7 +211,10 @@ export class NatService {
     if (dht === null) throw new PkarrError('UNREACHABLE_NAT', 'the host is behind a NAT and joining it needs the DHT, which is off');
     await this.#mapPunchSocket();
     const me = this.reachability.latest() ?? own;
-    const reachable = me?.publicAddress ?? me?.observedAddress ?? null;
+    // A symmetric NAT has no one public port: announce the local one (the host's probes then go
+    // nowhere, but this side's direct HELLOs reach a host that accepts them).
+    const reachable = me?.publicAddress ?? me?.observedAddress
+      ?? (me?.type === 'symmetric' && me.publicHost !== null ? { host: me.publicHost, port: this.socket.address().port } : null);
     if (me === null || reachable === null) {
       throw new PkarrError('ADDRESS_UNKNOWN', 'cannot punch to the host: the public address of this machine is unknown (no DHT node reported it)');
     }
@@ -272,12 +275,16 @@ export class NatService {
     }
   }
 
-  async #lanEndpoint(gamePort: number): Promise<LobbyEndpoint | null> {
-    const node = this.#options.dht()?.routingTable()[0];
-    if (node === undefined) return null;
-    const colon = node.lastIndexOf(':');
-    const address = await localAddressTowards({ host: node.slice(0, colon), port: Number(node.slice(colon + 1)) });
-    return address === null ? null : { transport: 'lan', host: address, port: gamePort };
+  /** This machine's private address on the way out (towards the router's WAN side or a DHT node), as a `lan` endpoint. */
+  async #lanEndpoint(gamePort: number, towards: readonly string[]): Promise<LobbyEndpoint | null> {
+    const targets = [...towards, ...(this.#options.dht()?.routingTable().slice(0, 3) ?? [])];
+    for (const target of targets) {
+      const colon = target.lastIndexOf(':');
+      const address = await localAddressTowards(colon > 0 ? { host: target.slice(0, colon), port: Number(target.slice(colon + 1)) } : { host: target, port: 9 });
+      // Only a private address is worth publishing: a public one is the host's own endpoint already.
+      if (address !== null) return isPublicAddress(address) ? null : { transport: 'lan', host: address, port: gamePort };
+    }
+    return null;
   }
 
   #assertOpen(): void {
@@ -286,8 +293,11 @@ export class NatService {
 }
 
 /** How a host is reached, from its reachability report and the game port's router mapping. */
-export function describeHost(report: NatReport | null, gameMapping: PortMapping | null, gamePort: number): HostPreparation {
-  const punchAddress: UdpAddress | null = report?.publicAddress ?? report?.observedAddress ?? null;
+export function describeHost(report: NatReport | null, gameMapping: PortMapping | null, gamePort: number, punchPort: number): HostPreparation {
+  // A symmetric NAT gives every destination another port: the IP is what joiners need (they
+  // answer the host's probes wherever they come from); the local port is published as a hint.
+  const punchAddress: UdpAddress | null = report?.publicAddress ?? report?.observedAddress
+    ?? (report?.type === 'symmetric' && report.publicHost !== null ? { host: report.publicHost, port: punchPort } : null);
   const endpoints: LobbyEndpoint[] = [];
   if (gameMapping !== null && isPublicAddress(gameMapping.externalHost)) {
     return { reach: 'mapped', address: gameMapping.externalHost, publicGamePort: gameMapping.externalPort, endpoints, mappings: [], report };
