@@ -32,9 +32,6 @@ signal updated
 signal closed
 ## Emitted when opening, updating or closing failed; [param reason] says why.
 signal failed(reason: String)
-## Emitted when the UPnP attempt of [method open] ended (see [member use_upnp]);
-## [param result] is [code]{ok, external_address, mapped, error}[/code].
-signal upnp_completed(result: Dictionary)
 
 ## Where the lobby is in its life cycle.
 enum State {
@@ -65,8 +62,8 @@ const DEFAULT_KEY_NAME := "lobby_host"
 ## Custom metadata players can read and filter on, e.g. [code]{"mode": "ctf"}[/code]. Keys
 ## [code][a-z0-9_-][/code], 1-30 characters; values are sent as Strings.
 @export var custom: Dictionary = {}
-## The address players connect to. Empty: the UPnP external address (with [member use_upnp])
-## or the public address the DHT reports. Private and loopback addresses ([code]127.0.0.1[/code],
+## The address players connect to. Empty: the sidecar finds how players reach you (see
+## [member use_nat_traversal]). Private and loopback addresses ([code]127.0.0.1[/code],
 ## [code]192.168.x.y[/code]) work only when given here.
 @export var address: String = ""
 ## [code]true[/code]: browsable by [PkarrLobbyBrowser]. [code]false[/code]: invite code only.
@@ -74,12 +71,17 @@ const DEFAULT_KEY_NAME := "lobby_host"
 ## Seconds between re-publications of the record; players consider a lobby gone after three
 ## missed ones.
 @export_range(10, 3600) var record_ttl: int = 60
-## TCP port of the beacon browsers fetch the record from; 0 picks any free port ([member port]
-## + 1 with [member use_upnp], so it can be mapped before opening).
+## TCP port of the beacon browsers fetch the record from; 0 picks any free port. Only a host
+## with a public address runs one; behind a NAT the lobby is listed in the game's directory.
 @export_range(0, 65535) var beacon_port: int = 0
-## Map [member port] and the beacon port on the router with UPnP before opening (desktop only;
-## see [PkarrUpnpMapper]). A failed mapping does not stop [method open].
-@export var use_upnp: bool = false
+## With [member address] empty, let the sidecar make the lobby reachable through your router:
+## map [member port] ([member use_upnp]), and otherwise take players in through a path punched
+## through both NATs, carried to your game server on [code]127.0.0.1[/code] (see
+## [code]docs/nat.md[/code]). Off: the sidecar advertises the public address the DHT reports.
+@export var use_nat_traversal: bool = true
+## Ask the router for a port mapping (UPnP IGD, NAT-PMP or PCP; the sidecar does it, renews it
+## and removes it on close). A router that refuses does not stop [method open].
+@export var use_upnp: bool = true
 
 ## The [PkarrService] to use; [code]null[/code] uses the [code]Pkarr[/code] autoload.
 var service: PkarrService = null
@@ -89,15 +91,19 @@ var invite_code: String = ""
 var public_key: String = ""
 ## The record as last published (source [code]local[/code]), or [code]null[/code].
 var lobby: PkarrLobby = null
-## The external address UPnP reported, if any.
+## The address players connect to, as published (empty until opened, and for a host reached
+## only through hole punching).
 var external_address: String = ""
+## How players reach this lobby, as published: one of the [PkarrReachability] kinds
+## ([code]"public"[/code], [code]"mapped"[/code], [code]"cone"[/code], [code]"symmetric"[/code],
+## [code]"unknown"[/code]).
+var reach: String = PkarrReachability.UNKNOWN
 
 var _state: State = State.CLOSED
 var _players: int = 0
 var _joinable: bool = true
 var _generation: int = 0
 var _rehosting: bool = false
-var _upnp: PkarrUpnpMapper = null
 var _connected_service: PkarrService = null
 
 
@@ -109,7 +115,6 @@ func _exit_tree() -> void:
 		if pkarr != null and pkarr.is_ready():
 			# Not awaited: this node may be freed before the answer, the service is not.
 			pkarr.call_method("lobby.close", {"key": key_name})
-	_remove_upnp_mappings()
 	_disconnect_service()
 
 
@@ -161,10 +166,6 @@ func open() -> PkarrResult:
 	if not key.is_ok() and key.error_code != "KEY_EXISTS":
 		_state = State.CLOSED
 		return _fail(key.error_code, key.error_message)
-	if use_upnp and PkarrUpnpMapper.is_supported():
-		await _map_ports()
-		if generation != _generation:
-			return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
 	var sent_players := _players
 	var hosted: PkarrResult = await pkarr.call_method("lobby.host", _host_params())
 	if generation != _generation:
@@ -173,7 +174,6 @@ func open() -> PkarrResult:
 		return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
 	if not hosted.is_ok():
 		_state = State.CLOSED
-		_remove_upnp_mappings()
 		return _fail(hosted.error_code, hosted.error_message)
 	_take_hosted(PkarrJson.to_dict(hosted.value))
 	_state = State.OPEN
@@ -236,7 +236,6 @@ func close(linger_seconds: int = -1) -> PkarrResult:
 		if linger_seconds >= 0:
 			params["lingerSeconds"] = linger_seconds
 		result = await pkarr.call_method("lobby.close", params)
-	_remove_upnp_mappings()
 	if not result.is_ok():
 		failed.emit("could not publish the closed lobby: %s" % result.error_message)
 	closed.emit()
@@ -274,21 +273,14 @@ func _host_params() -> Dictionary:
 		"ttl": record_ttl,
 		"custom": _custom_strings(),
 	}
-	var advertised := address if address != "" else external_address
-	if advertised != "":
-		params["address"] = advertised
-	var beacon := _beacon_port()
-	if beacon > 0 and browsable:
-		params["beaconPort"] = beacon
+	if address != "":
+		params["address"] = address
+	else:
+		params["nat"] = use_nat_traversal
+		params["map"] = use_upnp
+	if beacon_port > 0 and browsable:
+		params["beaconPort"] = beacon_port
 	return params
-
-
-func _beacon_port() -> int:
-	if beacon_port > 0:
-		return beacon_port
-	if use_upnp and PkarrUpnpMapper.is_supported():
-		return port + 1 if port < 65535 else port - 1
-	return 0
 
 
 func _custom_strings() -> Dictionary:
@@ -317,31 +309,14 @@ func _take_hosted(data: Dictionary) -> void:
 func _take_lobby(data: Variant) -> void:
 	if data is Dictionary:
 		lobby = PkarrLobby.from_dict(data)
+		reach = lobby.reach
+		var endpoint := lobby.get_endpoint(transport)
+		external_address = endpoint.host if endpoint != null else ""
 
 
 func _fail(code: String, message: String) -> PkarrResult:
 	failed.emit(message)
 	return PkarrResult.failure(code, message)
-
-
-func _map_ports() -> void:
-	if _upnp == null:
-		_upnp = PkarrUpnpMapper.new()
-	var mappings: Array[Dictionary] = [
-		{"port": port, "protocol": "UDP" if transport == "enet" else "TCP"},
-	]
-	if browsable:
-		mappings.append({"port": _beacon_port(), "protocol": "TCP"})
-	var result: Dictionary = await _upnp.map_ports(mappings, "%s (Pkarr lobby)" % game_id)
-	external_address = str(result["external_address"])
-	if not result["ok"]:
-		push_warning("PkarrLobbyHost: UPnP: %s" % result["error"])
-	upnp_completed.emit(result)
-
-
-func _remove_upnp_mappings() -> void:
-	if _upnp != null:
-		_upnp.remove_mappings()
 
 
 func _get_service() -> PkarrService:

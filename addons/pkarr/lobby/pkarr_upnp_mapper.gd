@@ -5,8 +5,12 @@ extends RefCounted
 ## UPnP calls block for seconds, so [method start] runs discovery and the mappings on a
 ## [Thread] and emits [signal completed] on the main thread. Desktop only
 ## ([method is_supported]); many routers have UPnP disabled, so a failure is normal and the
-## game should still offer manual port forwarding. Used by [PkarrLobbyHost] when
-## [member PkarrLobbyHost.use_upnp] is on.
+## game should still offer manual port forwarding.
+##
+## A fallback: [PkarrLobbyHost] no longer uses it. The sidecar maps the lobby's ports itself
+## (UPnP IGD v1/v2, NAT-PMP and PCP, renewed and removed on close: [member PkarrLobbyHost.use_upnp],
+## or [code]Pkarr.call_method("nat.map", ...)[/code] for ports of your own). Use this class only
+## for a port the sidecar should not manage, with Godot's own UPnP client.
 
 ## Emitted once per [method start] with [code]{ok: bool, external_address: String,
 ## mapped: Array, error: String}[/code]. [code]mapped[/code] lists the mappings that were
