@@ -2,8 +2,9 @@
  * The cache of forwarded answers: per question (lower-case name, type, class, CD bit), the
  * upstream's rcode and sections, kept for the smallest TTL among their records (for a negative
  * answer with an SOA: min(SOA TTL, SOA minimum), RFC 2308), at most `maxTtl`. Only NOERROR and
- * NXDOMAIN with some record to take a TTL from are cached. Served TTLs count down with the age of
- * the entry. Bounded: least recently used entries go first.
+ * NXDOMAIN with some record to take a TTL from, at most {@link MAX_CACHED_ANSWER_BYTES} encoded,
+ * are cached. Served TTLs count down with the age of the entry. Bounded: least recently used
+ * entries go first.
  */
 import type { Answer, Question } from 'dns-packet';
 import { LruMap } from '../relay/lru-map.ts';
@@ -14,6 +15,8 @@ export interface UpstreamAnswer {
   answers: Answer[];
   authorities: Answer[];
   additionals: Answer[];
+  /** Encoded size of the sections, bytes. */
+  size: number;
 }
 
 interface Entry {
@@ -23,6 +26,8 @@ interface Entry {
 }
 
 export const DEFAULT_FORWARD_CACHE_SIZE = 10_000;
+/** Larger answers are not cached (bounds the cache's memory to ~10,000 × 4 KiB of DNS). */
+export const MAX_CACHED_ANSWER_BYTES = 4096;
 
 /** The cache key of a question. */
 export function questionKey(question: Question, checkingDisabled: boolean): string {
@@ -35,7 +40,7 @@ function ttlOf(record: Answer): number {
 
 /** How long `answer` may be cached, seconds (0: not at all). */
 export function cacheTtl(answer: UpstreamAnswer, maxTtl: number): number {
-  if (answer.rcode !== 0 && answer.rcode !== 3) return 0;
+  if ((answer.rcode !== 0 && answer.rcode !== 3) || answer.size > MAX_CACHED_ANSWER_BYTES) return 0;
   const records = [...answer.answers, ...answer.authorities, ...answer.additionals];
   if (records.length === 0) return 0;
   let ttl = maxTtl;
@@ -82,7 +87,7 @@ export class ForwardCache {
     }
     const { answer } = entry;
     return {
-      answer: { rcode: answer.rcode, answers: aged(answer.answers, elapsed), authorities: aged(answer.authorities, elapsed), additionals: aged(answer.additionals, elapsed) },
+      answer: { rcode: answer.rcode, answers: aged(answer.answers, elapsed), authorities: aged(answer.authorities, elapsed), additionals: aged(answer.additionals, elapsed), size: answer.size },
       remaining: entry.ttl - elapsed,
     };
   }

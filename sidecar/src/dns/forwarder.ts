@@ -7,7 +7,8 @@
  * address and port, with our ID, QR set and the same question; anything else is ignored (the
  * query then times out → SERVFAIL). Concurrent identical questions share one upstream query.
  * The client's reply is rebuilt from the upstream's sections with the client's ID and question
- * spelling and our OPT (reply.ts).
+ * spelling and our OPT (reply.ts); an upstream answer dns-packet cannot encode again is SERVFAIL.
+ * At most {@link MAX_PENDING} upstream queries are outstanding.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
@@ -19,6 +20,8 @@ import { ForwardCache, questionKey, type UpstreamAnswer } from './forward-cache.
 import { EDNS_UDP_SIZE, encodeReply, type DnsQuery } from './reply.ts';
 
 export const DEFAULT_FORWARD_TIMEOUT_MS = 3000;
+/** Upstream queries outstanding at once; more are SERVFAIL at once. */
+export const MAX_PENDING = 4096;
 
 export interface ForwarderOptions {
   host: string;
@@ -48,6 +51,7 @@ function sectionsOf(message: DecodedPacket): UpstreamAnswer {
     answers: message.answers ?? [],
     authorities: message.authorities ?? [],
     additionals: (message.additionals ?? []).filter((a) => a.type !== 'OPT'),
+    size: 0,
   };
 }
 
@@ -112,15 +116,26 @@ export class Forwarder {
 
   async #ask(question: Question, rd: boolean, cd: boolean): Promise<UpstreamAnswer | null> {
     const id = this.#freeId();
+    if (id === null) return null;
     const flags = (rd ? dnsPacket.RECURSION_DESIRED : 0) | (cd ? dnsPacket.CHECKING_DISABLED : 0);
     const opt = { type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] };
     const packet = dnsPacket.encode({ type: 'query', id, flags, questions: [question], additionals: [opt as never] });
     let reply = await this.#udp(id, question, packet);
     if (reply !== null && reply.flag_tc === true) reply = await this.#tcp(id, question, packet);
-    return reply === null ? null : sectionsOf(reply);
+    if (reply === null) return null;
+    const sections = sectionsOf(reply);
+    try {
+      // What dns-packet decoded it must be able to encode again (our replies are rebuilt from it).
+      sections.size = dnsPacket.encode({ type: 'response', questions: [question], answers: sections.answers, authorities: sections.authorities, additionals: sections.additionals }).length;
+    } catch (err) {
+      this.#log(`dns: upstream answer for ${question.name} cannot be re-encoded: ${(err as Error).message}`);
+      return null;
+    }
+    return sections;
   }
 
-  #freeId(): number {
+  #freeId(): number | null {
+    if (this.#pending.size >= MAX_PENDING) return null;
     for (;;) {
       const id = randomInt(0, 0x10000);
       if (!this.#pending.has(id)) return id;
