@@ -6,6 +6,9 @@
  */
 import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import dnsPacket, { type Answer } from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../sidecar/src/client/client.ts';
@@ -15,7 +18,7 @@ import { startDnsServer, type RunningDnsServer } from '../sidecar/src/dns/dns-se
 import { Forwarder } from '../sidecar/src/dns/forwarder.ts';
 import { AMPLIFICATION_RATIO } from '../sidecar/src/dns/query-handler.ts';
 import { startRelay, type RunningRelay } from '../sidecar/src/relay/relay-server.ts';
-import { MAIN, cleanup, spawnCli } from './abuse-helpers.ts';
+import { MAIN, cleanup, spawnCli, until } from './abuse-helpers.ts';
 import { dig, digFlags, digSection, digStatus, startUpstream, tcpExchange, udpExchange, type Upstream } from './dns-server-helpers.ts';
 import { FakeDht, makePacket } from './relay-server-helpers.ts';
 
@@ -285,6 +288,33 @@ describe('malformed queries and limits', () => {
 });
 
 describe('pkarr-sidecar dns (process)', () => {
+  it('answers from a packet published to its --testnet DHT (the DHT path, verified)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pkarr-dns-'));
+    try {
+      const child = await spawnCli(['dns', '--listen', '127.0.0.1:0', '--no-forward', '--testnet', '5']);
+      const port = /:(\d+) \(udp\+tcp\)/.exec(child.firstLine)?.[1];
+      await until(() => /bootstrap \S+/.test(child.stderr()), 10_000); // logged before the ready line
+      const bootstrap = /bootstrap (\S+)/.exec(child.stderr())?.[1];
+      expect(port).toBeDefined();
+      expect(bootstrap).toBeDefined();
+      const keyFile = join(dir, 'k.key');
+      const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
+        execFile(process.execPath, [MAIN, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+          resolve({ code: err === null ? 0 : Number((err as { code?: unknown }).code), stdout, stderr });
+        });
+      });
+      const key = (await cli(['keygen', '--out', keyFile])).stdout.trim();
+      const published = await cli(['publish', '--key', keyFile, '--bootstrap', bootstrap!, '--no-relay', 'TXT _hello "from the dht" 60', 'A @ 10.9.8.7 60']);
+      expect(published.code).toBe(0);
+      expect((await dig(['@127.0.0.1', '-p', port!, '+short', 'TXT', `_hello.${key}`])).out.trim()).toBe('"from the dht"');
+      expect((await dig(['@127.0.0.1', '-p', port!, '+short', '+tcp', 'A', `${key}.key`])).out.trim()).toBe('10.9.8.7');
+      child.child.kill('SIGTERM');
+      expect((await child.exited).code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('prints its ready line, answers dig, stops on SIGTERM; --help; bad flags exit 2', async () => {
     const child = await spawnCli(['dns', '--listen', '127.0.0.1:0', '--no-forward', '--relay', relay.url, '--no-dht']);
     const m = /^pkarr dns listening on 127\.0\.0\.1:(\d+) \(udp\+tcp\) forward=off$/.exec(child.firstLine);
