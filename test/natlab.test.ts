@@ -53,7 +53,7 @@ beforeAll(async () => {
     ],
     dhtNodes: 10,
   });
-  console.log(`[natlab] 8 sites (11 hosts, 2 miniupnpd) + 10 libtorrent nodes up in ${Math.round(performance.now() - t0)} ms (prefix ${lab.prefix})`);
+  console.log(`[natlab] 8 sites (11 hosts, 2 miniupnpd) + 10 libtorrent nodes up in ${Math.round(performance.now() - t0)} ms (sites ${Math.round(lab.startup.sitesMs)} ms, DHT ${Math.round(lab.startup.dhtMs)} ms; prefix ${lab.prefix})`);
   ['pr-upnp', 'pr', 'sym', 'sym2', 'fc', 'pub', 'pr-nohair', 'pr2'].forEach((name, i) => { site[name] = lab.sites[i]!; });
   wan = await lab.agent(lab.services);
   wanA = await lab.serviceAddress();
@@ -350,6 +350,24 @@ describe('NAT lab: link delay and loss (user-space forwarder in the core)', () =
   }, 30_000);
 });
 
+describe('NAT lab: TTL through the core', () => {
+  it('a NATed host reaches a public host with TTL 4 (three routers) but not 3, with and without the delay forwarder', async () => {
+    const from = await hostAgent(site['pr2']!.hosts[0]!, 7053);
+    const pub = site['pub']!.hosts[0]!;
+    const to = await hostAgent(pub, 7054);
+    const reach = async (ttl: number, tag: string): Promise<boolean> => {
+      await from.call(UDP, 'send', 7053, { host: pub.address, port: 7054 }, `${tag}-${ttl}`, ttl);
+      return (await arrives(to, 7054, `${tag}-${ttl}`, 500)) !== null;
+    };
+    const direct = [await reach(3, 'direct'), await reach(4, 'direct')];
+    await lab.setLinks([{ to: site['pub']!, delayMs: 1 }]);
+    const forwarded = [await reach(3, 'fwd'), await reach(4, 'fwd')];
+    await lab.setLinks([]);
+    expect(direct).toEqual([false, true]);
+    expect(forwarded).toEqual([false, true]);
+  });
+});
+
 describe('NAT lab: cleanup', () => {
   it('close() leaves no namespace with the run prefix and no process it started', async () => {
     const t0 = performance.now();
@@ -361,7 +379,7 @@ describe('NAT lab: cleanup', () => {
     expect(pids.length).toBeGreaterThanOrEqual(3);
     const t1 = performance.now();
     await other.close();
-    console.log(`[natlab] lab with 2 sites (1 miniupnpd) + 20 libtorrent nodes: start ${Math.round(started)} ms, stop ${Math.round(performance.now() - t1)} ms`);
+    console.log(`[natlab] lab with 2 sites (1 miniupnpd) + 20 libtorrent nodes: start ${Math.round(started)} ms (sites ${Math.round(other.startup.sitesMs)}, DHT ${Math.round(other.startup.dhtMs)}), stop ${Math.round(performance.now() - t1)} ms`);
     expect((await listNamespaces()).filter((n) => n.startsWith(other.prefix))).toEqual([]);
     expect(pids.filter(alive)).toEqual([]);
     const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });

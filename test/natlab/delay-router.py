@@ -49,6 +49,25 @@ def set_rules(spec):
     return out
 
 
+def restore_ttl(pkt):
+    # The kernel decremented the TTL when it routed the packet into the TUN and will again when
+    # it routes it on: give one back so that the core costs one hop, with or without delay.
+    ttl = pkt[8]
+    if ttl >= 255:
+        return pkt
+    ihl = (pkt[0] & 0x0F) * 4
+    header = bytearray(pkt[:ihl])
+    header[8] = ttl + 1
+    header[10:12] = b"\x00\x00"
+    total = 0
+    for i in range(0, ihl, 2):
+        total += (header[i] << 8) | header[i + 1]
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    header[10:12] = (~total & 0xFFFF).to_bytes(2, "big")
+    return bytes(header) + pkt[ihl:]
+
+
 def lookup(addr):
     for net, mask, delay, loss in rules:
         if addr & mask == net:
@@ -85,6 +104,7 @@ while running:
             if len(pkt) < 20 or pkt[0] >> 4 != 4:
                 os.write(fd, pkt)
                 continue
+            pkt = restore_ttl(pkt)
             src = int.from_bytes(pkt[12:16], "big")
             dst = int.from_bytes(pkt[16:20], "big")
             d1, l1 = lookup(src)

@@ -1,12 +1,13 @@
 /**
  * Link delay and loss for the lab (this kernel has no `tc netem`): a user-space forwarder
- * (delay-router.py, Debian's /usr/bin/python3) on a TUN device in the core namespace. Once
- * started, policy routing sends every packet the core forwards through it: packets not coming
+ * (delay-router.py, Debian's /usr/bin/python3) on a TUN device in the core namespace. While any
+ * rule is set, policy routing sends every packet the core forwards through it: packets not coming
  * from the TUN are routed into it (table 200), packets it writes back are routed by the main
  * table. A packet between networks A and B waits delay(A) + delay(B) and is lost with
  * 1 - (1-loss(A))(1-loss(B)): a rule per site is the delay of that site's access link. Paths
- * inside one site (LAN, hairpin) never cross the core and get none. A packet forwarded through
- * the TUN has its TTL decremented twice in the core (a TTL-2 opener still dies there).
+ * inside one site (LAN, hairpin) never cross the core and get none. The forwarder gives back the
+ * TTL the extra trip through the TUN costs, so the core stays one hop (TTL-based openers behave
+ * the same with and without it).
  */
 import { fileURLToPath } from 'node:url';
 import { PkarrError } from '../../sidecar/src/core/errors.ts';
@@ -32,10 +33,13 @@ export interface DelayStats {
 
 export class DelayRouter {
   readonly process: LabProcess;
+  readonly #core: string;
   #answers = 0;
+  #routing = false;
 
-  private constructor(proc: LabProcess) {
+  private constructor(proc: LabProcess, core: string) {
     this.process = proc;
+    this.#core = core;
   }
 
   /** Starts the forwarder in `core` and routes the core's forwarded traffic through it. */
@@ -46,11 +50,17 @@ export class DelayRouter {
     await ip('-n', core, 'link', 'set', TUN, 'up');
     await ip('-n', core, 'route', 'add', 'default', 'dev', TUN, 'table', '200');
     await ip('-n', core, 'rule', 'add', 'iif', TUN, 'lookup', 'main', 'pref', '100');
-    await ip('-n', core, 'rule', 'add', 'lookup', '200', 'pref', '200');
-    return new DelayRouter(proc);
+    return new DelayRouter(proc, core);
   }
 
-  /** Replaces every rule; resolves once the forwarder applies them. Returns its counters. */
+  /** Sends the core's forwarded traffic through the forwarder (on) or straight on (off). */
+  async #route(on: boolean): Promise<void> {
+    if (on === this.#routing) return;
+    await ip('-n', this.#core, 'rule', on ? 'add' : 'del', 'lookup', '200', 'pref', '200');
+    this.#routing = on;
+  }
+
+  /** Replaces every rule; resolves once the forwarder applies them. No rules: traffic bypasses the forwarder. Returns its counters. */
   async setRules(rules: DelayRule[]): Promise<DelayStats> {
     for (const r of rules) {
       if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(r.net)) throw new PkarrError('INVALID_ARGUMENT', `natlab delay: bad prefix ${JSON.stringify(r.net)}`);
@@ -58,7 +68,9 @@ export class DelayRouter {
       const loss = r.loss ?? 0;
       if (!Number.isFinite(loss) || loss < 0 || loss > 1) throw new PkarrError('INVALID_ARGUMENT', `natlab delay: loss must be 0..1, got ${String(r.loss)}`);
     }
-    return this.#send({ rules: rules.map((r) => ({ net: r.net, delay_ms: r.delayMs, loss: r.loss ?? 0 })) });
+    const stats = await this.#send({ rules: rules.map((r) => ({ net: r.net, delay_ms: r.delayMs, loss: r.loss ?? 0 })) });
+    await this.#route(rules.length > 0);
+    return stats;
   }
 
   /** Packets forwarded and dropped so far. */

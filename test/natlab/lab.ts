@@ -105,6 +105,8 @@ export class NatLab {
   readonly dir: string;
   dht: LibtorrentNodes | null = null;
   delay: DelayRouter | null = null;
+  /** How long `create` spent building the sites and starting the DHT nodes (figures). */
+  readonly startup = { sitesMs: 0, dhtMs: 0 };
   readonly #processes: LabProcess[] = [];
   /** Router configuration of each NAT site, for rebootRouter. */
   readonly #routers = new Map<number, { spec: RouterSpec; conf: string[] }>();
@@ -137,9 +139,13 @@ export class NatLab {
       await namespaces.address(core, 'svc0', '11.77.0.1/22');
       await namespaces.address(services, 'eth0', '11.77.0.2/22');
       await namespaces.route(services, 'default', '11.77.0.1');
+      const t0 = performance.now();
       await Promise.all(sites.map((s, i) => lab!.#buildSite(i, s)));
+      lab.startup.sitesMs = performance.now() - t0;
       const dhtNodes = options.dhtNodes ?? 0;
+      const t1 = performance.now();
       if (dhtNodes > 0) await lab.startDhtNodes(dhtNodes, options.dhtPort ?? 6881);
+      lab.startup.dhtMs = performance.now() - t1;
       return lab;
     } catch (err) {
       if (lab !== null) await lab.close().catch(() => undefined);
