@@ -6,17 +6,41 @@
  * A fresh cached packet costs nothing; a lookup that has to go to the network first spends a token
  * of the client IP's DHT quota, and concurrent questions for the same key share one lookup (only
  * the one that starts it is charged).
+ *
+ * UDP source addresses can be spoofed, so per-IP quotas alone do not bound the network work
+ * queries can cause. Two global bounds do: at most {@link MAX_LOOKUPS} lookups run at once (more →
+ * unresolved, SERVFAIL), and a key found nowhere is not looked up again for
+ * {@link NEGATIVE_TTL_MS} (it answers SERVFAIL from memory meanwhile; at most
+ * {@link MAX_NEGATIVE} such keys are remembered).
  */
 import type { Client } from '../client/client.ts';
 import type { PublicKey } from '../core/keys.ts';
+import { LruMap } from '../relay/lru-map.ts';
 import type { KeyLookup } from './answer.ts';
+
+export const MAX_LOOKUPS = 64;
+export const NEGATIVE_TTL_MS = 30_000;
+export const MAX_NEGATIVE = 10_000;
+
+export interface ClientPacketSourceOptions {
+  maxLookups?: number;
+  negativeTtlMs?: number;
+  now?: () => number;
+}
 
 export class ClientPacketSource {
   readonly #client: Client;
   readonly #inflight = new Map<string, Promise<KeyLookup>>();
+  readonly #missing = new LruMap<string, number>(MAX_NEGATIVE);
+  readonly #maxLookups: number;
+  readonly #negativeTtlMs: number;
+  readonly #now: () => number;
 
-  constructor(client: Client) {
+  constructor(client: Client, options: ClientPacketSourceOptions = {}) {
     this.#client = client;
+    this.#maxLookups = options.maxLookups ?? MAX_LOOKUPS;
+    this.#negativeTtlMs = options.negativeTtlMs ?? NEGATIVE_TTL_MS;
+    this.#now = options.now ?? Date.now;
   }
 
   /** Looks `key` up; `chargeDht` returns 0 to allow a network lookup, else the seconds to wait. */
@@ -26,6 +50,12 @@ export class ClientPacketSource {
     if (cached !== undefined && cache.isFresh(cached)) return Promise.resolve({ kind: 'found', packet: cached });
     const running = this.#inflight.get(key.z32);
     if (running !== undefined) return running;
+    const missingUntil = this.#missing.peek(key.z32);
+    if (missingUntil !== undefined) {
+      if (missingUntil > this.#now()) return Promise.resolve({ kind: 'unresolved', reason: 'not found (remembered)' });
+      this.#missing.delete(key.z32);
+    }
+    if (this.#inflight.size >= this.#maxLookups) return Promise.resolve({ kind: 'unresolved', reason: 'too many lookups running' });
     const wait = chargeDht();
     if (wait > 0) return Promise.resolve({ kind: 'rate-limited', retryAfter: wait });
     const lookup = this.#resolve(key).finally(() => this.#inflight.delete(key.z32));
@@ -36,7 +66,9 @@ export class ClientPacketSource {
   async #resolve(key: PublicKey): Promise<KeyLookup> {
     try {
       const found = await this.#client.resolve(key, 'CacheFirst');
-      return found === null ? { kind: 'unresolved', reason: 'not found' } : { kind: 'found', packet: found.packet };
+      if (found !== null) return { kind: 'found', packet: found.packet };
+      this.#missing.set(key.z32, this.#now() + this.#negativeTtlMs);
+      return { kind: 'unresolved', reason: 'not found' };
     } catch (err) {
       return { kind: 'unresolved', reason: (err as Error).message };
     }
