@@ -2,6 +2,7 @@
 import type { Answer } from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { ForwardCache, MAX_CACHED_ANSWER_BYTES, cacheTtl, questionKey, type UpstreamAnswer } from '../sidecar/src/dns/forward-cache.ts';
+import { mayForwardFor } from '../sidecar/src/dns/query-handler.ts';
 
 const a = (ttl: number): Answer => ({ type: 'A', name: 'example.com', ttl, data: '192.0.2.1' });
 const soa = (ttl: number, minimum: number): Answer => ({ type: 'SOA', name: 'com', ttl, data: { mname: 'a', rname: 'b', serial: 1, refresh: 1, retry: 1, expire: 1, minimum } });
@@ -44,5 +45,12 @@ describe('forward cache', () => {
     expect(questionKey({ name: 'Example.COM.', type: 'A' }, false)).toBe(questionKey({ name: 'example.com', type: 'A', class: 'IN' }, false));
     expect(questionKey({ name: 'example.com', type: 'A' }, false)).not.toBe(questionKey({ name: 'example.com', type: 'AAAA' }, false));
     expect(questionKey({ name: 'example.com', type: 'A' }, false)).not.toBe(questionKey({ name: 'example.com', type: 'A' }, true));
+  });
+});
+
+describe('who gets ordinary names forwarded', () => {
+  it('loopback, private, CGNAT and link-local sources only: no open resolver', () => {
+    for (const ok of ['127.0.0.1', '10.1.2.3', '172.31.0.9', '192.168.1.20', '100.64.0.1', '169.254.3.4', '::1', 'fd00::5', 'fe80::1']) expect(mayForwardFor(ok)).toBe(true);
+    for (const no of ['8.8.8.8', '172.32.0.1', '203.0.113.9', '2001:db8::1', '2a00::1', 'unknown', '']) expect(mayForwardFor(no)).toBe(false);
   });
 });

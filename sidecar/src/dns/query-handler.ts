@@ -8,15 +8,36 @@
  * reply (header, question, OPT: about the query's size), and the client retries over TCP, where
  * the handshake proves its address. ANY over UDP gets one RRset (RFC 8482).
  *
+ * Ordinary names are forwarded only for loopback and private sources (no open resolver).
+ *
  * Over UDP, a message without a DNS header, a response (QR set), and a client over its query
  * quota are dropped (an answer could be reflected at a spoofed address); over TCP the quota is
  * answered REFUSED. A header with an undecodable body is answered FORMERR on both.
  */
+import { BlockList, isIP } from 'node:net';
 import type { PublicKey } from '../core/keys.ts';
 import type { RateLimiter } from '../relay/rate-limiter.ts';
 import { answerDnsMessage, type AnswerEnvironment, type KeyLookup } from './answer.ts';
 import type { Forwarder } from './forwarder.ts';
 import { CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, MAX_MESSAGE_BYTES, formErrFor, parseQuery, rcodeReply, type DnsQuery } from './reply.ts';
+
+/**
+ * Sources whose ordinary names are forwarded: loopback, private (RFC 1918, RFC 4193), CGNAT and
+ * link-local. Anyone else gets REFUSED for them, so a server listening on a public address is no
+ * open resolver; pkarr names are answered for everyone.
+ */
+const FORWARD_SOURCES = ((): BlockList => {
+  const list = new BlockList();
+  for (const [net, bits] of [['127.0.0.0', 8], ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10], ['169.254.0.0', 16]] as const) list.addSubnet(net, bits, 'ipv4');
+  for (const [net, bits] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) list.addSubnet(net, bits, 'ipv6');
+  return list;
+})();
+
+/** True when ordinary names from `client` may be forwarded (see FORWARD_SOURCES). */
+export function mayForwardFor(client: string): boolean {
+  const family = isIP(client);
+  return family !== 0 && FORWARD_SOURCES.check(client, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 /** A UDP answer is at most this many times larger than the query that asked for it. */
 export const AMPLIFICATION_RATIO = 10;
@@ -102,7 +123,7 @@ export class QueryHandler {
   #environment(client: string): AnswerEnvironment {
     const o = this.#o;
     const chargeDht = (): number => (o.dhtLimiter === null ? 0 : o.dhtLimiter.take(client));
-    const forwarder = o.forwarder;
+    const forwarder = mayForwardFor(client) ? o.forwarder : null;
     return {
       lookup: (key) => o.lookup(key, chargeDht),
       forward: forwarder === null ? null : (query) => {
