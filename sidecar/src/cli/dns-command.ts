@@ -5,7 +5,7 @@
  * or REFUSED with --no-forward. See docs/dns.md and sidecar/src/dns/.
  *
  * stdout gets exactly one line when the server is ready: `pkarr dns listening on <host>:<port>
- * (udp+tcp) forward=<upstream|off>`. Operational messages go to stderr. SIGINT/SIGTERM stop it.
+ * (udp+tcp) forward=<upstream|off>` (plus ` testnet=<bootstrap list>` with --testnet). Operational messages go to stderr. SIGINT/SIGTERM stop it.
  */
 import { isIP } from 'node:net';
 import { ClientPacketSource } from '../dns/client-source.ts';
@@ -103,7 +103,8 @@ export async function run(args: string[]): Promise<number> {
     });
     const shown = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const forward = upstream === null ? 'off' : `${upstream.host.includes(':') ? `[${upstream.host}]` : upstream.host}:${upstream.port}`;
-    process.stdout.write(`pkarr dns listening on ${shown}:${server.port} (udp+tcp) forward=${forward}\n`);
+    const testnet = network.testnet !== null ? ` testnet=${network.testnet.bootstrap.join(',')}` : '';
+    process.stdout.write(`pkarr dns listening on ${shown}:${server.port} (udp+tcp) forward=${forward}${testnet}\n`);
     await stop.stopped;
     return EXIT_OK;
   } catch (err) {
