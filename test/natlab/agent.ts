@@ -7,6 +7,7 @@
  * `ctx.onClose` (run when stdin closes, bounded to 5 s, then the agent exits).
  */
 import { createInterface } from 'node:readline';
+import { PkarrError } from '../../sidecar/src/core/errors.ts';
 import { type AgentRequest, decodeLine, encodeLine, MARK, toWireError } from './wire.ts';
 
 export interface AgentContext {
@@ -37,7 +38,7 @@ async function handle(req: AgentRequest): Promise<void> {
   try {
     const mod = (await import(req.module)) as Record<string, unknown>;
     const fn = mod[req.fn];
-    if (typeof fn !== 'function') throw new Error(`natlab agent: ${req.module} has no function ${req.fn}`);
+    if (typeof fn !== 'function') throw new PkarrError('INVALID_ARGUMENT', `natlab agent: ${req.module} has no function ${req.fn}`);
     const value: unknown = await (fn as (c: AgentContext, ...a: unknown[]) => unknown)(ctx, ...req.args);
     write({ id: req.id, ok: true, value: value ?? null });
   } catch (err) {

@@ -3,6 +3,7 @@
  * packet (BEP44), announce and look up peers (BEP5). Used by the lab's own suite to prove the
  * libtorrent nodes store both, from behind each NAT.
  */
+import { PkarrError } from '../../../sidecar/src/core/errors.ts';
 import { Keypair, PublicKey } from '../../../sidecar/src/core/keys.ts';
 import { SignedPacket } from '../../../sidecar/src/core/signed-packet.ts';
 import { DhtClient } from '../../../sidecar/src/dht/dht-client.ts';
@@ -12,7 +13,7 @@ const KEY = 'dht:client';
 
 function client(ctx: AgentContext): DhtClient {
   const c = ctx.state.get(KEY) as DhtClient | undefined;
-  if (c === undefined) throw new Error('no DhtClient in this agent (call start first)');
+  if (c === undefined) throw new PkarrError('INVALID_ARGUMENT', 'no DhtClient in this agent (call start first)');
   return c;
 }
 

@@ -4,6 +4,7 @@
  * node (BEP42 `ip`), and the natlab.md hole-punching exchange.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { PkarrError } from '../../../sidecar/src/core/errors.ts';
 import type { AgentContext } from '../agent.ts';
 import { parseResponse, pingQuery } from '../krpc.ts';
 
@@ -14,7 +15,7 @@ interface Entry { socket: Socket; received: Received[]; total: number }
 
 function entry(ctx: AgentContext, port: number): Entry {
   const e = ctx.state.get(`udp:${port}`) as Entry | undefined;
-  if (e === undefined) throw new Error(`no UDP socket on port ${port} in this agent (call open first)`);
+  if (e === undefined) throw new PkarrError('INVALID_ARGUMENT', `no UDP socket on port ${port} in this agent (call open first)`);
   return e;
 }
 
@@ -37,7 +38,7 @@ export async function open(ctx: AgentContext, port: number, host?: string): Prom
   const bound = socket.address().port;
   if (ctx.state.has(`udp:${bound}`)) {
     socket.close();
-    throw new Error(`a socket on port ${bound} is already open in this agent (sockets are kept by port)`);
+    throw new PkarrError('INVALID_ARGUMENT', `a socket on port ${bound} is already open in this agent (sockets are kept by port)`);
   }
   ctx.state.set(`udp:${bound}`, e);
   ctx.onClose(() => { try { socket.close(); } catch { /* closed */ } });
@@ -67,7 +68,7 @@ export async function krpcPing(ctx: AgentContext, port: number, node: Peer, time
   const { socket } = entry(ctx, port);
   const { bytes, tid } = pingQuery();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { socket.off('message', onMessage); reject(new Error(`no KRPC answer from ${node.host}:${node.port} within ${timeoutMs} ms`)); }, timeoutMs);
+    const timer = setTimeout(() => { socket.off('message', onMessage); reject(new PkarrError('TIMEOUT', `no KRPC answer from ${node.host}:${node.port} within ${timeoutMs} ms`)); }, timeoutMs);
     const onMessage = (msg: Buffer): void => {
       const r = parseResponse(msg);
       if (r === null || !r.tid.equals(tid)) return;
