@@ -4,11 +4,14 @@
  * blob with code cache). All variants are built here from the same bundle, then started in turns
  * (interleaved, so load from other processes hits each the same), `serve --no-dht --no-relays`,
  * and stopped through stdin EOF. Wall time (spawn → ready line) and CPU time of all threads
- * (/proc schedstat) are medians.
+ * (/proc schedstat) are medians. The last variant is an experiment, not what ships: a V8 start-up
+ * snapshot of the loaded bundle (`useSnapshot`; the entry hands `runProcess` to
+ * `v8.startupSnapshot.setDeserializeMainFunction`).
  *
  *   npm run bench -- sidecar-start          (PKARR_BENCH_ROUNDS=N, default 15)
  */
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT, projectVersion } from '../scripts/build-sidecar.ts';
 import { generateBlob } from '../scripts/sea/blob.ts';
@@ -22,6 +25,7 @@ interface Variant {
   name: string;
   strip: boolean;
   codeCache: boolean;
+  snapshot?: boolean;
   path: string;
   bytes: number;
   wallMs: number[];
@@ -36,17 +40,32 @@ async function buildVariants(work: string): Promise<Variant[]> {
     { name: 'before: unstripped, code cache', strip: false, codeCache: true },
     { name: 'now: stripped, code cache', strip: true, codeCache: true },
     { name: 'stripped, no code cache', strip: true, codeCache: false },
+    { name: 'stripped, V8 startup snapshot', strip: true, codeCache: false, snapshot: true },
   ];
   const variants: Variant[] = [];
   for (const [i, spec] of specs.entries()) {
     const dir = join(work, `v${i}`);
     await mkdir(dir, { recursive: true });
-    const blob = await generateBlob(process.execPath, dir, bundle.outfile, spec.codeCache);
+    const blob = spec.snapshot === true ? await snapshotBlob(dir) : await generateBlob(process.execPath, dir, bundle.outfile, spec.codeCache);
     const path = join(dir, 'pkarr-sidecar');
     await injectBlob(node, blob, path, 'elf', { strip: spec.strip });
     variants.push({ ...spec, path, bytes: (await stat(path)).size, wallMs: [], cpuMs: [] });
   }
   return variants;
+}
+
+/** A blob whose V8 snapshot holds the loaded sidecar bundle (only valid on this platform). */
+async function snapshotBlob(dir: string): Promise<string> {
+  const entry = join(dir, 'snapshot-entry.ts');
+  const main = join(REPO_ROOT, 'sidecar', 'src', 'cli', 'main.ts');
+  await writeFile(entry, `import { startupSnapshot } from 'node:v8';\nimport { runProcess } from ${JSON.stringify(main)};\nstartupSnapshot.setDeserializeMainFunction(() => runProcess());\n`);
+  const bundle = await bundleSidecar(entry, join(dir, 'snapshot.cjs'), await projectVersion());
+  const config = join(dir, 'sea-config.json');
+  const output = join(dir, 'sea-prep.blob');
+  await writeFile(config, JSON.stringify({ main: bundle.outfile, output, disableExperimentalSEAWarning: true, useSnapshot: true }));
+  const result = spawnSync(process.execPath, ['--experimental-sea-config', config], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  if (result.status !== 0) throw new Error(`snapshot blob failed: ${result.stderr}`);
+  return output;
 }
 
 async function startOnce(variant: Variant, dataDir: string): Promise<void> {
