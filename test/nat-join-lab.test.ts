@@ -15,7 +15,7 @@ import { NatLab, type SiteOptions } from './natlab/lab.ts';
 
 const SIDECAR = './test/natlab/scenarios/sidecar.ts';
 const GAME_PORT = 7777;
-const JOIN_TIMEOUT_MS = 20_000;
+const JOIN_TIMEOUT_MS = 30_000;
 
 interface Kind { label: string; site: SiteOptions }
 const KINDS: Kind[] = [

@@ -16,7 +16,7 @@ export const RENDEZVOUS_PREFIX = 'pkarr-godot-rendezvous:v1:';
 /** Length of one rendezvous window, seconds. */
 export const WINDOW_SECONDS = 60;
 /** Default pause between two polls of the host's watcher, ms. */
-export const DEFAULT_POLL_INTERVAL_MS = 2_000;
+export const DEFAULT_POLL_INTERVAL_MS = 1_000;
 /** Default bound on new addresses the watcher reports per minute. */
 export const DEFAULT_MAX_NEW_PER_MINUTE = 30;
 /** Default time after which an address still announced is reported again, ms. */
