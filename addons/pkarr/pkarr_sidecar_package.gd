@@ -106,7 +106,8 @@ static func install_path(root: String, manifest: Dictionary) -> String:
 ## under the folder [param root] (an absolute path or [code]user://[/code]).
 ## Returns [code]{path, unpacked, error}[/code]: [code]path[/code] is the executable (empty on
 ## error), [code]unpacked[/code] is [code]true[/code] when this call wrote it. A sidecar already
-## there is used when its recorded hash and its size match the manifest.
+## there is used when its recorded hash and its size match the manifest. After an unpack, the
+## folders of other versions under [param root] are deleted.
 static func install(packed_path: String, manifest_path: String, root: String) -> Dictionary:
 	var read := read_manifest(manifest_path)
 	if read["error"] != "":
@@ -150,7 +151,21 @@ static func install(packed_path: String, manifest_path: String, root: String) ->
 		return _failed("cannot write %s: %s" % [record, error_string(FileAccess.get_open_error())])
 	stamp.store_string(manifest["sha256"])
 	stamp.close()
+	_remove_other_versions(root, path.get_base_dir().get_file())
 	return {"path": path, "unpacked": true, "error": ""}
+
+
+# Deletes the folders of earlier unpacked versions under `root` (all but `keep`). One that is
+# still running (Windows locks it) stays, with a warning; the next unpack tries again.
+static func _remove_other_versions(root: String, keep: String) -> void:
+	for folder: String in DirAccess.get_directories_at(root):
+		if folder == keep:
+			continue
+		var dir := root.path_join(folder)
+		for file: String in DirAccess.get_files_at(dir):
+			DirAccess.remove_absolute(dir.path_join(file))
+		if DirAccess.remove_absolute(dir) != OK:
+			push_warning("Pkarr: could not remove the old sidecar folder %s" % dir)
 
 
 static func _is_hex(text: String) -> bool:

@@ -89,6 +89,11 @@ func test_a_hash_or_size_that_does_not_match_is_refused() -> void:
 func test_install_unpacks_once_and_reuses_it() -> void:
 	timeout_sec = 90.0
 	var root := "user://pkarr-sidecar-test/linux-x64"
+	# What an earlier addon version left behind: removed once this one is unpacked.
+	DirAccess.make_dir_recursive_absolute(root.path_join("0123456789abcdef"))
+	var old := FileAccess.open(root.path_join("0123456789abcdef/pkarr-sidecar"), FileAccess.WRITE)
+	old.store_string("an older sidecar")
+	old.close()
 	var first := PkarrSidecarPackage.install(PACKED, MANIFEST, root)
 	assert_eq(first["error"], "")
 	assert_true(first["unpacked"], "the first call unpacks")
@@ -99,6 +104,8 @@ func test_install_unpacks_once_and_reuses_it() -> void:
 	assert_eq(file.get_length(), int(config["size"]))
 	file.close()
 	assert_false(FileAccess.file_exists(path + ".part-%d" % OS.get_process_id()), "no temp file left")
+	assert_eq(DirAccess.get_directories_at(root), PackedStringArray([path.get_base_dir().get_file()]),
+			"the older version's folder is gone")
 	var second := PkarrSidecarPackage.install(PACKED, MANIFEST, root)
 	assert_eq([second["path"], second["unpacked"], second["error"]], [path, false, ""],
 			"an unpacked sidecar whose record matches is used as it is")
