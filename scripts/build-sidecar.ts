@@ -4,7 +4,8 @@
  *
  *   esbuild bundle (CJS) → sea-config.json → `node --experimental-sea-config` with exactly the
  *   target's Node version → copy the official Node binary of the target (npm: node-<os>-<arch>,
- *   integrity-pinned) → remove its signature → postject NODE_SEA_BLOB + fuse → chmod +x
+ *   integrity-pinned; ELF: without its symbol table and debug sections) → remove its signature →
+ *   postject NODE_SEA_BLOB + fuse → chmod +x
  *
  * into `addons/pkarr/bin/<platform>/pkarr-sidecar[.exe]`. A target whose inputs (bundle, Node
  * binaries, build scripts) did not change since its last build is left as it is.
