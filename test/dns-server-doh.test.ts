@@ -75,6 +75,23 @@ describe('DoH over h2c', () => {
     expect(dnsPacket.decode(Buffer.from(await http1.arrayBuffer())).answers?.[0]).toMatchObject({ data: '10.0.0.1' });
   });
 
+  it('errors that close an HTTP/1.1 connection (415, 413) are plain answers over h2', async () => {
+    const session = connect(relay.url);
+    try {
+      const post = (type: string, body: Buffer): Promise<number> => new Promise((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': type });
+        stream.on('response', (h) => resolve(Number(h[':status'])));
+        stream.on('error', reject);
+        stream.end(body);
+      });
+      expect(await post('text/plain', Buffer.from('x'))).toBe(415);
+      expect(await post('application/dns-message', Buffer.alloc(5000))).toBe(413);
+      expect((await h2get(session, '/')).status).toBe(200); // the session still serves
+    } finally {
+      session.close();
+    }
+  });
+
   it('the per-IP quota counts h2 requests (429 with Retry-After)', async () => {
     const session = connect(limited.url);
     try {
