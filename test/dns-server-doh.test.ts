@@ -82,11 +82,49 @@ describe('DoH over h2c', () => {
         const stream = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': type });
         stream.on('response', (h) => resolve(Number(h[':status'])));
         stream.on('error', reject);
+        stream.resume();
         stream.end(body);
       });
       expect(await post('text/plain', Buffer.from('x'))).toBe(415);
       expect(await post('application/dns-message', Buffer.alloc(5000))).toBe(413);
       expect((await h2get(session, '/')).status).toBe(200); // the session still serves
+    } finally {
+      session.close();
+    }
+  });
+
+  it('every route answers the same status and pkarr headers over h2 as over HTTP/1.1', async () => {
+    const other = Keypair.generate();
+    const payload = Buffer.from(makePacket(other, ['A @ 10.1.1.1 60']).toRelayPayload());
+    const lastModified = (await fetch(`${relay.url}/${z32}`)).headers.get('last-modified') ?? '';
+    const cases: { method: string; path: string; headers?: Record<string, string>; body?: Buffer }[] = [
+      { method: 'GET', path: `/${z32}` },
+      { method: 'HEAD', path: `/${z32}` },
+      { method: 'GET', path: `/${z32}`, headers: { 'if-modified-since': lastModified } },
+      { method: 'GET', path: `/${Keypair.generate().publicKey.z32}` },
+      { method: 'GET', path: '/not-a-key' },
+      { method: 'PUT', path: `/${other.publicKey.z32}`, headers: { 'content-type': 'application/pkarr.org/relays#payload' }, body: payload },
+      { method: 'PUT', path: `/${other.publicKey.z32}`, body: Buffer.alloc(3) },
+      { method: 'OPTIONS', path: '/dns-query', headers: { origin: 'https://game.example', 'access-control-request-method': 'POST' } },
+      { method: 'DELETE', path: `/${z32}` },
+    ];
+    const session = connect(relay.url);
+    try {
+      for (const c of cases) {
+        const h2 = await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+          const stream = session.request({ ':method': c.method, ':path': c.path, ...c.headers });
+          stream.on('response', (headers) => resolve({ status: Number(headers[':status']), headers }));
+          stream.on('error', reject);
+          stream.resume();
+          stream.end(c.body);
+        });
+        const h1 = await fetch(`${relay.url}${c.path}`, { method: c.method, headers: c.headers ?? {}, ...(c.body === undefined ? {} : { body: c.body }) });
+        await h1.arrayBuffer();
+        expect([c.method, c.path.slice(0, 12), h2.status]).toEqual([c.method, c.path.slice(0, 12), h1.status]);
+        for (const name of ['content-type', 'cache-control', 'pkarr-dht-stored-nodes', 'allow', 'access-control-allow-origin']) {
+          if (c.method !== 'PUT') expect([name, h2.headers[name] ?? null]).toEqual([name, h1.headers.get(name)]);
+        }
+      }
     } finally {
       session.close();
     }
