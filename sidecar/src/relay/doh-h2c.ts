@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** How long a silent new connection waits before it is handed to HTTP/1.1. */
 export const SNIFF_MS = 1000;
-export const H2_IDLE_MS = 30_000;
+export const H2_IDLE_MS = 10_000;
 /** Longest an HTTP/2 request may take (the relay's HTTP/1.1 requestTimeout). */
 export const REQUEST_MS = 30_000;
 /** Concurrent streams per HTTP/2 session (each is a request for the rate limiter). */
