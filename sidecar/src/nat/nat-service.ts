@@ -106,6 +106,8 @@ export class NatService {
         return m === null ? null : { externalHost: m.externalHost, externalPort: m.externalPort, via: m.via };
       },
       ...(options.probeIntervalMs === undefined ? {} : { intervalMs: options.probeIntervalMs }),
+      // While unknown (the DHT still bootstrapping), ask again soon: 8 small pings.
+      retryUnknownMs: 5_000,
     });
   }
 

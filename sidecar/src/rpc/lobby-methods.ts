@@ -166,7 +166,7 @@ function browseRequest(params: Params): BrowseRequest {
 }
 
 async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
-  onlyFields(params, ['key', 'game', 'gameVersion', 'name', 'maxPlayers', 'players', 'port', 'transport', 'address', 'endpoints', 'custom', 'public', 'beacon', 'directory', 'ttl', 'beaconPort', 'beaconPublicPort']);
+  onlyFields(params, ['key', 'game', 'gameVersion', 'name', 'maxPlayers', 'players', 'port', 'transport', 'address', 'endpoints', 'custom', 'public', 'beacon', 'directory', 'ttl', 'beaconPort', 'beaconPublicPort', 'nat', 'map', 'punch']);
   const name = requireKeyName(params, 'key');
   const endpoints = optionalEndpoints(params);
   const port = endpoints === undefined ? requireInt(params, 'port', 1, 65535) : optionalInt(params, 'port', 1, 65535);

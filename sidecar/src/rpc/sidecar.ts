@@ -177,6 +177,8 @@ export class Sidecar {
           if (sidecar.#stopping) return;
           if (node.nodeCount === 0) log.warn('DHT bootstrap finished with no nodes: publishing and resolving over the DHT will fail');
           else log.info(`DHT ready with ${node.nodeCount} nodes`);
+          // The punch socket's reachability can be learnt now (status().nat, lobby.host).
+          if (node.nodeCount > 0) traversal?.reachability.refresh().catch(() => undefined);
           broadcast('dht.ready', { nodes: node.nodeCount });
         },
         (err: unknown) => log.error(`DHT failed to start: ${err instanceof Error ? err.message : String(err)}`),

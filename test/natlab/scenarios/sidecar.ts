@@ -25,7 +25,7 @@ function running(ctx: AgentContext, label: string): Running {
 }
 
 /** Starts `serve` (DHT through `bootstrap`, no relays) as `label`; resolves with its ready line. */
-export async function start(ctx: AgentContext, label: string, bootstrap: string[], extra: string[] = []): Promise<{ port: number; pid: number }> {
+export async function start(ctx: AgentContext, label: string, bootstrap: string[], extra: string[] = []): Promise<{ port: number; pid: number; token: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), `pkarr-lab-${label}-`));
   const args = [SERVE_MAIN, 'serve', '--data-dir', dataDir, '--no-relays', '--log-level', 'debug', ...bootstrap.flatMap((b) => ['--bootstrap', b]), ...extra];
   const child = await spawnServe(process.execPath, args);
@@ -43,7 +43,7 @@ export async function start(ctx: AgentContext, label: string, bootstrap: string[
     rpc.close();
     await killChild(child);
   });
-  return { port: child.ready.port, pid: child.ready.pid };
+  return { port: child.ready.port, pid: child.ready.pid, token: child.ready.token };
 }
 
 /** One JSON-RPC call; resolves with `{result}` or `{error}` exactly as the sidecar answered. */
