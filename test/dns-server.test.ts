@@ -134,6 +134,8 @@ describe('dig over UDP and TCP', () => {
     expect(digSection(nodata.out, 'AUTHORITY')).toHaveLength(1);
     const ent = await dig([...at(), 'A', `ent.${z32}`]);
     expect(digStatus(ent.out)).toBe('NOERROR');
+    const soa = await dig([...at(), '+short', 'SOA', `${z32}.key`]);
+    expect(soa.out.trim()).toMatch(new RegExp(`^${z32}\\.key\\. hostmaster\\.${z32}\\.key\\. \\d+ 300 300 300 300$`));
   });
 
   it('ANY: one RRset over UDP (RFC 8482), every record over TCP', async () => {

@@ -8,7 +8,8 @@
  * - Class IN/ANY under a pkarr key (pkarr-name.ts: `<z32>`, `_lobby.<z32>`, `<z32>.<tld>`) →
  *   answered from the key's verified packet (packet-answer.ts), authoritative, TTLs capped at the
  *   maximum TTL. A negative answer (NXDOMAIN, or NOERROR without answers) carries a synthesised SOA
- *   for the key's zone with the minimum TTL (RFC 2308 negative caching). The key cannot be resolved
+ *   for the key's zone with the minimum TTL (RFC 2308 negative caching); that SOA is also the answer
+ *   to an SOA question at the key (unless the packet has one). The key cannot be resolved
  *   → SERVFAIL; the DHT quota is spent → `rate-limited`.
  * - Every other name → the environment's forwarder, REFUSED without one, SERVFAIL when it fails.
  * - The reply fits `maxBytes` or is truncated (TC); `maxAge` is what an HTTP cache may keep it:
@@ -65,6 +66,7 @@ export type AnswerOutcome =
   | { kind: 'rate-limited'; retryAfter: number; refused: Buffer };
 
 const CLASS_OK = new Set(['IN', 'ANY', undefined]);
+const TYPE_SOA = 6;
 
 function reply(message: Buffer, maxAge: number, rcode: Rcode | 'OTHER'): AnswerOutcome {
   return { kind: 'reply', message, maxAge, rcode };
@@ -130,6 +132,8 @@ function answerFromRecords(query: DnsQuery, name: PkarrName, packet: SignedPacke
     const qtype = dnsTypes.toType(question.type);
     const found = answerFromPacket(packet, question.name, qtype, { suffixLength: name.suffixLength, minimalAny: options.minimalAny });
     const answers = found.answers.map((a) => capTtl(a, env.maxTtl));
+    const apex = question.name.replace(/\.$/, '') === name.zone;
+    if (answers.length === 0 && found.rcode === 'NOERROR' && qtype === TYPE_SOA && apex) answers.push(zoneSoa(name.zone, packet, env.minTtl));
     const negative = answers.length === 0;
     const authorities = negative ? [zoneSoa(name.zone, packet, env.minTtl)] : [];
     const message = encodeReply(query, { rcode: found.rcode, answers, authorities, authoritative: true }, options.maxBytes);
