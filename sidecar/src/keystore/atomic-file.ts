@@ -108,7 +108,10 @@ export async function removeStaleTempFiles(dir: string, minAgeMs = 60_000): Prom
     const full = join(dir, name);
     try {
       const info = await stat(full);
-      if (now - info.mtimeMs >= minAgeMs) {
+      // Date.now() is whole milliseconds, but mtime has sub-millisecond precision (fine-grained
+      // timestamps on Linux >= 6.13): a file written within the current millisecond would look up to
+      // 1 ms in the future. Compare at the clock's own resolution.
+      if (now - Math.floor(info.mtimeMs) >= minAgeMs) {
         await unlink(full);
         removed++;
       }
