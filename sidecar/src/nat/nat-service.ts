@@ -211,7 +211,10 @@ export class NatService {
     if (plan.via !== 'punched') return { via: plan.via, host: plan.host, port: plan.port };
     const dht = this.#options.dht();
     if (dht === null) throw new PkarrError('UNREACHABLE_NAT', 'the host is behind a NAT and joining it needs the DHT, which is off');
-    await this.#mapPunchSocket();
+    // A router mapping of the punch socket is needed when this side cannot be punched (symmetric,
+    // or not known yet) or the host cannot open towards a filtering NAT (a symmetric host): only
+    // then is the discovery bound (up to 3 s without a gateway) worth waiting for.
+    if (own === null || own.type === 'symmetric' || own.type === 'unknown' || lobby.reach === 'symmetric') await this.#mapPunchSocket();
     const me = this.reachability.latest() ?? own;
     // A symmetric NAT has no one public port: announce the local one (the host's probes then go
     // nowhere, but this side's direct HELLOs reach a host that accepts them).
