@@ -1,15 +1,49 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Suites that build a NAT lab (test/natlab/: network namespaces, many processes each). They run
+ * after everything else, one file at a time, so their many processes never share the two cores
+ * with another heavy suite.
+ */
+const LAB_SUITES = [
+  'test/*-lab.test.ts',
+  'test/natlab.test.ts',
+  'test/natlab/**/*.test.ts',
+  'test/nat-port-mapper.test.ts',
+];
+
+const shared = {
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+  pool: 'forks' as const,
+  // Tests (and the sidecar processes they spawn) may only reach loopback addresses.
+  env: { PKARR_LOOPBACK_ONLY: '1' },
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
-    // Two cores here: keep the DHT testnets of parallel files from starving each other.
-    maxWorkers: 2,
-    // Tests (and the sidecar processes they spawn) may only reach loopback addresses.
-    env: { PKARR_LOOPBACK_ONLY: '1' },
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'main',
+          include: ['test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...LAB_SUITES],
+          // Two cores here: keep the DHT testnets of parallel files from starving each other.
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'natlab',
+          include: LAB_SUITES,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
