@@ -4,7 +4,10 @@ import type { Client } from '../sidecar/src/client/client.ts';
 import { PacketCache } from '../sidecar/src/client/packet-cache.ts';
 import { Keypair, type PublicKey } from '../sidecar/src/core/keys.ts';
 import type { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
+import { nowMicros } from '../sidecar/src/core/timestamp.ts';
+import { answerDnsMessage, STALE_TTL } from '../sidecar/src/dns/answer.ts';
 import { ClientPacketSource } from '../sidecar/src/dns/client-source.ts';
+import dnsPacket from 'dns-packet';
 import { makePacket } from './relay-server-helpers.ts';
 
 /** A Client double: a real PacketCache, and resolve() answering from `network` after `release()`. */
@@ -63,6 +66,36 @@ describe('ClientPacketSource', () => {
     fake.release();
     await again;
     expect(fake.resolves()).toBe(2);
+  });
+
+  it('serves an expired cached packet stale (RFC 8767) when the network has nothing, with TTLs of 30 s', async () => {
+    const kp = Keypair.generate();
+    const fake = fakeClient(new Map());
+    const expired = makePacket(kp, ['A @ 10.0.0.1 3600']).withLastSeen(nowMicros() - 100_000_000_000n); // seen 100,000 s ago
+    const recent = makePacket(kp, ['A @ 10.0.0.2 60']).withLastSeen(nowMicros() - 400_000_000n); // 400 s ago: expired (TTL 60 → 300)
+    fake.client.cache.put(expired);
+    const source = new ClientPacketSource(fake.client);
+    const old = source.lookup(kp.publicKey, () => 0);
+    await settle();
+    fake.release();
+    expect((await old).kind).toBe('unresolved'); // older than a day: not served
+    const other = fakeClient(new Map());
+    other.client.cache.put(recent);
+    const staleSource = new ClientPacketSource(other.client);
+    const pending = staleSource.lookup(kp.publicKey, () => 0);
+    await settle();
+    other.release();
+    const got = await pending;
+    expect(got).toMatchObject({ kind: 'found', stale: true });
+    expect((await staleSource.lookup(kp.publicKey, () => 0))).toMatchObject({ kind: 'found', stale: true }); // remembered, no lookup
+    expect(other.resolves()).toBe(1);
+    const env = { lookup: async () => got, forward: null, tlds: new Set(['key']), minTtl: 300, maxTtl: 86_400, log: () => {} };
+    const query = dnsPacket.encode({ type: 'query', id: 3, questions: [{ type: 'A', name: kp.publicKey.z32 }] });
+    const outcome = await answerDnsMessage(query, env, { maxBytes: 512, minimalAny: true });
+    expect(outcome.kind).toBe('reply');
+    if (outcome.kind !== 'reply') return;
+    expect(dnsPacket.decode(outcome.message).answers).toMatchObject([{ data: '10.0.0.2', ttl: STALE_TTL }]);
+    expect(outcome.maxAge).toBe(STALE_TTL);
   });
 
   it('runs at most maxLookups lookups at once, whoever asks', async () => {

@@ -27,7 +27,8 @@ import { encodeReply, fitReply, minTtl, parseQuery, rcodeReply, formErrFor, type
 
 /** How the environment found a key's packet. */
 export type KeyLookup =
-  | { kind: 'found'; packet: SignedPacket }
+  /** `stale`: an expired packet served because the network had nothing (RFC 8767): TTLs ≤ 30 s. */
+  | { kind: 'found'; packet: SignedPacket; stale?: boolean }
   /** Not found, DHT unavailable, lookup failed: SERVFAIL. */
   | { kind: 'unresolved'; reason: string }
   | { kind: 'rate-limited'; retryAfter: number };
@@ -67,6 +68,8 @@ export type AnswerOutcome =
 
 const CLASS_OK = new Set(['IN', 'ANY', undefined]);
 const TYPE_SOA = 6;
+/** TTL of answers from a stale packet (RFC 8767 §4 recommends 30 s). */
+export const STALE_TTL = 30;
 
 function reply(message: Buffer, maxAge: number, rcode: Rcode | 'OTHER'): AnswerOutcome {
   return { kind: 'reply', message, maxAge, rcode };
@@ -108,14 +111,16 @@ async function answerPkarr(query: DnsQuery, name: PkarrName, env: AnswerEnvironm
   if (lookup.kind === 'rate-limited') return { kind: 'rate-limited', retryAfter: lookup.retryAfter, refused: rcodeReply(query, 'REFUSED', options.maxBytes) };
   if (lookup.kind === 'unresolved') return reply(rcodeReply(query, 'SERVFAIL', options.maxBytes), 0, 'SERVFAIL');
   let cache = replies.get(lookup.packet);
-  const key = replyKey(query, env, options);
+  const stale = lookup.stale === true;
+  const key = `${replyKey(query, env, options)}|${stale ? 1 : 0}`;
   const hit = cache?.get(key);
   if (hit !== undefined) {
     const message = Buffer.from(hit.message);
     message.writeUInt16BE(query.id, 0);
     return reply(message, hit.maxAge, hit.rcode);
   }
-  const outcome = answerFromRecords(query, name, lookup.packet, env, options);
+  const ttls = stale ? { minTtl: Math.min(env.minTtl, STALE_TTL), maxTtl: Math.min(env.maxTtl, STALE_TTL) } : env;
+  const outcome = answerFromRecords(query, name, lookup.packet, { ...env, ...ttls }, options);
   if (outcome.kind === 'reply' && outcome.rcode !== 'SERVFAIL') {
     if (cache === undefined) replies.set(lookup.packet, cache = new Map());
     if (cache.size >= REPLIES_PER_PACKET) cache.clear();

@@ -12,6 +12,10 @@
  * unresolved, SERVFAIL), and a key found nowhere is not looked up again for
  * {@link NEGATIVE_TTL_MS} (it answers SERVFAIL from memory meanwhile; at most
  * {@link MAX_NEGATIVE} such keys are remembered).
+ *
+ * Serve-stale (RFC 8767): when the network has nothing acceptable (not found, unreachable) but the
+ * cache holds an expired packet seen within {@link MAX_STALE_MS}, that packet answers, marked stale
+ * (answer.ts then caps its TTLs at 30 s), and the key is not looked up again for the negative TTL.
  */
 import type { Client } from '../client/client.ts';
 import type { PublicKey } from '../core/keys.ts';
@@ -21,6 +25,8 @@ import type { KeyLookup } from './answer.ts';
 export const MAX_LOOKUPS = 64;
 export const NEGATIVE_TTL_MS = 30_000;
 export const MAX_NEGATIVE = 10_000;
+/** An expired packet last seen longer ago than this is not served stale. */
+export const MAX_STALE_MS = 86_400_000;
 
 export interface ClientPacketSourceOptions {
   maxLookups?: number;
@@ -52,7 +58,7 @@ export class ClientPacketSource {
     if (running !== undefined) return running;
     const missingUntil = this.#missing.peek(key.z32);
     if (missingUntil !== undefined) {
-      if (missingUntil > this.#now()) return Promise.resolve({ kind: 'unresolved', reason: 'not found (remembered)' });
+      if (missingUntil > this.#now()) return Promise.resolve(this.#staleOr(key, 'not found (remembered)'));
       this.#missing.delete(key.z32);
     }
     if (this.#inflight.size >= this.#maxLookups) return Promise.resolve({ kind: 'unresolved', reason: 'too many lookups running' });
@@ -64,13 +70,22 @@ export class ClientPacketSource {
   }
 
   async #resolve(key: PublicKey): Promise<KeyLookup> {
+    let reason = 'not found';
     try {
       const found = await this.#client.resolve(key, 'CacheFirst');
       if (found !== null) return { kind: 'found', packet: found.packet };
       this.#missing.set(key.z32, this.#now() + this.#negativeTtlMs);
-      return { kind: 'unresolved', reason: 'not found' };
     } catch (err) {
-      return { kind: 'unresolved', reason: (err as Error).message };
+      reason = (err as Error).message;
+      if (this.#client.cache.peek(key.z32) !== undefined) this.#missing.set(key.z32, this.#now() + this.#negativeTtlMs);
     }
+    return this.#staleOr(key, reason);
+  }
+
+  /** The cached (expired) packet of `key` as a stale answer if it is recent enough, else unresolved. */
+  #staleOr(key: PublicKey, reason: string): KeyLookup {
+    const packet = this.#client.cache.peek(key.z32);
+    const ageMs = packet === undefined ? Infinity : this.#now() - Number(packet.lastSeen / 1000n);
+    return packet !== undefined && ageMs <= MAX_STALE_MS ? { kind: 'found', packet, stale: true } : { kind: 'unresolved', reason };
   }
 }
