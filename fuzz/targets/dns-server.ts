@@ -6,6 +6,8 @@
  * bytes of those. Packets come from the corpus' signed packets (verified when signed); forwarding
  * answers from a canned in-memory upstream.
  *
+ * One corpus key's packet is served stale (RFC 8767): its answers must carry TTLs ≤ 30 s.
+ *
  * Oracles: the core never throws; asked twice, it answers the same bytes (the second from its reply
  * cache); a reply decodes as DNS (dns-packet), has the query's ID and QR
  * set, and is no longer than the transport allows (UDP: the client's size, at most 1232, and at
@@ -16,6 +18,7 @@ import dnsPacket, { type Answer, type Packet } from 'dns-packet';
 import type { PublicKey } from '../../sidecar/src/core/keys.ts';
 import type { SignedPacket } from '../../sidecar/src/core/signed-packet.ts';
 import { answerDnsMessage, type AnswerEnvironment, type KeyLookup } from '../../sidecar/src/dns/answer.ts';
+import { pkarrNameOf } from '../../sidecar/src/dns/pkarr-name.ts';
 import { AMPLIFICATION_RATIO, udpLimit } from '../../sidecar/src/dns/query-handler.ts';
 import { encodeReply, MAX_MESSAGE_BYTES, parseQuery } from '../../sidecar/src/dns/reply.ts';
 import { mapDnsFields } from '../dns-fields.ts';
@@ -52,10 +55,13 @@ function rcodeOf(message: Buffer): number {
 export function dnsServerTarget(): FuzzTarget<Uint8Array> {
   let corpus: ByteSeed[] = [];
   const packets = new Map<string, SignedPacket>();
+  let staleKey = '';
   const env: AnswerEnvironment = {
     async lookup(key: PublicKey): Promise<KeyLookup> {
       const packet = packets.get(key.z32);
-      return packet === undefined ? { kind: 'unresolved', reason: 'not found' } : { kind: 'found', packet };
+      if (packet === undefined) return { kind: 'unresolved', reason: 'not found' };
+      // One key's packet is served stale (RFC 8767 path: TTLs capped at 30 s).
+      return key.z32 === staleKey ? { kind: 'found', packet, stale: true } : { kind: 'found', packet };
     },
     async forward(query) {
       const name = query.questions[0]?.name ?? '';
@@ -84,6 +90,13 @@ export function dnsServerTarget(): FuzzTarget<Uint8Array> {
     }
     const message = outcome.kind === 'reply' ? outcome.message : outcome.refused;
     const query = parseQuery(input); // it parsed inside the core, so it parses here
+    const q = query.questions[0];
+    const pkarrKey = q !== undefined && (q.class === undefined || q.class === 'IN' || q.class === 'ANY') ? pkarrNameOf(q.name, env.tlds)?.key.z32 : undefined;
+    if (outcome.kind === 'reply' && pkarrKey === staleKey) {
+      for (const r of [...(dnsPacket.decode(outcome.message).answers ?? [])]) {
+        if ('ttl' in r && typeof r.ttl === 'number' && r.ttl > 30) throw new FindingError(`stale answer with TTL ${r.ttl}`);
+      }
+    }
     const limit = udp ? udpLimit(query) : MAX_MESSAGE_BYTES;
     if (message.length > limit) throw new FindingError(`reply of ${message.length} bytes over the ${limit}-byte limit`);
     if (udp && message.length > AMPLIFICATION_RATIO * input.length) throw new FindingError(`UDP reply ${message.length} bytes for a ${input.length}-byte query`);
@@ -107,6 +120,7 @@ export function dnsServerTarget(): FuzzTarget<Uint8Array> {
         if (held === undefined || packet.records.length > held.records.length) packets.set(packet.publicKey.z32, packet);
       }
       corpus = seedQueries([...packets.values()].map((p) => p.publicKey));
+      staleKey = [...packets.keys()].at(-1) ?? '';
     },
     generate(rng) {
       return mutateBytes(rng, rng.pick(corpus), corpus, 600);
