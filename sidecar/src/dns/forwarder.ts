@@ -15,6 +15,7 @@ import { connect, isIPv6 } from 'node:net';
 import dnsPacket, { type DecodedPacket, type Question } from 'dns-packet';
 import { randomInt } from 'node:crypto';
 import { assertAllowedHost } from '../core/loopback-guard.ts';
+import { formatIPv6, parseIPv6 } from '../core/names.ts';
 import type { Forwarded } from './answer.ts';
 import { ForwardCache, questionKey, type UpstreamAnswer } from './forward-cache.ts';
 import { EDNS_UDP_SIZE, encodeReply, type DnsQuery } from './reply.ts';
@@ -69,7 +70,9 @@ export class Forwarder {
   /** Throws PkarrError('INVALID_ARGUMENT') for an upstream the loopback guard refuses (tests). */
   constructor(options: ForwarderOptions) {
     assertAllowedHost(options.host, 'DNS upstream');
-    this.host = options.host;
+    // Canonical text (RFC 5952 for IPv6), as the kernel reports a reply's source address.
+    const v6 = isIPv6(options.host) ? parseIPv6(options.host) : null;
+    this.host = v6 === null ? options.host : formatIPv6(v6);
     this.port = options.port;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_FORWARD_TIMEOUT_MS;
     this.#cache = new ForwardCache(options.cacheSize, options.maxTtl);
@@ -160,7 +163,7 @@ export class Forwarder {
   }
 
   #onMessage(msg: Buffer, address: string, port: number): void {
-    if (port !== this.port || address.replace(/^::ffff:/, '') !== this.host.replace(/^\[|\]$/g, '') || msg.length < 12) return;
+    if (port !== this.port || address.replace(/^::ffff:/, '') !== this.host || msg.length < 12) return;
     const pending = this.#pending.get(msg.readUInt16BE(0));
     if (pending === undefined) return;
     let decoded: DecodedPacket;
