@@ -15,7 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PkarrError } from '../core/errors.ts';
-import { Keypair, type PublicKey } from '../core/keys.ts';
+import type { Keypair, PublicKey } from '../core/keys.ts';
+import { publicKeypairOf } from './public-keypair.ts';
 import { lobbyTopicText } from './topic.ts';
 
 /** Prefix of the slot seed text; `v1` is the directory scheme (record format, PoW, windows). */
@@ -64,7 +65,7 @@ export function slotSeedText(dir: DirectoryId, window: number, slot: number): st
 
 /** The (public-secret) keypair of a slot. */
 export function slotKeypair(dir: DirectoryId, window: number, slot: number): Keypair {
-  return Keypair.fromSeed(new Uint8Array(createHash('sha256').update(slotSeedText(dir, window, slot), 'utf8').digest()));
+  return publicKeypairOf(slotSeedText(dir, window, slot));
 }
 
 /** The slot a host tries first in a window. */

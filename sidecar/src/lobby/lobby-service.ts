@@ -4,12 +4,14 @@
  * `close()` (sidecar shutdown) publishes a closed record for every hosted lobby.
  */
 import { PkarrError } from '../core/errors.ts';
-import type { Keypair } from '../core/keys.ts';
+import type { Keypair, PublicKey } from '../core/keys.ts';
 import type { RateLimit } from '../relay/rate-limiter.ts';
 import type { ExternalAddressSource } from './external-address.ts';
 import { LobbyBrowser, type BrowseResult, type BrowsedLobby, type LostReason, type LobbyBrowserOptions } from './lobby-browser.ts';
 import { LobbyHost, type LobbyClosed, type LobbyOpenOptions, type LobbyOpened, type LobbyPublication, type LobbyPublisher, type LobbyUpdate } from './lobby-host.ts';
-import { findLobby, type FindLobbyOptions, type FoundLobby } from './lobby-lookup.ts';
+import { findLobby, parseInviteCode, type FindLobbyOptions, type FoundLobby } from './lobby-lookup.ts';
+import { parseShortCode } from './short-code.ts';
+import { resolveShortCode, ShortCodeSlot } from './short-code-slot.ts';
 import type { TopicDht } from './topic.ts';
 
 /** Where hosted lobbies' keys come from (the KeyStore). */
@@ -35,7 +37,9 @@ export interface LobbyServiceOptions {
   republishIntervalMs?: number;
   announceIntervalMs?: number;
   /** Background failures of hosted lobbies. */
-  onError?: (publicKey: string, what: 'publish' | 'announce' | 'directory', err: unknown) => void;
+  onError?: (publicKey: string, what: 'publish' | 'announce' | 'directory' | 'short-code', err: unknown) => void;
+  /** Republish period of hosts' short-code slots (default short-code-slot.ts). */
+  shortCodeRepublishMs?: number;
   /** Most lobbies hosted at once (default 16) and watches per connection (default 8). */
   maxHosted?: number;
   maxWatches?: number;
@@ -68,6 +72,8 @@ export function topicDhtOf<D extends LobbyDht>(lazy: { started(): Promise<D>; re
 export class LobbyService {
   readonly #options: LobbyServiceOptions;
   readonly #hosts = new Map<string, { name: string; host: LobbyHost }>();
+  /** Short-code slots of hosted lobbies, by host key. */
+  readonly #codes = new Map<string, ShortCodeSlot>();
   readonly #watches = new Map<string, Watch>();
   #nextWatch = 1;
   #closed = false;
@@ -77,7 +83,7 @@ export class LobbyService {
   }
 
   /** Opens a lobby under key `name` (one lobby per key at a time). */
-  async host(name: string, options: LobbyOpenOptions & { beaconPort?: number; beaconPublicPort?: number }): Promise<{ host: LobbyHost; opened: LobbyOpened }> {
+  async host(name: string, options: LobbyOpenOptions & { beaconPort?: number; beaconPublicPort?: number }): Promise<{ host: LobbyHost; opened: LobbyOpened; shortCode: string; shortCodeError?: string }> {
     this.#assertOpen();
     const client = this.#requireClient();
     const keypair = await this.#options.keys.get(name);
@@ -98,9 +104,19 @@ export class LobbyService {
       onError: (what, err) => this.#options.onError?.(z32, what, err),
     });
     this.#hosts.set(z32, { name, host }); // reserved while opening
+    const slot = new ShortCodeSlot({
+      client,
+      hostKey: keypair.publicKey,
+      ...(this.#options.shortCodeRepublishMs === undefined ? {} : { republishIntervalMs: this.#options.shortCodeRepublishMs }),
+      onError: (err) => this.#options.onError?.(z32, 'short-code', err),
+    });
     try {
-      return { host, opened: await host.open(open) };
+      // The slot's first publish runs alongside the lobby's (a failed one does not stop hosting).
+      const [opened, code] = await Promise.all([host.open(open), slot.open()]);
+      this.#codes.set(z32, slot);
+      return { host, opened, shortCode: code.shortCode, ...(code.publishError === undefined ? {} : { shortCodeError: code.publishError }) };
     } catch (err) {
+      slot.close();
       this.#hosts.delete(z32);
       throw err;
     }
@@ -114,6 +130,8 @@ export class LobbyService {
   async close(name: string, lingerMs?: number): Promise<{ host: LobbyHost; closed: LobbyClosed }> {
     const host = await this.#hosted(name);
     this.#hosts.delete(host.publicKey.z32);
+    this.#codes.get(host.publicKey.z32)?.close();
+    this.#codes.delete(host.publicKey.z32);
     const closed = await host.close(lingerMs === undefined ? {} : { lingerMs });
     return { host, closed };
   }
@@ -123,9 +141,19 @@ export class LobbyService {
     return [...this.#hosts.values()].filter((h) => h.host.isOpen);
   }
 
-  /** Join by code. */
-  get(code: string, options: FindLobbyOptions = {}): Promise<FoundLobby> {
-    return findLobby(this.#requireClient(), code, options);
+  /** The short code of a hosted lobby (empty when `publicKey` hosts none here). */
+  shortCodeOf(publicKey: string): string {
+    return this.#codes.get(publicKey)?.shortCode ?? '';
+  }
+
+  /** The host key behind an invite code: any form of the key, or a short code (resolved through its slot). */
+  async resolveCode(code: string): Promise<PublicKey> {
+    return parseShortCode(code) === null ? parseInviteCode(code) : resolveShortCode(this.#requireClient(), code);
+  }
+
+  /** Join by code: the host's key in any form, or a short code (resolved through its slot first). */
+  async get(code: string, options: FindLobbyOptions = {}): Promise<FoundLobby> {
+    return findLobby(this.#requireClient(), (await this.resolveCode(code)).z32, options);
   }
 
   /** One refresh of a throw-away browser. */
@@ -193,6 +221,8 @@ export class LobbyService {
     await Promise.all([...this.#watches.keys()].map((id) => this.unwatch(id)));
     const hosts = [...this.#hosts.values()];
     this.#hosts.clear();
+    for (const slot of this.#codes.values()) slot.close();
+    this.#codes.clear();
     await Promise.all(hosts.map(async ({ host }) => {
       if (host.isOpen) await host.close({ lingerMs: 0 }).catch(() => undefined);
       await host.dispose();

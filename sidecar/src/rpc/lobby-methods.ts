@@ -15,6 +15,7 @@ import type { LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
 import { customMap } from '../lobby/custom-map.ts';
 import { validateFilters, validateSort } from '../lobby/lobby-filters.ts';
 import { inviteCodeOf } from '../lobby/lobby-lookup.ts';
+import { formatShortCode, parseShortCode } from '../lobby/short-code.ts';
 import { lobbyAgeSeconds, parseLobby as lobbyFromPacket, type Lobby } from '../lobby/lobby-record.ts';
 import type { NatType } from '../nat/nat-type.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
@@ -73,6 +74,15 @@ function statsToJson(stats: BrowseStats): Record<string, unknown> {
 function browseToJson(result: BrowseResult): Record<string, unknown> {
   const now = nowMicros();
   return { lobbies: result.lobbies.map((l: BrowsedLobby) => lobbyToJson(l, l.source, now)), stats: statsToJson(result.stats) };
+}
+
+/**
+ * An invite code param: a short code (returned as `XXXXX-XXXXX`) or any form of a public key
+ * (returned as z32); anything else is -32602 with the key error's code.
+ */
+export function requireLobbyCode(params: Params, field = 'code'): string {
+  const short = parseShortCode(params[field]);
+  return short === null ? requirePublicKey(params, field).z32 : formatShortCode(short);
 }
 
 function optionalString(params: Params, field: string): string | undefined {
@@ -206,6 +216,8 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
   return {
     publicKey: host.publicKey.z32,
     inviteCode: inviteCodeOf(host.publicKey),
+    shortCode: hosting.shortCode,
+    ...(hosting.shortCodeError === undefined ? {} : { shortCodeError: hosting.shortCodeError }),
     timestamp: opened.packet.timestamp.toString(),
     size: opened.packet.size,
     storedOn: opened.publish.storedOn,
@@ -272,7 +284,7 @@ async function lobbyHosted(params: Params, ctx: LobbyRpcContext): Promise<unknow
 
 async function lobbyGet(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
   onlyFields(params, ['code', 'game', 'gameVersion', 'allowClosed']);
-  const code = requirePublicKey(params, 'code').z32; // a bad code is -32602 with the key error's code
+  const code = requireLobbyCode(params); // a bad code is -32602 with the key error's code
   const game = optionalString(params, 'game');
   const gameVersion = optionalString(params, 'gameVersion');
   const found = await ctx.lobbies.get(code, {
