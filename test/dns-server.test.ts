@@ -5,6 +5,7 @@
  * (over a DHT double) through the pkarr Client, so every answer went through verification.
  */
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -256,6 +257,28 @@ describe('malformed queries and limits', () => {
     const short = await tcpExchange(server.port, [Buffer.from([1, 2, 3])], 1, 2000);
     expect(short.replies).toEqual([]);
     expect(short.closed).toBe(true);
+  });
+
+  it('survives random datagrams and random TCP byte streams, and keeps answering', async () => {
+    let seed = 12345;
+    const random = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed >>> 24;
+    }));
+    const datagrams = Array.from({ length: 300 }, (_, i) => {
+      const base = Buffer.from(query(i % 2 === 0 ? `_lobby.${z32}` : 'example.com', 'TXT', { id: i }));
+      const noise = random(base.length);
+      return i % 3 === 0 ? random(1 + (i % 700)) : Buffer.from(base.map((b, k) => ((noise[k] ?? 0) < 20 ? (noise[k] ?? 0) : b)));
+    });
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    for (const d of datagrams) socket.send(d, server.port, '127.0.0.1');
+    const streams = await Promise.all(Array.from({ length: 20 }, (_, i) => tcpExchange(server.port, [random(20 + i * 50), Buffer.from(query(z32, 'A', { id: 900 + i }))], 2, 1500)));
+    socket.close();
+    expect(streams.length).toBe(20);
+    expect((await dig([...at(), '+short', 'A', z32])).out.trim()).toBe('10.0.0.1');
+    expect((await dig([...at(), '+tcp', '+short', 'TXT', `_lobby.${z32}`])).out.trim().split('\n').sort()).toEqual(['"hello"', '"world"']);
+    expect(logs.filter((l) => /failed/.test(l))).toEqual([]);
   });
 
   it('closes a TCP connection idle for the idle timeout, after answering', async () => {
