@@ -28,7 +28,7 @@ async function hostLobby(agent: AgentClient, bootstrap: string[]): Promise<strin
   return opened.result.inviteCode;
 }
 
-async function joinOnce(lab: NatLab, code: string): Promise<{ ms: number; via: string }> {
+async function joinOnce(lab: NatLab, code: string): Promise<{ ms: number; via: string; resolveMs: number; pathMs: number }> {
   const agent = await lab.agent(lab.sites[1]!.hosts[0]!);
   try {
     await agent.call(SIDECAR, 'start', 'joiner', lab.bootstrap);
@@ -40,11 +40,11 @@ async function joinOnce(lab: NatLab, code: string): Promise<{ ms: number; via: s
       await new Promise((r) => setTimeout(r, 250));
     }
     const started = performance.now();
-    const joined = await agent.callWithin<{ result?: { via: string; host: string; port: number }; error?: { message: string } }>(60_000, SIDECAR, 'call', 'joiner', 'lobby.join', { code, timeoutMs: 30_000 }, 50_000);
+    const joined = await agent.callWithin<{ result?: { via: string; host: string; port: number; timings: { resolveMs: number; pathMs: number } }; error?: { message: string } }>(60_000, SIDECAR, 'call', 'joiner', 'lobby.join', { code, timeoutMs: 30_000 }, 50_000);
     if (!joined.result) throw new Error(`lobby.join: ${joined.error?.message}`);
     const echo = await agent.call<{ echoes: number; rttMs: number[] }>(SIDECAR, 'gameClient', joined.result.host, joined.result.port, 1, 10_000);
     if (echo.echoes === 0) throw new Error('no game echo through the path');
-    return { ms: performance.now() - started, via: joined.result.via };
+    return { ms: performance.now() - started, via: joined.result.via, ...joined.result.timings };
   } finally {
     await agent.close();
   }
@@ -63,16 +63,21 @@ export async function run(): Promise<void> {
     await probe.close();
     const rtt = quantile(rtts, 0.5);
     const joins: number[] = [];
+    const resolves: number[] = [];
+    const paths: number[] = [];
     const vias = new Set<string>();
     for (let i = 0; i < SAMPLES; i++) {
       const sample = await joinOnce(lab, code);
       joins.push(sample.ms);
+      resolves.push(sample.resolveMs);
+      paths.push(sample.pathMs);
       vias.add(sample.via);
     }
     const p50 = quantile(joins, 0.5);
     const p95 = quantile(joins, 0.95);
     console.log(`links ${LINK_MS} ms each (site-to-DHT RTT p50 ${fmt(rtt)} ms, baseline): lobby.join -> first game echo, port-restricted <- port-restricted, via ${[...vias].join('/')}`);
     console.log(`  p50 ${fmt(p50)} ms (${fmt(p50 / rtt, 1)} RTT), p95 ${fmt(p95)} ms (${fmt(p95 / rtt, 1)} RTT), n=${joins.length}; goal p50 < 3000 ms`);
+    console.log(`  of which resolving the lobby p50 ${fmt(quantile(resolves, 0.5))} ms (${fmt(quantile(resolves, 0.5) / rtt, 1)} RTT), opening the path p50 ${fmt(quantile(paths, 0.5))} ms (${fmt(quantile(paths, 0.5) / rtt, 1)} RTT); the rest is the first game round trip`);
   } finally {
     await lab.close();
   }

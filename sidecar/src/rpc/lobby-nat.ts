@@ -10,6 +10,7 @@ import type { Keypair } from '../core/keys.ts';
 import type { LobbyService } from '../lobby/lobby-service.ts';
 import { lobbyError } from '../lobby/lobby-errors.ts';
 import type { NatService } from '../nat/nat-service.ts';
+import { planLanJoin } from '../nat/join-plan.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
 import { onlyFields, requirePublicKey, requireString } from './params.ts';
@@ -58,21 +59,30 @@ function optionalTimeout(params: Params): number {
 
 async function lobbyJoin(params: Params, ctx: LobbyNatContext): Promise<unknown> {
   onlyFields(params, ['code', 'game', 'gameVersion', 'transport', 'timeoutMs']);
-  const code = requirePublicKey(params, 'code').z32;
+  const key = requirePublicKey(params, 'code');
+  const code = key.z32;
   const game = params['game'] === undefined ? undefined : requireString(params, 'game');
   const gameVersion = params['gameVersion'] === undefined ? undefined : requireString(params, 'gameVersion');
   const transport = optionalTransport(params);
   const timeoutMs = optionalTimeout(params);
+  const started = performance.now();
+  ctx.nat?.prewarm(key); // the rendezvous lookup runs while the lobby resolves
   const found = await ctx.lobbies.get(code, { ...(game === undefined ? {} : { game }), ...(gameVersion === undefined ? {} : { gameVersion }) });
   const lobby = found.lobby;
   if (lobby.players >= lobby.maxPlayers) throw lobbyError('LOBBY_FULL', `lobby ${lobby.name} is full (${lobby.players}/${lobby.maxPlayers})`);
+  // Heard on the LAN from an address its signed record names: connect there (docs/lobby.md §8).
+  const onLan = found.lanAddress === undefined ? null : planLanJoin(lobby, transport, found.lanAddress);
+  if (onLan !== null) return { ...onLan, lobby: lobbyToJson({ ...lobby, lanAddress: found.lanAddress }, found.source) };
   if (ctx.nat === null) {
     const endpoint = lobby.endpoints.find((e) => e.transport === transport);
     if (endpoint === undefined) throw lobbyError('NO_TRANSPORT', `the lobby offers no ${transport} endpoint`);
     return { via: 'direct', host: endpoint.host, port: endpoint.port, lobby: lobbyToJson(lobby, found.source) };
   }
+  const resolvedMs = Math.round(performance.now() - started);
   const route = await ctx.nat.join(lobby, { transport, timeoutMs });
-  return { ...route, lobby: lobbyToJson(lobby, found.source) };
+  // Where the time went (diagnostics; docs/nat.md §5): resolving the lobby, then opening the path.
+  const timings = { resolveMs: resolvedMs, pathMs: Math.round(performance.now() - started) - resolvedMs };
+  return { ...route, timings, lobby: lobbyToJson(lobby, found.source) };
 }
 
 async function lobbyLeave(params: Params, ctx: LobbyNatContext): Promise<unknown> {
