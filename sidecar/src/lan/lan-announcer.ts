@@ -4,6 +4,7 @@
  *   announcement is covered quickly);
  * - every `intervalMs` (default 15 s, 1 s – 5 min), with an mDNS TTL of 3 intervals, so browsers
  *   forget a host that vanished without a goodbye within 3 intervals;
+ * - (private lobbies: none of the above, only the answer to a query for their own key)
  * - in answer to a query naming the service, its game subtype or its instance — at most once per
  *   second per lobby (RFC 6762 §6), always to the multicast group (never unicast to the asker, so
  *   nothing here can be aimed at a third party), whatever the query rate;
@@ -43,6 +44,8 @@ interface Announced {
   gameVersion: string;
   lastSent: number;
   followUp: NodeJS.Timeout | null;
+  /** false = a private lobby: never announced, answered only to a query for its own key. */
+  browsable: boolean;
 }
 
 /** Checks an announce interval (INVALID_ARGUMENT outside 1 s – 5 min). */
@@ -70,7 +73,7 @@ export class LanAnnouncer {
     this.#channel = channel;
     channel.on('query', this.#onQuery);
     this.#timer = setInterval(() => {
-      for (const entry of this.#lobbies.values()) this.#send(entry, 'announcements');
+      for (const entry of this.#lobbies.values()) if (entry.browsable) this.#send(entry, 'announcements');
     }, this.intervalMs);
     this.#timer.unref();
   }
@@ -80,15 +83,19 @@ export class LanAnnouncer {
     return [...this.#lobbies.keys()];
   }
 
-  /** Announces a lobby's current signed packet (a new lobby, or a new version of one). */
-  set(packet: SignedPacket): void {
+  /**
+   * Announces a lobby's current signed packet (a new lobby, or a new version of one). A private
+   * lobby (`browsable: false`) is not announced: it only answers queries for its key (join by code).
+   */
+  set(packet: SignedPacket, options: { browsable?: boolean } = {}): void {
     if (this.#closed) return;
     const lobby = parseLobby(packet); // our own record: valid; gives the game for the subtype
     const z32 = packet.publicKey.z32;
     const previous = this.#lobbies.get(z32);
     if (previous?.followUp) clearTimeout(previous.followUp);
-    const entry: Announced = { packet, game: lobby.game, gameVersion: lobby.gameVersion, lastSent: 0, followUp: null };
+    const entry: Announced = { packet, game: lobby.game, gameVersion: lobby.gameVersion, lastSent: 0, followUp: null, browsable: options.browsable ?? true };
     this.#lobbies.set(z32, entry);
+    if (!entry.browsable) return;
     this.#send(entry, 'announcements');
     entry.followUp = setTimeout(() => {
       entry.followUp = null;
@@ -128,8 +135,7 @@ export class LanAnnouncer {
     const targets = queryTargets(message);
     if (targets === null) return;
     for (const entry of this.#lobbies.values()) {
-      const wanted = targets.all
-        || targets.subtypes.has(lanGameSubtype(entry.game, entry.gameVersion))
+      const wanted = (entry.browsable && (targets.all || targets.subtypes.has(lanGameSubtype(entry.game, entry.gameVersion))))
         || targets.instances.has(lanInstanceName(entry.packet.publicKey));
       if (!wanted) continue;
       if (Date.now() - entry.lastSent < MIN_REPEAT_MS) this.stats.suppressed++;

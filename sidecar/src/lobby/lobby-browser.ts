@@ -3,7 +3,9 @@
  * signed record wins): the game's DHT topic (beacon-scan.ts), the game's lobby directory
  * (directory-scan.ts: pkarr packets listing host keys, readable through the DHT or any relay, so
  * hosts without a reachable beacon are found too) and a list of known keys (friends, bookmarks),
- * the last two resolved through the pkarr client. Filters and sorting run here (lobby-filters.ts).
+ * the last two resolved through the pkarr client, and the local network (lan/lan-browser.ts: mDNS
+ * announcements carrying signed packets, no internet needed; LAN lobbies heard between refreshes
+ * are applied at once). Filters and sorting run here (lobby-filters.ts).
  *
  * Live updates: each `refresh()` (or the `watch` timer) emits
  * - `found` when a lobby becomes visible (new, or now passing the filters),
@@ -25,14 +27,20 @@ import { emptyDirectoryStats, scanDirectory, SlotCache, type DirectoryScanOption
 import { matchesFilters, selectLobbies, type LobbyFilters, type LobbySort } from './lobby-filters.ts';
 import { isLobbyStale, parseLobby, type Lobby } from './lobby-record.ts';
 import { lobbyTopicText, type TopicDht } from './topic.ts';
+import type { LanBrowser, LanSighting } from '../lan/lan-browser.ts';
 
-export type LobbySource = 'topic' | 'directory' | 'known';
+export type LobbySource = 'topic' | 'directory' | 'known' | 'lan';
+
+/** How long a refresh listens on the LAN after its query (ms). */
+export const DEFAULT_LAN_WINDOW_MS = 750;
 
 /** A lobby as a browser knows it. */
 export interface BrowsedLobby extends Lobby {
   source: LobbySource;
   /** The beacon it was fetched from (topic source). */
   beacon: { host: string; port: number } | null;
+  /** Source `lan`: the address the announcement came from. */
+  lanAddress?: string;
 }
 
 export type LostReason = 'closed' | 'expired' | 'gone' | 'filtered';
@@ -41,6 +49,8 @@ export interface BrowseStats extends ScanStats {
   known: { requested: number; found: number; notFound: number; failed: number };
   /** The lobby directory (zeros when not read). */
   directory: DirectoryStats;
+  /** The local network: lobbies of this game heard this refresh, whether a query went out (back-off). */
+  lan: { heard: number; queried: boolean };
   /** Lobbies (distinct keys) seen this refresh whose record says open=0 / that are stale. */
   closed: number;
   stale: number;
@@ -72,6 +82,12 @@ export interface LobbyBrowserOptions {
   directory?: boolean;
   /** Directory tuning: slots (must match the hosts'), keys resolved at once / at most. */
   directoryScan?: Partial<Pick<DirectoryScanOptions, 'slots' | 'concurrency' | 'maxKeys' | 'powBits'>>;
+  /** LAN discovery (lan/lan-browser.ts); null/absent = none. */
+  lan?: LanBrowser | null;
+  /** Listen on the LAN (default true when `lan` is given). */
+  lanEnabled?: boolean;
+  /** How long a refresh listens on the LAN after its query (default 750 ms). */
+  lanWindowMs?: number;
   /** Refreshes in a row a lobby may be missing before it is lost as `gone` (default 2). */
   missesBeforeLost?: number;
   /** Also resolve every topic lobby's key through the client and keep the newer record (default false). */
@@ -113,6 +129,7 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
   #known: PublicKey[];
   #running: Promise<BrowseResult> | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #unlisten: (() => void) | null = null;
 
   constructor(options: LobbyBrowserOptions) {
     super();
@@ -124,6 +141,35 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     this.#sort = options.sort ?? 'players';
     this.#known = (options.knownKeys ?? []).map((k) => (k instanceof PublicKey ? k : PublicKey.parse(k)));
     this.#now = options.now ?? nowMicros;
+    const lan = this.#lan();
+    if (lan !== null) {
+      // Between refreshes: LAN lobbies appear (and close) as soon as they are heard.
+      const onSighting = (s: LanSighting): void => {
+        if (s.lobby.game === this.game && s.lobby.gameVersion === this.gameVersion) this.#apply(lanLobby(s));
+      };
+      const onGone = (z32: string): void => this.#lanGone(z32);
+      lan.on('sighting', onSighting);
+      lan.on('gone', onGone);
+      this.#unlisten = () => { lan.off('sighting', onSighting); lan.off('gone', onGone); };
+    }
+  }
+
+  #lan(): LanBrowser | null {
+    return this.#options.lanEnabled === false ? null : this.#options.lan ?? null;
+  }
+
+  /** A LAN lobby's host said goodbye or its announcements expired. */
+  #lanGone(z32: string): void {
+    const entry = this.#entries.get(z32);
+    if (entry === undefined || entry.lobby.source !== 'lan') return;
+    const limit = Math.max(1, this.#options.missesBeforeLost ?? 2);
+    if (this.#options.dht === null && this.#options.client === null) {
+      // LAN only: no other source can still vouch for it
+      this.#entries.delete(z32);
+      if (entry.visible) this.emit('lost', entry.lobby, 'gone');
+    } else {
+      entry.misses = Math.max(entry.misses, limit - 1); // lost at the next refresh unless another source has it
+    }
   }
 
   /** The visible lobbies, filtered and sorted. */
@@ -172,6 +218,8 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
   /** Stops watching and cuts a running refresh short. */
   async close(): Promise<void> {
     this.unwatch();
+    this.#unlisten?.();
+    this.#unlisten = null;
     this.#lifetime.abort();
     await this.#running?.catch(() => undefined);
   }
@@ -229,7 +277,11 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
         onLobby: (lobby) => accept({ ...lobby, source: 'directory', beacon: null }),
       })
       : Promise.resolve(emptyDirectoryStats());
-    const [scan, , directory] = await Promise.all([scanWork, knownWork, directoryWork]);
+    const lan = this.#lan();
+    const lanWork: Promise<{ heard: number; queried: boolean }> = lan === null
+      ? Promise.resolve({ heard: 0, queried: false })
+      : lan.browse(this.game, this.gameVersion, { windowMs: this.#options.lanWindowMs ?? DEFAULT_LAN_WINDOW_MS, signal: this.#lifetime.signal, onSighting: (s) => accept(lanLobby(s)) });
+    const [scan, , directory, lanStats] = await Promise.all([scanWork, knownWork, directoryWork, lanWork]);
     while (pending.size > 0) await Promise.all([...pending]);
 
     const now = this.#now();
@@ -241,7 +293,7 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     }
     this.#endRound(new Set(round.keys()));
     const lobbies = this.lobbies;
-    const stats: BrowseStats = { ...scan, known, directory, closed, stale, unconfirmed, lobbies: lobbies.length, durationMs: Math.round(performance.now() - started) };
+    const stats: BrowseStats = { ...scan, known, directory, lan: lanStats, closed, stale, unconfirmed, lobbies: lobbies.length, durationMs: Math.round(performance.now() - started) };
     return { lobbies, stats };
   }
 
@@ -312,4 +364,9 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
       }
     }
   }
+}
+
+/** A lobby heard on the LAN, as the browser lists it. */
+function lanLobby(s: LanSighting): BrowsedLobby {
+  return { ...s.lobby, source: 'lan', beacon: null, lanAddress: s.from };
 }

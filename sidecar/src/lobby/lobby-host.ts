@@ -33,6 +33,12 @@ export interface LobbyPublisher extends PkarrClient {
   nextTimestamp?(key: PublicKey): Promise<bigint>;
 }
 
+/** What a host needs of the LAN announcer (lan/lan-announcer.ts). */
+export interface LobbyLanAnnouncer {
+  set(packet: SignedPacket, options: { browsable: boolean }): void;
+  goodbye(packet: SignedPacket): void;
+}
+
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 5 * 60_000;
 /** How long a closed lobby's beacon keeps serving the closed record (so browsers see "closed"). */
 export const DEFAULT_CLOSE_LINGER_MS = 20_000;
@@ -53,6 +59,8 @@ export interface LobbyHostOptions {
   beaconRateLimit?: RateLimit | null;
   /** Directory tuning (slots must match the browsers'; the rest is for tests). */
   directory?: Partial<Pick<DirectoryPublisherOptions, 'slots' | 'refreshMs' | 'verifyMs' | 'powBits' | 'maxAttempts' | 'now'>>;
+  /** LAN announcements (lan/lan-announcer.ts): every signed record is multicast; null/absent = none. */
+  lan?: LobbyLanAnnouncer | null;
   /** Background failures (republish, re-announce, directory refresh); they never stop the lobby. */
   onError?: (what: 'publish' | 'announce' | 'directory', err: unknown) => void;
 }
@@ -120,6 +128,7 @@ export class LobbyHost {
   readonly #options: LobbyHostOptions;
   #info: LobbyInfo | null = null;
   #public = false;
+  #browsable = false;
   #beacon: BeaconServer | null = null;
   #directory: DirectoryPublisher | null = null;
   #topic: Uint8Array | null = null;
@@ -221,7 +230,15 @@ export class LobbyHost {
     this.#public = topic !== null;
     this.#topic = topic;
     this.#beacon?.setPacket(packet);
-    const publish = await this.#enqueue(() => this.#options.client.publish(packet));
+    this.#browsable = isPublic;
+    this.#options.lan?.set(packet, { browsable: isPublic }); // LAN players see it before the DHT put ends
+    let publish: PublishResult;
+    try {
+      publish = await this.#enqueue(() => this.#options.client.publish(packet));
+    } catch (err) {
+      this.#options.lan?.goodbye(signLobby(this.keypair, { ...info, open: false }));
+      throw err;
+    }
     this.#packet = packet;
     this.#state = 'open';
     let announcedTo: number | null = null;
@@ -287,6 +304,7 @@ export class LobbyHost {
     this.#info = closedInfo;
     this.#packet = packet;
     this.#beacon?.setPacket(packet);
+    this.#options.lan?.goodbye(packet);
     let publish: PublishResult | null = null;
     let publishError: string | undefined;
     try {
@@ -323,6 +341,7 @@ export class LobbyHost {
     this.#info = info;
     this.#packet = packet;
     this.#beacon?.setPacket(packet);
+    this.#options.lan?.set(packet, { browsable: this.#browsable });
     const publish = await this.#options.client.publish(packet);
     return { packet, publish };
   }

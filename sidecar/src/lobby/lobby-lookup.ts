@@ -23,7 +23,10 @@ export interface FindLobbyOptions {
 
 export interface FoundLobby {
   lobby: Lobby;
-  source: PacketSource;
+  /** `lan`: heard on the local network (lan/), from `lanAddress`. */
+  source: PacketSource | 'lan';
+  /** The address a LAN announcement came from (unsigned: joins use it only when the record names it). */
+  lanAddress?: string;
 }
 
 /** Parses an invite code (INVALID_PUBLIC_KEY_ENCODING / INVALID_ED25519_PUBLIC_KEY on bad input). */
@@ -68,6 +71,14 @@ export async function findLobby(client: PkarrClient, code: string, options: Find
   }
   if (found === null) throw lobbyError('NO_LOBBY', `no lobby at this key: nothing is published under ${key.z32}`, { publicKey: key.z32 });
   const lobby = parseLobby(found.packet); // NOT_A_LOBBY, UNSUPPORTED_SCHEMA, INVALID_LOBBY
+  checkFoundLobby(lobby, options);
+  return { lobby, source: found.source };
+}
+
+/** The checks join by code applies to a verified lobby, in order: other game, expired, closed (lobby errors). */
+export function checkFoundLobby(lobby: Lobby, options: FindLobbyOptions = {}): void {
+  const key = lobby.publicKey;
+  const now = options.now ?? nowMicros;
   if (options.game !== undefined && lobby.game !== options.game) {
     throw lobbyError('OTHER_GAME', `lobby ${key.z32} is for another game (${lobby.game}, not ${options.game})`, { game: lobby.game, gameVersion: lobby.gameVersion });
   }
@@ -79,5 +90,4 @@ export async function findLobby(client: PkarrClient, code: string, options: Find
     throw lobbyError('LOBBY_EXPIRED', `lobby ${key.z32} expired: last signed ${lobbyAgeSeconds(lobby, at)} s ago (a live host re-signs within ${lobbyStaleAfterSeconds(lobby)} s)`, { ageSeconds: lobbyAgeSeconds(lobby, at) });
   }
   if (!lobby.open && options.allowClosed !== true) throw lobbyError('LOBBY_CLOSED', `lobby closed: ${lobby.name} (${key.z32}) no longer accepts players`, { name: lobby.name });
-  return { lobby, source: found.source };
 }

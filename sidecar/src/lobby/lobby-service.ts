@@ -2,6 +2,12 @@
  * The lobbies of one sidecar, for the JSON-RPC layer (rpc/lobby-methods.ts): hosted lobbies by key
  * name, one-shot browses, and live watches whose events are pushed to the connection that asked.
  * `close()` (sidecar shutdown) publishes a closed record for every hosted lobby.
+ *
+ * With LAN discovery (lan/lan-discovery.ts) hosted lobbies are also announced on the local network,
+ * browses include LAN lobbies and join by code asks the LAN first. With no DHT and no relay (a LAN
+ * party with no internet) lobbies still work on the LAN alone: hosting signs and announces (nothing
+ * is published; the advertised address defaults to this machine's LAN address), browsing and join
+ * by code listen to the LAN only.
  */
 import { PkarrError } from '../core/errors.ts';
 import type { Keypair, PublicKey } from '../core/keys.ts';
@@ -9,7 +15,10 @@ import type { RateLimit } from '../relay/rate-limiter.ts';
 import type { ExternalAddressSource } from './external-address.ts';
 import { LobbyBrowser, type BrowseResult, type BrowsedLobby, type LostReason, type LobbyBrowserOptions } from './lobby-browser.ts';
 import { LobbyHost, type LobbyClosed, type LobbyOpenOptions, type LobbyOpened, type LobbyPublication, type LobbyPublisher, type LobbyUpdate } from './lobby-host.ts';
-import { findLobby, parseInviteCode, type FindLobbyOptions, type FoundLobby } from './lobby-lookup.ts';
+import { checkFoundLobby, findLobby, parseInviteCode, type FindLobbyOptions, type FoundLobby } from './lobby-lookup.ts';
+import { lobbyError } from './lobby-errors.ts';
+import type { LanDiscovery } from '../lan/lan-discovery.ts';
+import { LAN_ONLY_PUBLISHER } from '../lan/lan-only-publisher.ts';
 import { parseShortCode } from './short-code.ts';
 import { resolveShortCode, ShortCodeSlot } from './short-code-slot.ts';
 import type { TopicDht } from './topic.ts';
@@ -40,6 +49,10 @@ export interface LobbyServiceOptions {
   onError?: (publicKey: string, what: 'publish' | 'announce' | 'directory' | 'short-code', err: unknown) => void;
   /** Republish period of hosts' short-code slots (default short-code-slot.ts). */
   shortCodeRepublishMs?: number;
+  /** LAN discovery (announce, browse, join by code on the local network); null/absent = none. */
+  lan?: LanDiscovery | null;
+  /** How long join by code waits for a LAN answer (default 1000 ms; 150 ms more once the network answered). */
+  lanFindMs?: number;
   /** Most lobbies hosted at once (default 16) and watches per connection (default 8). */
   maxHosted?: number;
   maxWatches?: number;
@@ -51,7 +64,7 @@ export type WatchEvent =
   | { type: 'lost'; watchId: string; lobby: BrowsedLobby; reason: LostReason }
   | { type: 'refreshed'; watchId: string; result: BrowseResult };
 
-export type BrowseRequest = Omit<LobbyBrowserOptions, 'dht' | 'client'>;
+export type BrowseRequest = Omit<LobbyBrowserOptions, 'dht' | 'client' | 'lan'>;
 
 interface Watch {
   id: string;
@@ -85,7 +98,15 @@ export class LobbyService {
   /** Opens a lobby under key `name` (one lobby per key at a time). */
   async host(name: string, options: LobbyOpenOptions & { beaconPort?: number; beaconPublicPort?: number }): Promise<{ host: LobbyHost; opened: LobbyOpened; shortCode: string; shortCodeError?: string }> {
     this.#assertOpen();
-    const client = this.#requireClient();
+    const lan = this.#lan();
+    const lanOnly = this.#options.client === null && lan !== null;
+    const client = lanOnly ? LAN_ONLY_PUBLISHER : this.#requireClient();
+    if (lanOnly && options.address === undefined && options.endpoints === undefined) {
+      const address = lan.lanAddress;
+      if (address === null) throw new PkarrError('ADDRESS_UNKNOWN', 'no DHT and no relay: this lobby is for the local network, but this machine has no LAN IPv4 address to advertise; pass address');
+      options = { ...options, address };
+    }
+    if (lanOnly) options = { ...options, directory: false }; // the directory lives on the DHT and relays
     const keypair = await this.#options.keys.get(name);
     const z32 = keypair.publicKey.z32;
     if (this.#hosts.has(z32)) throw new PkarrError('INVALID_ARGUMENT', `key ${name} already hosts an open lobby (${z32}): update or close it first`);
@@ -101,6 +122,7 @@ export class LobbyService {
       ...(this.#options.beaconRateLimit === undefined ? {} : { beaconRateLimit: this.#options.beaconRateLimit }),
       ...(this.#options.republishIntervalMs === undefined ? {} : { republishIntervalMs: this.#options.republishIntervalMs }),
       ...(this.#options.announceIntervalMs === undefined ? {} : { announceIntervalMs: this.#options.announceIntervalMs }),
+      lan: lan === null ? null : lan.announcer,
       onError: (what, err) => this.#options.onError?.(z32, what, err),
     });
     this.#hosts.set(z32, { name, host }); // reserved while opening
@@ -151,9 +173,45 @@ export class LobbyService {
     return parseShortCode(code) === null ? parseInviteCode(code) : resolveShortCode(this.#requireClient(), code);
   }
 
-  /** Join by code: the host's key in any form, or a short code (resolved through its slot first). */
+  /**
+   * Join by code: the host's key in any form, or a short code (resolved through its slot first;
+   * needs the DHT or a relay). With LAN discovery the LAN is asked first (a host there answers
+   * within milliseconds; up to `lanFindMs`) while the DHT/relays are asked in parallel: a lobby
+   * heard on the LAN wins when it passes the checks, else the network's answer (or, with no
+   * network, NO_LOBBY saying only the LAN was searched).
+   */
   async get(code: string, options: FindLobbyOptions = {}): Promise<FoundLobby> {
-    return findLobby(this.#requireClient(), (await this.resolveCode(code)).z32, options);
+    const lan = this.#lan();
+    if (lan === null) return findLobby(this.#requireClient(), (await this.resolveCode(code)).z32, options);
+    const key = await this.resolveCode(code);
+    const client = this.#options.client;
+    const stopLan = new AbortController();
+    const net = client === null ? null : findLobby(client, key.z32, options).then(
+      (found) => {
+        setTimeout(() => stopLan.abort(), 150).unref(); // the network answered: the LAN gets a last moment
+        return { ok: true as const, found };
+      },
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    const findMs = this.#options.lanFindMs ?? 1000;
+    const heard = await lan.browser.find(key, findMs, stopLan.signal);
+    if (heard !== null) {
+      try {
+        checkFoundLobby(heard.lobby, options);
+        return { lobby: heard.lobby, source: 'lan', lanAddress: heard.from };
+      } catch (err) {
+        if (net === null) throw err;
+        const answer = await net;
+        if (answer.ok && answer.found.lobby.timestamp > heard.lobby.timestamp) return answer.found;
+        throw err;
+      }
+    }
+    if (net === null) {
+      throw lobbyError('NO_LOBBY', `no lobby ${key.z32} answered on the local network within ${findMs} ms (no DHT and no relay configured: only the LAN is searched)`, { publicKey: key.z32 });
+    }
+    const answer = await net;
+    if (answer.ok) return answer.found;
+    throw answer.error;
   }
 
   /** One refresh of a throw-away browser. */
@@ -230,8 +288,15 @@ export class LobbyService {
   }
 
   #browser(request: BrowseRequest): LobbyBrowser {
-    if (this.#options.dht === null && this.#options.client === null) throw new PkarrError('INVALID_ARGUMENT', 'no DHT and no relay configured: nothing to browse');
-    return new LobbyBrowser({ ...request, dht: this.#options.dht, client: this.#options.client });
+    const lan = this.#lan();
+    if (this.#options.dht === null && this.#options.client === null && lan === null) throw new PkarrError('INVALID_ARGUMENT', 'no DHT, no relay and no LAN discovery (--no-lan, or no usable network interface): nothing to browse');
+    return new LobbyBrowser({ ...request, dht: this.#options.dht, client: this.#options.client, lan: lan?.browser ?? null });
+  }
+
+  /** LAN discovery when it runs (at least one socket open), else null. */
+  #lan(): LanDiscovery | null {
+    const lan = this.#options.lan ?? null;
+    return lan !== null && lan.active ? lan : null;
   }
 
   async #hosted(name: string): Promise<LobbyHost> {
@@ -242,7 +307,7 @@ export class LobbyService {
   }
 
   #requireClient(): LobbyPublisher {
-    if (this.#options.client === null) throw new PkarrError('INVALID_ARGUMENT', 'no DHT and no relay configured (started with --no-dht and no --relay)');
+    if (this.#options.client === null) throw new PkarrError('INVALID_ARGUMENT', 'no DHT and no relay configured (started with --no-dht and no --relay), and no LAN discovery (--no-lan, or no usable network interface)');
     return this.#options.client;
   }
 

@@ -9,6 +9,11 @@
  * 3. `punched` — the host is behind a cone or symmetric NAT and published a `punch` endpoint: open a
  *    punched path (UDP transports only), unless both sides are symmetric.
  * Anything else fails with UNREACHABLE_NAT and says what the player can do.
+ *
+ * A lobby heard on the local network (lan/, `heardFrom` = the announcement's source address) goes
+ * first to `planLanJoin`: its `lan` endpoint (UDP transports) or its endpoint for the transport,
+ * when the signed record names that very address. The source address alone is not signed, so a
+ * replayed announcement from another machine can never redirect a player to that machine.
  */
 import { PkarrError } from '../core/errors.ts';
 import { lobbyError } from '../lobby/lobby-errors.ts';
@@ -26,7 +31,18 @@ export const PUNCHABLE_TRANSPORTS: readonly string[] = ['enet'];
 
 const ADVICE = 'the host can enable UPnP or NAT-PMP on its router (or forward the port), or another player can host';
 
-export function planJoin(lobby: Pick<Lobby, 'reach' | 'endpoints'>, transport: string, own: Pick<NatReport, 'type' | 'publicHost'> | null): JoinPlan {
+/** The LAN path to a lobby heard from `heardFrom`, or null when its record does not name that address. */
+export function planLanJoin(lobby: Pick<Lobby, 'endpoints'>, transport: string, heardFrom: string): JoinPlan | null {
+  const from = heardFrom.replace(/^::ffff:/i, '').toLowerCase();
+  const at = (name: string) => lobby.endpoints.find((e) => e.transport === name && e.host.toLowerCase() === from);
+  const lan = PUNCHABLE_TRANSPORTS.includes(transport) ? at('lan') : undefined;
+  const chosen = lan ?? at(transport);
+  return chosen === undefined ? null : { via: 'lan', host: chosen.host, port: chosen.port };
+}
+
+export function planJoin(lobby: Pick<Lobby, 'reach' | 'endpoints'>, transport: string, own: Pick<NatReport, 'type' | 'publicHost'> | null, heardFrom: string | null = null): JoinPlan {
+  const onLan = heardFrom === null ? null : planLanJoin(lobby, transport, heardFrom);
+  if (onLan !== null) return onLan;
   const of = (name: string) => lobby.endpoints.find((e) => e.transport === name);
   const lan = of('lan');
   const punch = of('punch');

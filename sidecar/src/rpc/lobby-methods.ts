@@ -46,7 +46,7 @@ export const DEFAULT_WATCH_SECONDS = 15;
 export const MIN_WATCH_SECONDS = 5;
 
 /** The JSON form of a lobby (docs/rpc.md). `timestamp` is a decimal string (64-bit). */
-export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: number } | null }, source: string, now: bigint = nowMicros()): Record<string, unknown> {
+export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: number } | null; lanAddress?: string }, source: string, now: bigint = nowMicros()): Record<string, unknown> {
   return {
     publicKey: lobby.publicKey.z32,
     inviteCode: inviteCodeOf(lobby.publicKey),
@@ -64,6 +64,7 @@ export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: numb
     timestamp: lobby.timestamp.toString(),
     ttl: lobby.ttl,
     ...(lobby.beacon ? { beacon: { host: lobby.beacon.host, port: lobby.beacon.port } } : {}),
+    ...(lobby.lanAddress === undefined ? {} : { lanAddress: lobby.lanAddress }),
   };
 }
 
@@ -148,7 +149,7 @@ function knownKeys(params: Params): string[] | undefined {
   });
 }
 
-const BROWSE_FIELDS = ['game', 'gameVersion', 'filters', 'sort', 'knownKeys', 'topic', 'directory', 'confirm'];
+const BROWSE_FIELDS = ['game', 'gameVersion', 'filters', 'sort', 'knownKeys', 'topic', 'directory', 'confirm', 'lan'];
 
 function browseRequest(params: Params): BrowseRequest {
   const game = requireString(params, 'game');
@@ -172,6 +173,7 @@ function browseRequest(params: Params): BrowseRequest {
     topic: optionalBoolean(params, 'topic', true),
     directory: optionalBoolean(params, 'directory', true),
     confirm: optionalBoolean(params, 'confirm', false),
+    lanEnabled: optionalBoolean(params, 'lan', true),
   };
 }
 
@@ -292,7 +294,7 @@ async function lobbyGet(params: Params, ctx: LobbyRpcContext): Promise<unknown> 
     ...(gameVersion === undefined ? {} : { gameVersion }),
     allowClosed: optionalBoolean(params, 'allowClosed', false),
   });
-  return lobbyToJson(found.lobby, found.source);
+  return lobbyToJson(found.lanAddress === undefined ? found.lobby : { ...found.lobby, lanAddress: found.lanAddress }, found.source);
 }
 
 async function lobbyBrowse(params: Params, ctx: LobbyRpcContext): Promise<unknown> {

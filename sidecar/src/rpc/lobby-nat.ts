@@ -11,6 +11,7 @@ import type { LobbyService } from '../lobby/lobby-service.ts';
 import { lobbyError } from '../lobby/lobby-errors.ts';
 import type { NatService } from '../nat/nat-service.ts';
 import { planLanJoin } from '../nat/join-plan.ts';
+import { planLanJoin } from '../nat/join-plan.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
 import { onlyFields, requirePublicKey, requireString } from './params.ts';
@@ -70,6 +71,9 @@ async function lobbyJoin(params: Params, ctx: LobbyNatContext): Promise<unknown>
   const found = await ctx.lobbies.get(code, { ...(game === undefined ? {} : { game }), ...(gameVersion === undefined ? {} : { gameVersion }) });
   const lobby = found.lobby;
   if (lobby.players >= lobby.maxPlayers) throw lobbyError('LOBBY_FULL', `lobby ${lobby.name} is full (${lobby.players}/${lobby.maxPlayers})`);
+  // Heard on the LAN from an address its signed record names: connect there (docs/lobby.md §8).
+  const onLan = found.lanAddress === undefined ? null : planLanJoin(lobby, transport, found.lanAddress);
+  if (onLan !== null) return { ...onLan, lobby: lobbyToJson({ ...lobby, lanAddress: found.lanAddress }, found.source) };
   // Heard on the LAN from an address its signed record names: connect there (docs/lobby.md §8).
   const onLan = found.lanAddress === undefined ? null : planLanJoin(lobby, transport, found.lanAddress);
   if (onLan !== null) return { ...onLan, lobby: lobbyToJson({ ...lobby, lanAddress: found.lanAddress }, found.source) };

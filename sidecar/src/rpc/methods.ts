@@ -56,6 +56,8 @@ export interface RpcServices {
   dht(): DhtStatus;
   /** The punch socket's reachability (nat/reachability.ts natStatusJson); absent when not running. */
   nat?: () => NatStatusJson;
+  /** LAN lobby discovery (lan/lan-discovery.ts status); absent = not wired. */
+  lan?: () => unknown;
   relays: readonly string[];
   republisher: RepublishRegistry | null;
   /** Last successful republish per z32 (µs), kept by the serve wiring. */
@@ -107,6 +109,7 @@ function status(params: Params, s: RpcServices): unknown {
     dataDir: s.dataDir,
     dht: s.dht(),
     ...(s.nat ? { nat: s.nat() } : {}),
+    ...(s.lan ? { lan: s.lan() } : {}),
     relays: [...s.relays],
     keys: s.keys.count(),
     republishing: s.republisher?.list().length ?? 0,

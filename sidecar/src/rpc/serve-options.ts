@@ -29,6 +29,10 @@ export interface ServeOptions {
   punchPort: number;
   /** No NAT traversal: no punch socket, no reachability probes, no automatic port mapping. */
   noNat: boolean;
+  /** No LAN lobby discovery (mDNS on the local network, docs/lobby.md §8). */
+  noLan: boolean;
+  /** Seconds between LAN announcements of hosted lobbies, or null for the default (15). */
+  lanIntervalSeconds: number | null;
   logLevel: LogLevel;
   logFile: string | null;
   help: boolean;
@@ -57,6 +61,10 @@ Runs the JSON-RPC 2.0 service on ws://127.0.0.1:<port>/ (see docs/rpc.md). Print
                              NATs (default 0: any free port; docs/nat.md)
   --no-nat                   no NAT traversal: lobbies without an address are not mapped,
                              probed or punched (nat.map still maps on request)
+  --no-lan                   no LAN lobby discovery (mDNS _pkarr-lobby._udp.local: hosted
+                             lobbies announced, LAN lobbies browsed and joined by code, also
+                             with --no-dht --no-relays; docs/lobby.md)
+  --lan-interval SEC         seconds between LAN announcements (default 15, 1..300)
   --heartbeat-interval SEC   seconds between pings to each client; one that answers neither
                              the last ping nor anything else is dropped (default 15, 0 = off)
   --log-level LEVEL          error | warn | info | debug (default info)
@@ -110,6 +118,8 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
         'heartbeat-interval': { type: 'string' },
         'punch-port': { type: 'string' },
         'no-nat': { type: 'boolean' },
+        'no-lan': { type: 'boolean' },
+        'lan-interval': { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -157,6 +167,8 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
     timeoutMs: integer('timeout', values.timeout, 10, 600_000),
     punchPort: integer('punch-port', values['punch-port'], 0, 65535) ?? 0,
     noNat: values['no-nat'] ?? false,
+    noLan: values['no-lan'] ?? false,
+    lanIntervalSeconds: integer('lan-interval', values['lan-interval'], 1, 300),
     logLevel,
     logFile: values['log-file'] ?? null,
     help: values.help ?? false,

@@ -12,6 +12,7 @@ import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { KeyStore } from '../keystore/key-store.ts';
 import { LobbyService, topicDhtOf } from '../lobby/lobby-service.ts';
+import { LanDiscovery } from '../lan/lan-discovery.ts';
 import { NatService, type NatEvent } from '../nat/nat-service.ts';
 import { PortMapperService } from '../nat/port-mapper-service.ts';
 import { LazyDht } from './lazy-dht.ts';
@@ -44,12 +45,13 @@ export class Sidecar {
   readonly #lobbies: LobbyService;
   readonly #nat: PortMapperService;
   readonly #traversal: NatService | null;
+  readonly #lan: LanDiscovery | null;
   #stopping: Promise<void> | null = null;
 
   private constructor(parts: {
     server: RpcServer<RpcContext>; services: RpcServices; log: Logger; testnet: Testnet | null;
     dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null; lobbies: LobbyService;
-    nat: PortMapperService; traversal: NatService | null;
+    nat: PortMapperService; traversal: NatService | null; lan: LanDiscovery | null;
   }) {
     this.server = parts.server;
     this.services = parts.services;
@@ -61,6 +63,7 @@ export class Sidecar {
     this.#lobbies = parts.lobbies;
     this.#nat = parts.nat;
     this.#traversal = parts.traversal;
+    this.#lan = parts.lan;
   }
 
   /** Opens the key store, starts the network parts and listens. */
@@ -73,6 +76,7 @@ export class Sidecar {
     let republisher: Republisher | null = null;
     let server: RpcServer<RpcContext> | null = null;
     let traversal: NatService | null = null;
+    let lan: LanDiscovery | null = null;
     let local = false;
     try {
       if (!options.noDht) {
@@ -124,9 +128,16 @@ export class Sidecar {
           onEvent: (event) => natEvent(event, log, broadcast),
         });
       }
+      // LAN lobby discovery (docs/lobby.md §8): also with no DHT and no relay (a LAN party offline).
+      if (!options.noLan) {
+        lan = await LanDiscovery.start(options.lanIntervalSeconds === null ? {} : { announceIntervalMs: options.lanIntervalSeconds * 1000 });
+        const st = lan.status();
+        if (lan.active) log.info(`LAN lobby discovery on ${st.sockets.v4.join(', ')}${st.sockets.v6.length > 0 ? ` and IPv6 link-local on ${st.sockets.v6.join(', ')}` : ` (no IPv6: ${st.sockets.ipv6Error ?? 'off'})`}`);
+        else log.info(`LAN lobby discovery off: ${st.reason ?? 'no socket'}`);
+      }
       // Lobby watches notify the connection that created them and end with it (docs/rpc.md "Lobbies").
       const lobbies = new LobbyService({
-        keys, client, dht: dht === null ? null : topicDhtOf(dht), maxWatches: 32,
+        keys, client, dht: dht === null ? null : topicDhtOf(dht), maxWatches: 32, lan,
         onError: (key, what, err) => log.warn(`lobby ${key}: ${what} failed: ${err instanceof Error ? err.message : String(err)}`),
       });
       const services: RpcServices = {
@@ -146,6 +157,7 @@ export class Sidecar {
         republisher,
         lastRepublished,
         ...(traversal === null ? {} : { nat: () => traversal!.status() }),
+        lan: () => (lan === null ? { enabled: false, reason: 'off (--no-lan)' } : lan.status()),
         shutdown: deps.onShutdownRequested,
       };
       const dispatcher = createMethodDispatcher<RpcContext>({
@@ -171,7 +183,7 @@ export class Sidecar {
           lobbies.dropConnection(connection.id).catch((err: unknown) => log.warn(`ending the lobby watches of client #${connection.id}: ${String(err)}`));
         },
       });
-      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies, nat, traversal });
+      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies, nat, traversal, lan });
       dht?.started().then(
         (node) => {
           if (sidecar.#stopping) return;
@@ -187,6 +199,7 @@ export class Sidecar {
     } catch (err) {
       await server?.close().catch(() => undefined);
       await traversal?.close().catch(() => undefined);
+      await lan?.close().catch(() => undefined);
       await republisher?.stop().catch(() => undefined);
       await client?.close().catch(() => undefined);
       await dht?.destroy().catch(() => undefined);
@@ -221,6 +234,7 @@ export class Sidecar {
       for (const error of await this.#nat.close()) this.#log.warn(`removing a port mapping: ${error}`);
     });
     await step('lobbies', () => this.#lobbies.shutdown());
+    await step('lan discovery', () => this.#lan?.close()); // after the lobbies' goodbyes
     await step('republisher', () => this.#republisher?.stop());
     await step('client', () => this.#client?.close());
     await step('dht', () => this.#dht?.destroy());
