@@ -11,10 +11,9 @@ import type { LobbyService } from '../lobby/lobby-service.ts';
 import { lobbyError } from '../lobby/lobby-errors.ts';
 import type { NatService } from '../nat/nat-service.ts';
 import { planLanJoin } from '../nat/join-plan.ts';
-import { planLanJoin } from '../nat/join-plan.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
-import { onlyFields, requirePublicKey, requireString } from './params.ts';
+import { lobbyToJson, requireLobbyCode, type LobbyNatHooks } from './lobby-methods.ts';
+import { onlyFields, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
 
@@ -60,20 +59,17 @@ function optionalTimeout(params: Params): number {
 
 async function lobbyJoin(params: Params, ctx: LobbyNatContext): Promise<unknown> {
   onlyFields(params, ['code', 'game', 'gameVersion', 'transport', 'timeoutMs']);
-  const key = requirePublicKey(params, 'code');
-  const code = key.z32;
+  const code = requireLobbyCode(params); // a long code (any form of the key) or a short one
   const game = params['game'] === undefined ? undefined : requireString(params, 'game');
   const gameVersion = params['gameVersion'] === undefined ? undefined : requireString(params, 'gameVersion');
   const transport = optionalTransport(params);
   const timeoutMs = optionalTimeout(params);
   const started = performance.now();
+  const key = await ctx.lobbies.resolveCode(code); // a short code: through its slot
   ctx.nat?.prewarm(key); // the rendezvous lookup runs while the lobby resolves
-  const found = await ctx.lobbies.get(code, { ...(game === undefined ? {} : { game }), ...(gameVersion === undefined ? {} : { gameVersion }) });
+  const found = await ctx.lobbies.get(key.z32, { ...(game === undefined ? {} : { game }), ...(gameVersion === undefined ? {} : { gameVersion }) });
   const lobby = found.lobby;
   if (lobby.players >= lobby.maxPlayers) throw lobbyError('LOBBY_FULL', `lobby ${lobby.name} is full (${lobby.players}/${lobby.maxPlayers})`);
-  // Heard on the LAN from an address its signed record names: connect there (docs/lobby.md §8).
-  const onLan = found.lanAddress === undefined ? null : planLanJoin(lobby, transport, found.lanAddress);
-  if (onLan !== null) return { ...onLan, lobby: lobbyToJson({ ...lobby, lanAddress: found.lanAddress }, found.source) };
   // Heard on the LAN from an address its signed record names: connect there (docs/lobby.md §8).
   const onLan = found.lanAddress === undefined ? null : planLanJoin(lobby, transport, found.lanAddress);
   if (onLan !== null) return { ...onLan, lobby: lobbyToJson({ ...lobby, lanAddress: found.lanAddress }, found.source) };
