@@ -24,6 +24,7 @@ import { closeBrowser, getBrowser, HEADLESS_NOISE, startGodot, type GodotInstanc
 import { formatGodotTestReport, runGodotTests, type GodotTestResult } from './godot/harness/run-tests.ts';
 import { findErrors } from './godot/harness/tap.ts';
 import { getEngineServer } from './godot/harness/web-server.ts';
+import { GodotWebSocketStandIn } from './godot/projects/lobby/host/websocket-standin.ts';
 import { ADDON_DIR, RpcSocket, SERVE_MAIN, killChild, spawnServe, waitForExit, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
 
 const LOBBY_PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'lobby');
@@ -36,10 +37,27 @@ async function readmeLobbyExample(): Promise<string> {
   const section = readme.slice(readme.indexOf('## Lobbies'));
   const block = /```gdscript\n([\s\S]*?)```/.exec(section)?.[1];
   if (!readme.includes('## Lobbies') || block === undefined) throw new Error('addons/pkarr/README.md has no Lobbies example');
+  // The Quickstart of the repository's README shows the same block: one test covers both.
+  const root = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+  const quick = /```gdscript\n([\s\S]*?)```/.exec(root.slice(root.indexOf('4. Host a lobby')))?.[1];
+  if (quick !== block) throw new Error('README.md Quickstart (step 4) and the Lobbies example of addons/pkarr/README.md differ');
   return `extends Node\n\n\n${block}`;
 }
 
+const CONFIG_TESTS = [
+  'lobby_config: test_project_settings_are_the_default_game_id_and_version',
+  'lobby_config: test_host_configuration_warnings',
+  'lobby_config: test_browser_configuration_warnings',
+  'lobby_config: test_browser_autostart_waits_for_a_game_id',
+  'lobby_config: test_failed_signals_carry_a_result_with_its_code',
+  'lobby_config: test_a_browser_cannot_create_the_game_server',
+  'lobby_config: test_capacity_counts_the_host_when_it_plays',
+  'lobby_config: test_counts_joins_and_leaves_and_refuses_beyond_max_players',
+  'lobby_config: test_the_autoload_turns_notifications_into_signals',
+  'lobby_config: test_join_refuses_bad_options_before_calling_the_sidecar',
+];
 const HOST_TESTS = [
+  ...CONFIG_TESTS,
   'lobby_values: test_lobby_reads_the_sidecar_json',
   'lobby_values: test_lobby_defaults_from_sparse_or_odd_json',
   'lobby_values: test_same_content_ignores_signing_time_and_source',
@@ -53,6 +71,7 @@ const HOST_TESTS = [
   'lobby_host: test_opens_a_lobby_with_an_invite_code',
   'lobby_host: test_opens_the_lobby_again_after_a_sidecar_restart',
   'lobby_host: test_publishes_a_new_player_count',
+  'lobby_host: test_publishes_counted_players_once_per_interval',
   'lobby_host: test_closes_the_lobby',
 ];
 const BROWSER_TESTS = [
@@ -60,18 +79,25 @@ const BROWSER_TESTS = [
   'lobby_browser: test_gets_the_lobby_by_code',
   'lobby_browser: test_sees_the_new_player_count',
   'lobby_browser: test_loses_the_closed_lobby',
+  'lobby_join: test_joins_a_websocket_server_by_short_code',
+  'lobby_join: test_a_refusing_server_is_join_refused',
+  'lobby_join: test_join_failures_have_distinct_codes',
+  'lobby_join: test_the_readme_example_hosts_and_joins',
 ];
 
 let testnet: Testnet;
 let root: string;
+let standin: GodotWebSocketStandIn;
 
 beforeAll(async () => {
   await Promise.all([ensureGodotWeb(), getBrowser()]);
   root = await mkdtemp(join(tmpdir(), 'pkarr-lobby-engine-'));
   testnet = await Testnet.create(10);
+  standin = await GodotWebSocketStandIn.start();
 }, 300_000);
 
 afterAll(async () => {
+  await standin?.close();
   await testnet?.destroy();
   if (root) await rm(root, { recursive: true, force: true });
   await closeBrowser();
@@ -136,7 +162,7 @@ class Link {
     await game.page.evaluate((config) => {
       const w = globalThis as unknown as { __pkarrLobby: unknown };
       w.__pkarrLobby = config;
-    }, { sidecar: { url: sidecar.url, token: sidecar.ready.token }, role: label });
+    }, { sidecar: { url: sidecar.url, token: sidecar.ready.token }, role: label, standin: standin.config });
     await this.#deliver(game, this.bus);
   }
 
@@ -221,10 +247,15 @@ describe('lobby nodes in the Godot 4.6 web engine', () => {
         runGodotTests({
           ...common,
           name: 'lobby-a',
-          suites: ['res://tests/lobby_values_test.gd', 'res://tests/lobby_host_test.gd'],
+          suites: ['res://tests/lobby_config_test.gd', 'res://tests/lobby_values_test.gd', 'res://tests/lobby_host_test.gd'],
           files: { 'res://generated/readme_lobbies.gd': await readmeLobbyExample() },
         }),
-        runGodotTests({ ...common, name: 'lobby-b', suites: ['res://tests/lobby_browser_test.gd'] }),
+        runGodotTests({
+          ...common,
+          name: 'lobby-b',
+          suites: ['res://tests/lobby_browser_test.gd', 'res://tests/lobby_join_test.gd'],
+          files: { 'res://generated/readme_lobbies.gd': await readmeLobbyExample() },
+        }),
       ]);
     } finally {
       await link.finish();
@@ -237,6 +268,8 @@ describe('lobby nodes in the Godot 4.6 web engine', () => {
     expect(b.ok, report('instance B', b, link)).toBe(true);
     expect(link.errors).toEqual([]);
     expect(link.actions).toEqual(['restart a']);
+    // The web build's WebSocket client really reached the stand-in servers.
+    expect([standin.accepted >= 1, standin.refused >= 1]).toEqual([true, true]);
     expect(a.tests.map((t) => t.name)).toEqual(HOST_TESTS);
     expect(b.tests.map((t) => t.name)).toEqual(BROWSER_TESTS);
     expect([a.passed + b.passed, a.failed + b.failed, a.skipped + b.skipped]).toEqual([HOST_TESTS.length + BROWSER_TESTS.length, 0, 0]);

@@ -29,6 +29,13 @@ signal sidecar_failed(reason: String)
 ## Emitted when a record set was published again: by the sidecar's periodic republish, or
 ## by this service after the sidecar was restarted.
 signal record_republished(public_key: String)
+## Emitted when the sidecar's DHT node finished bootstrapping ([param nodes] nodes answered):
+## lobbies can now learn the public address and be announced. The sidecar sends it once per
+## start (and to each new connection while the DHT is ready).
+signal dht_ready(nodes: int)
+## Emitted when the sidecar could not republish the records of [param public_key]; [param reason]
+## says why. It keeps trying at the next interval.
+signal republish_failed(public_key: String, reason: String)
 ## Emitted for every notification from the sidecar (for extensions such as lobbies).
 signal notification_received(method: String, params: Variant)
 ## Emitted whenever [member state] changes.
@@ -194,13 +201,20 @@ func resolve(public_key: String, policy: String = "CacheFirst") -> PkarrResult:
 	return PkarrResult.success(PkarrResolved.from_dict(data))
 
 
-## Coroutine: the lobby behind the invite [param code] (join by code; any form of the host's
-## public key). With [param game] (and [param game_version]) a lobby of another game fails
-## with [code]OTHER_GAME[/code]. The value is a [PkarrLobby]; a failure's code is the lobby
+## Coroutine: the lobby behind the invite [param code] (join by code: any form of the host's
+## public key, or a short code such as [code]K7M4Q-X9PT2[/code]). A lobby of another game or
+## version than [param game] and [param game_version] fails with [code]OTHER_GAME[/code];
+## empty ones use the project settings [code]pkarr/lobby/game_id[/code] and
+## [code]game_version[/code] (no check when those are empty too). The value is a [PkarrLobby]; a failure's code is the lobby
 ## reason ([code]NO_LOBBY[/code], [code]LOBBY_CLOSED[/code], [code]LOBBY_EXPIRED[/code], ...,
 ## see [PkarrLobby]) or the sidecar's code for a malformed code.
 func get_lobby(code: String, game: String = "", game_version: String = "") -> PkarrResult:
 	var params := {"code": code.strip_edges()}
+	# Both from the project settings, or the caller's: a given game id is never checked
+	# against the project's version.
+	if game.strip_edges() == "":
+		game = PkarrSettings.game_id_or_default("")
+		game_version = PkarrSettings.game_version_or_default(game_version)
 	if game != "":
 		params["game"] = game
 	if game_version != "":
@@ -211,8 +225,10 @@ func get_lobby(code: String, game: String = "", game_version: String = "") -> Pk
 ## Coroutine: joins the lobby of the invite [param code] and ends in a connected
 ## [MultiplayerPeer] (the value): the sidecar picks the path (the host's public or mapped
 ## address, or a path punched through both NATs) and the game's peer connects through it.
-## [param options]: [code]game[/code], [code]game_version[/code], [code]transport[/code]
-## ([code]"enet"[/code], [code]"ws"[/code]), [code]timeout[/code] (seconds, default 15).
+## [param code] is an invite code, long ([code]pk:…[/code]) or short ([code]K7M4Q-X9PT2[/code]).
+## [param options]: [code]game[/code], [code]game_version[/code] (default: the project settings
+## [code]pkarr/lobby/…[/code]), [code]transport[/code] ([code]"enet"[/code], [code]"ws"[/code];
+## default ENet on desktop, WebSocket on the web), [code]timeout[/code] (seconds, default 15).
 ## Fails with [constant PkarrResult.NO_LOBBY], [constant PkarrResult.LOBBY_CLOSED],
 ## [constant PkarrResult.LOBBY_FULL], [constant PkarrResult.OTHER_GAME],
 ## [constant PkarrResult.UNREACHABLE_NAT], [constant PkarrResult.TIMEOUT], ... See [PkarrLobbyJoin].
@@ -309,8 +325,15 @@ func _on_connected() -> void:
 
 
 func _on_notification(method: String, params: Variant) -> void:
-	if method == "record.republished":
-		record_republished.emit(PkarrJson.to_text(PkarrJson.to_dict(params).get("publicKey")))
+	var data := PkarrJson.to_dict(params)
+	match method:
+		"record.republished":
+			record_republished.emit(PkarrJson.to_text(data.get("publicKey")))
+		"record.republish_failed":
+			republish_failed.emit(PkarrJson.to_text(data.get("publicKey")),
+					PkarrJson.to_text(data.get("error"), PkarrJson.to_text(data.get("code"))))
+		"dht.ready":
+			dht_ready.emit(PkarrJson.to_int(data.get("nodes")))
 	notification_received.emit(method, params)
 
 

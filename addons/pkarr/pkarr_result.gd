@@ -67,6 +67,8 @@ const TIMEOUT := "TIMEOUT"
 const JOIN_REFUSED := "JOIN_REFUSED"
 ## The host's public address is not known yet (no DHT node reported it, no router mapping).
 const ADDRESS_UNKNOWN := "ADDRESS_UNKNOWN"
+## The game server could not be started (the port is in use or not allowed).
+const SERVER_FAILED := "SERVER_FAILED"
 ## The router did not map the port (no UPnP IGD, NAT-PMP or PCP answered, or it refused).
 const PORT_MAPPING_FAILED := "PORT_MAPPING_FAILED"
 

@@ -32,6 +32,13 @@ const REPUBLISH_INTERVAL := "pkarr/republish/interval_seconds"
 const LOG_LEVEL := "pkarr/log/level"
 ## Seconds before a request to the sidecar fails with [code]REQUEST_TIMEOUT[/code].
 const REQUEST_TIMEOUT := "pkarr/requests/timeout_seconds"
+## Your game's id ([code][A-Za-z0-9._-][/code], 1-64 characters), used by [PkarrLobbyHost],
+## [PkarrLobbyBrowser] and [code]Pkarr.join()[/code] whenever their own value is empty: set it
+## once here.
+const LOBBY_GAME_ID := "pkarr/lobby/game_id"
+## Your game's version; only players of the same version see and join each other's lobbies.
+## Used like [constant LOBBY_GAME_ID].
+const LOBBY_GAME_VERSION := "pkarr/lobby/game_version"
 
 ## The public relays used unless the project lists others.
 const DEFAULT_RELAYS: Array[String] = ["https://pkarr.pubky.app", "https://pkarr.pubky.org"]
@@ -60,6 +67,8 @@ static func definitions() -> Array[Dictionary]:
 		_entry(LOG_LEVEL, TYPE_STRING, "info", PROPERTY_HINT_ENUM, ",".join(LOG_LEVELS), false),
 		_entry(REQUEST_TIMEOUT, TYPE_FLOAT, 10.0, PROPERTY_HINT_RANGE,
 				"0.5,300,0.5,or_greater,suffix:s", false),
+		_entry(LOBBY_GAME_ID, TYPE_STRING, "", PROPERTY_HINT_PLACEHOLDER_TEXT, "my-game", true),
+		_entry(LOBBY_GAME_VERSION, TYPE_STRING, "1", PROPERTY_HINT_NONE, "", true),
 	]
 
 
@@ -85,6 +94,28 @@ static func get_value(setting_name: String) -> Variant:
 		return null
 	var value: Variant = ProjectSettings.get_setting(setting_name, entry["default"])
 	return coerce(value, entry["type"], entry["default"])
+
+
+## [param own] when it is set, otherwise the project's [constant LOBBY_GAME_ID].
+static func game_id_or_default(own: String) -> String:
+	var value := own.strip_edges()
+	return value if value != "" else str(get_value(LOBBY_GAME_ID)).strip_edges()
+
+
+## [param own] when it is set, otherwise the project's [constant LOBBY_GAME_VERSION].
+static func game_version_or_default(own: String) -> String:
+	var value := own.strip_edges()
+	return value if value != "" else str(get_value(LOBBY_GAME_VERSION)).strip_edges()
+
+
+## Why [param game_id] cannot be a game id (empty when it can): 1-64 characters of
+## [code][A-Za-z0-9._-][/code], as the sidecar requires.
+static func game_id_problem(game_id: String) -> String:
+	if game_id == "":
+		return "no game id: set pkarr/lobby/game_id in the Project Settings (or the node's game_id)"
+	if RegEx.create_from_string("^[A-Za-z0-9._-]{1,64}$").search(game_id) == null:
+		return "game id %s: use 1-64 of A-Z a-z 0-9 . _ -" % game_id
+	return ""
 
 
 ## All settings as a Dictionary of name to value (see [method get_value]).

@@ -1,9 +1,13 @@
+@tool
+@icon("res://addons/pkarr/icons/lobby_browser.svg")
 class_name PkarrLobbyBrowser
 extends Node
 ## Lists the open lobbies of your game live: found, updated and lost as hosts come and go.
 ##
-## Set [member game_id] and [member game_version] (the same as the hosts'), add the node to
-## the tree, and listen to its signals. It asks the sidecar to watch the game's lobbies
+## Set [code]pkarr/lobby/game_id[/code] and [code]pkarr/lobby/game_version[/code] in the
+## Project Settings (or [member game_id] and [member game_version], the same as the hosts'),
+## add the node to the tree, and listen to its signals. With [member autostart] it starts as
+## soon as it is in the tree and a game id is known. It asks the sidecar to watch the game's lobbies
 ## ([code]lobby.watch[/code]): the sidecar looks up the hosts announced on the DHT topic of the
 ## game and version, fetches each signed record from the host's beacon, verifies it, and
 ## refreshes every [member refresh_interval] seconds. [member known_keys] (friends' invite
@@ -13,7 +17,7 @@ extends Node
 ##
 ## func _ready() -> void:
 ##     browser.lobby_found.connect(func(lobby: PkarrLobby) -> void: print("found ", lobby))
-##     browser.lobby_lost.connect(func(key: String) -> void: print("lost ", key))
+##     browser.lobby_lost.connect(func(key: String, reason: String) -> void: print("lost ", key))
 ## [/codeblock]
 ## Filters are applied by the sidecar; after changing them call [method restart]. If the
 ## connection to the sidecar is lost, the node watches again once it is back and reports the
@@ -25,21 +29,28 @@ signal lobby_found(lobby: PkarrLobby)
 ## Emitted when a visible lobby's content changed (players, name, capacity, endpoints, custom
 ## data; not when the host only re-signed it).
 signal lobby_updated(lobby: PkarrLobby)
-## Emitted when a lobby is no longer visible: closed, expired, gone (host unreachable) or
-## filtered out. [method get_lost_reason] tells which.
-signal lobby_lost(public_key: String)
+## Emitted when a lobby is no longer visible; [param reason] is [code]closed[/code],
+## [code]expired[/code], [code]gone[/code] (host unreachable) or [code]filtered[/code] (also
+## [method get_lost_reason]).
+signal lobby_lost(public_key: String, reason: String)
 ## Emitted after each refresh (periodic or [method refresh]); [param count] lobbies are visible.
 signal refreshed(count: int)
-## Emitted when watching or refreshing failed; [param reason] says why.
-signal failed(reason: String)
+## Emitted when watching or refreshing failed; [member PkarrResult.error_message] says why.
+signal failed(result: PkarrResult)
 
 ## Shortest [member refresh_interval] the sidecar accepts, in seconds.
 const MIN_REFRESH_INTERVAL := 5
 
-## The game id to browse (the hosts' [member PkarrLobbyHost.game_id]). Required.
-@export var game_id: String = ""
-## The game version to browse; lobbies of other versions are never listed.
-@export var game_version: String = "1"
+## The game id to browse (the hosts' [member PkarrLobbyHost.game_id]). Empty: the project
+## setting [code]pkarr/lobby/game_id[/code].
+@export var game_id: String = "":
+	set(value):
+		game_id = value
+		update_configuration_warnings()
+		_autostart_when_configured()
+## The game version to browse; lobbies of other versions are never listed. Empty: the project
+## setting [code]pkarr/lobby/game_version[/code].
+@export var game_version: String = ""
 ## Hide full lobbies.
 @export var not_full: bool = false
 ## Hide locked lobbies ([code]PkarrLobbyHost.set_joinable(false)[/code]).
@@ -47,13 +58,23 @@ const MIN_REFRESH_INTERVAL := 5
 ## Only lobbies whose custom data has these values, e.g. [code]{"mode": "ctf"}[/code].
 @export var custom_filters: Dictionary = {}
 ## Seconds between two refreshes of the list (at least [constant MIN_REFRESH_INTERVAL]).
-@export_range(5, 3600, 1, "suffix:s") var refresh_interval: int = 15
+@export_range(5, 3600, 1, "suffix:s") var refresh_interval: int = 15:
+	set(value):
+		refresh_interval = value
+		update_configuration_warnings()
 ## Invite codes or public keys to resolve on every refresh (friends, bookmarks), in addition
 ## to the public list.
-@export var known_keys: PackedStringArray = PackedStringArray()
+@export var known_keys: PackedStringArray = PackedStringArray():
+	set(value):
+		known_keys = value
+		update_configuration_warnings()
 ## Browse the public list of the game ([code]false[/code]: only [member known_keys]).
-@export var browse_topic: bool = true
-## Start watching when the node enters the tree.
+@export var browse_topic: bool = true:
+	set(value):
+		browse_topic = value
+		update_configuration_warnings()
+## Start watching when the node is in the tree and a game id is known (set later, it starts
+## then).
 @export var autostart: bool = true
 
 ## The [PkarrService] to use; [code]null[/code] uses the [code]Pkarr[/code] autoload.
@@ -70,12 +91,27 @@ var _connected_service: PkarrService = null
 
 
 func _ready() -> void:
-	if autostart:
-		start()
+	_autostart_when_configured()
 
 
 func _exit_tree() -> void:
-	stop()
+	if not Engine.is_editor_hint():
+		stop()
+
+
+## The game id in use: [member game_id], or the project setting when it is empty.
+func get_game_id() -> String:
+	return PkarrSettings.game_id_or_default(game_id)
+
+
+## The game version in use: [member game_version], or the project setting when it is empty.
+func get_game_version() -> String:
+	return PkarrSettings.game_version_or_default(game_version)
+
+
+## The editor's warnings for this node (also callable at run time).
+func _get_configuration_warnings() -> PackedStringArray:
+	return PkarrLobbyConfig.browser_warnings(self)
 
 
 ## Starts watching (again); does nothing when already started. Waits for the sidecar
@@ -85,10 +121,12 @@ func start() -> void:
 		return
 	var pkarr := _get_service()
 	if pkarr == null:
-		failed.emit("no Pkarr service: enable the Pkarr plugin (autoload) or set service")
+		failed.emit(PkarrResult.failure(PkarrResult.NOT_CONNECTED,
+				"no Pkarr service: enable the Pkarr plugin (autoload) or set service"))
 		return
-	if game_id == "":
-		failed.emit("game_id is empty")
+	var game_problem := PkarrSettings.game_id_problem(get_game_id())
+	if game_problem != "":
+		failed.emit(PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, game_problem))
 		return
 	_active = true
 	_connect_service(pkarr)
@@ -153,8 +191,9 @@ func refresh() -> PkarrResult:
 	var pkarr := _get_service()
 	if pkarr == null:
 		return PkarrResult.failure(PkarrResult.NOT_CONNECTED, "no Pkarr service")
-	if game_id == "":
-		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, "game_id is empty")
+	var game_problem := PkarrSettings.game_id_problem(get_game_id())
+	if game_problem != "":
+		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, game_problem)
 	var generation := _generation
 	var result: PkarrResult
 	if _watch_id != "":
@@ -162,7 +201,7 @@ func refresh() -> PkarrResult:
 	else:
 		result = await pkarr.call_method("lobby.browse", _browse_params())
 	if not result.is_ok():
-		failed.emit(result.error_message)
+		failed.emit(result)
 		return result
 	if generation == _generation:
 		_sync(PkarrJson.to_dict(result.value).get("lobbies"))
@@ -186,7 +225,8 @@ func _watch(reconcile: bool) -> void:
 	_watching = false
 	if not result.is_ok():
 		_early.clear()
-		failed.emit("could not watch the lobbies: %s" % result.error_message)
+		failed.emit(PkarrResult.failure(result.error_code,
+				"could not watch the lobbies: %s" % result.error_message, result.error_data))
 		return
 	_watch_id = PkarrJson.to_text(PkarrJson.to_dict(result.value).get("watchId"))
 	var early := _early
@@ -206,7 +246,7 @@ func _browse_params() -> Dictionary:
 		for key: Variant in custom_filters:
 			custom[str(key)] = str(custom_filters[key])
 		filters["custom"] = custom
-	var params := {"game": game_id, "gameVersion": game_version, "filters": filters,
+	var params := {"game": get_game_id(), "gameVersion": get_game_version(), "filters": filters,
 			"topic": browse_topic}
 	if not known_keys.is_empty():
 		params["knownKeys"] = Array(known_keys)
@@ -262,7 +302,15 @@ func _upsert(lobby: PkarrLobby) -> void:
 func _remove(public_key: String, reason: String) -> void:
 	if _lobbies.erase(public_key):
 		_lost_reasons[public_key] = reason
-		lobby_lost.emit(public_key)
+		lobby_lost.emit(public_key, reason)
+
+
+func _autostart_when_configured() -> void:
+	if not autostart or _active or Engine.is_editor_hint() or not is_inside_tree():
+		return
+	if PkarrSettings.game_id_problem(get_game_id()) != "":
+		return  # not configured yet: setting game_id starts it
+	start()
 
 
 func _get_service() -> PkarrService:

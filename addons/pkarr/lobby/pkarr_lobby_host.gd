@@ -1,37 +1,48 @@
+@tool
+@icon("res://addons/pkarr/icons/lobby_host.svg")
 class_name PkarrLobbyHost
 extends Node
-## Hosts a lobby: publishes your game server's address and player count under your key.
+## Hosts a lobby: runs your game server and publishes how to reach it under your key.
 ##
-## Set the exported properties, add the node to the tree and call [method open]. Players join
-## with [member invite_code] ([code]Pkarr.get_lobby(code)[/code]) or find the lobby with a
-## [PkarrLobbyBrowser] of the same [member game_id] and [member game_version]. Report players
-## as they come and go with [method set_players]; [method close] (or freeing the node) closes
-## the lobby.
+## Set [code]pkarr/lobby/game_id[/code] in the Project Settings (or [member game_id]), add the
+## node and call [method open]: it starts the game server ([member create_server]: ENet, or
+## WebSocket with [member transport] [code]"ws"[/code]), makes it the scene's
+## [code]multiplayer.multiplayer_peer[/code] ([member assign_multiplayer_peer]), counts the
+## players that connect and leave, refuses those beyond [member max_players] and publishes the
+## count (at most once per [member player_update_interval]). Players join with
+## [member invite_code] or the shorter [member short_code] ([code]Pkarr.join(code)[/code]) or
+## find the lobby with a [PkarrLobbyBrowser].
 ## [codeblock]
 ## @onready var host: PkarrLobbyHost = $PkarrLobbyHost
 ##
 ## func _on_host_pressed() -> void:
-##     host.game_id = "tanks"
-##     host.lobby_name = "Alice's room"
 ##     var result: PkarrResult = await host.open()
 ##     if result.is_ok():
-##         $CodeLabel.text = host.invite_code
+##         $CodeLabel.text = host.short_code
 ## [/codeblock]
 ## While open, the sidecar re-signs and re-publishes the record every [member record_ttl]
-## seconds and answers browsers from its beacon. If the sidecar restarts (it crashed and the
-## [code]Pkarr[/code] autoload started it again), this node opens the lobby again by itself and
-## emits [signal updated]. Needs the [code]Pkarr[/code] autoload (or [member service]).
+## seconds. If the sidecar restarts, this node opens the lobby again by itself and emits
+## [signal updated]. The invite codes depend only on [member key_name]: they stay the same
+## across scene changes and restarts. Needs the [code]Pkarr[/code] autoload (or [member service]).
+## A browser (web export) cannot host: it has no server sockets.
 
 ## Emitted when the lobby is published and open; [param invite_code] is what players enter.
 signal opened(invite_code: String)
 ## Emitted after a change was published ([method set_players], [method update],
-## [method set_joinable]) and after the lobby was opened again following a sidecar restart.
+## [method set_joinable], a player count) and after the lobby was opened again following a
+## sidecar restart.
 signal updated
 ## Emitted when the lobby was closed ([method close]); the closed record was published unless
 ## [signal failed] came first.
 signal closed
-## Emitted when opening, updating or closing failed; [param reason] says why.
-signal failed(reason: String)
+## Emitted when opening, updating or closing failed; [member PkarrResult.error_message] says why.
+signal failed(result: PkarrResult)
+## Emitted when a peer connected to the game server and took a place ([param peer_id]).
+signal player_joined(peer_id: int)
+## Emitted when a player's peer disconnected.
+signal player_left(peer_id: int)
+## Emitted when a peer was refused because the lobby is full.
+signal player_refused(peer_id: int)
 
 ## Where the lobby is in its life cycle.
 enum State {
@@ -43,22 +54,56 @@ enum State {
 ## Default of [member key_name].
 const DEFAULT_KEY_NAME := "lobby_host"
 
-## Your game's id, [code][A-Za-z0-9._-][/code], 1-64 characters. Required.
-@export var game_id: String = ""
-## Your game's version; only players with the same version see the lobby.
-@export var game_version: String = "1"
+## Your game's id, [code][A-Za-z0-9._-][/code], 1-64 characters. Empty: the project setting
+## [code]pkarr/lobby/game_id[/code].
+@export var game_id: String = "":
+	set(value):
+		game_id = value
+		update_configuration_warnings()
+## Your game's version; only players with the same version see the lobby. Empty: the project
+## setting [code]pkarr/lobby/game_version[/code].
+@export var game_version: String = ""
 ## The name players see, 1-64 characters.
 @export var lobby_name: String = "My lobby"
-## Capacity, counting the host if the host plays.
-@export_range(1, 65535) var max_players: int = 4
+## Capacity, counting the host if the host plays ([member host_plays]).
+@export_range(1, 65535) var max_players: int = 4:
+	set(value):
+		max_players = value
+		update_configuration_warnings()
 ## The port your game server listens on.
-@export_range(1, 65535) var port: int = 7777
-## The transport of your game server: [code]"enet"[/code] for [ENetMultiplayerPeer],
-## [code]"ws"[/code] for [WebSocketMultiplayerPeer], or your own name.
-@export var transport: String = "enet"
+@export_range(1, 65535) var port: int = 7777:
+	set(value):
+		port = value
+		update_configuration_warnings()
+## The transport of your game server: [code]"enet"[/code] for [ENetMultiplayerPeer] (desktop
+## players), [code]"ws"[/code] for [WebSocketMultiplayerPeer] (desktop and browser players).
+@export_enum("enet", "ws") var transport: String = "enet":
+	set(value):
+		transport = value
+		update_configuration_warnings()
+@export_group("Game server")
+## [method open] starts the game server on [member port] itself and [method close] stops it.
+## Off: you run your own server; report players with [method set_players] (or keep
+## [member count_players] on with your peer on [code]multiplayer[/code]).
+@export var create_server: bool = true
+## Make the server this scene's [code]multiplayer.multiplayer_peer[/code] when it starts.
+@export var assign_multiplayer_peer: bool = true
+## The host is a player and takes a place: the server accepts [code]max_players - 1[/code]
+## clients. Off (a dedicated server): [code]max_players[/code] clients.
+@export var host_plays: bool = true
+## Count players from [code]multiplayer.peer_connected[/code] and
+## [code]peer_disconnected[/code] and publish the count.
+@export var count_players: bool = true
+## Shortest time between two published player counts, in seconds: rapid joins and leaves go
+## out as one update, and the last count always goes out.
+@export_range(0.1, 60.0, 0.1, "suffix:s") var player_update_interval: float = 2.0
+@export_group("Publishing")
 ## The sidecar key the lobby is published under (created if missing). The invite code stays
 ## the same as long as the key is kept.
-@export var key_name: String = DEFAULT_KEY_NAME
+@export var key_name: String = DEFAULT_KEY_NAME:
+	set(value):
+		key_name = value
+		update_configuration_warnings()
 ## Custom metadata players can read and filter on, e.g. [code]{"mode": "ctf"}[/code]. Keys
 ## [code][a-z0-9_-][/code], 1-30 characters; values are sent as Strings.
 @export var custom: Dictionary = {}
@@ -73,7 +118,10 @@ const DEFAULT_KEY_NAME := "lobby_host"
 @export_range(10, 3600) var record_ttl: int = 60
 ## TCP port of the beacon browsers fetch the record from; 0 picks any free port. Only a host
 ## with a public address runs one; behind a NAT the lobby is listed in the game's directory.
-@export_range(0, 65535) var beacon_port: int = 0
+@export_range(0, 65535) var beacon_port: int = 0:
+	set(value):
+		beacon_port = value
+		update_configuration_warnings()
 ## With [member address] empty, let the sidecar make the lobby reachable through your router:
 ## map [member port] ([member use_upnp]), and otherwise take players in through a path punched
 ## through both NATs, carried to your game server on [code]127.0.0.1[/code] (see
@@ -87,6 +135,14 @@ const DEFAULT_KEY_NAME := "lobby_host"
 var service: PkarrService = null
 ## What players enter to join ([code]pk:<public key>[/code]); empty until opened.
 var invite_code: String = ""
+## A short invite code for the same lobby, e.g. [code]K7M4Q-X9PT2[/code] (10 characters without
+## look-alikes, a fingerprint of [member public_key]; see [code]docs/lobby.md[/code]). Accepted
+## wherever a code is. Empty until opened.
+var short_code: String = ""
+## The game server [method open] started ([member create_server]); [code]null[/code] otherwise.
+var server_peer: MultiplayerPeer:
+	get:
+		return _server.peer
 ## The public key the lobby is published under; empty until opened.
 var public_key: String = ""
 ## The record as last published (source [code]local[/code]), or [code]null[/code].
@@ -105,9 +161,23 @@ var _joinable: bool = true
 var _generation: int = 0
 var _rehosting: bool = false
 var _connected_service: PkarrService = null
+var _server := PkarrLobbyServer.new()
+var _counting: bool = false
+var _count_flush_pending: bool = false
+var _count_sent_msec: int = 0
+
+
+func _ready() -> void:
+	if Engine.is_editor_hint():
+		return
+	_start_counting()
 
 
 func _exit_tree() -> void:
+	if Engine.is_editor_hint():
+		return
+	_stop_counting()
+	_server.close()
 	if _state != State.CLOSED:
 		var pkarr := _get_service()
 		_state = State.CLOSED
@@ -128,9 +198,26 @@ func is_open() -> bool:
 	return _state == State.OPEN
 
 
-## Players now, as last given to [method set_players].
+## Players now: counted from [code]multiplayer[/code] ([member count_players]) or as last given
+## to [method set_players].
 func get_players() -> int:
 	return _players
+
+
+## The game id in use: [member game_id], or the project setting when it is empty.
+func get_game_id() -> String:
+	return PkarrSettings.game_id_or_default(game_id)
+
+
+## The game version in use: [member game_version], or the project setting when it is empty.
+func get_game_version() -> String:
+	return PkarrSettings.game_version_or_default(game_version)
+
+
+## The editor's warnings for this node (also callable at run time): what would make
+## [method open] fail or misbehave.
+func _get_configuration_warnings() -> PackedStringArray:
+	return PkarrLobbyConfig.host_warnings(self)
 
 
 ## [code]false[/code] after [code]set_joinable(false)[/code].
@@ -150,6 +237,10 @@ func open() -> PkarrResult:
 	if pkarr == null:
 		return _fail(PkarrResult.NOT_CONNECTED,
 				"no Pkarr service: enable the Pkarr plugin (autoload) or set service")
+	if create_server:
+		var started := _start_server()
+		if not started.is_ok():
+			return _fail(started.error_code, started.error_message)
 	_connect_service(pkarr)
 	_state = State.OPENING
 	_generation += 1
@@ -158,14 +249,12 @@ func open() -> PkarrResult:
 	if generation != _generation:
 		return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
 	if not connection.is_ok():
-		_state = State.CLOSED
-		return _fail(connection.error_code, connection.error_message)
+		return _fail_open(connection)
 	var key: PkarrResult = await pkarr.call_method("keys.generate", {"name": key_name})
 	if generation != _generation:
 		return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
 	if not key.is_ok() and key.error_code != "KEY_EXISTS":
-		_state = State.CLOSED
-		return _fail(key.error_code, key.error_message)
+		return _fail_open(key)
 	var sent_players := _players
 	var hosted: PkarrResult = await pkarr.call_method("lobby.host", _host_params())
 	if generation != _generation:
@@ -173,10 +262,10 @@ func open() -> PkarrResult:
 			pkarr.call_method("lobby.close", {"key": key_name, "lingerSeconds": 0})
 		return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
 	if not hosted.is_ok():
-		_state = State.CLOSED
-		return _fail(hosted.error_code, hosted.error_message)
+		return _fail_open(hosted)
 	_take_hosted(PkarrJson.to_dict(hosted.value))
 	_state = State.OPEN
+	_count_sent_msec = Time.get_ticks_msec()
 	opened.emit(invite_code)
 	if _players != sent_players or not _joinable:
 		await _send_update({"players": _players, "open": _joinable})
@@ -229,6 +318,9 @@ func close(linger_seconds: int = -1) -> PkarrResult:
 	var was_open := _state == State.OPEN
 	_state = State.CLOSED
 	_generation += 1
+	_count_flush_pending = false
+	if create_server:
+		_stop_server()
 	var result := PkarrResult.success(true)
 	var pkarr := _get_service()
 	if was_open and pkarr != null:
@@ -237,7 +329,8 @@ func close(linger_seconds: int = -1) -> PkarrResult:
 			params["lingerSeconds"] = linger_seconds
 		result = await pkarr.call_method("lobby.close", params)
 	if not result.is_ok():
-		failed.emit("could not publish the closed lobby: %s" % result.error_message)
+		failed.emit(PkarrResult.failure(result.error_code,
+				"could not publish the closed lobby: %s" % result.error_message, result.error_data))
 	closed.emit()
 	return result
 
@@ -253,7 +346,7 @@ func _send_update(change: Dictionary) -> PkarrResult:
 	if generation != _generation:
 		return PkarrResult.failure(PkarrResult.STOPPED, "closed meanwhile")
 	if not result.is_ok():
-		return _fail(result.error_code, result.error_message)
+		return _fail(result.error_code, result.error_message, result.error_data)
 	_take_lobby(PkarrJson.to_dict(result.value).get("lobby"))
 	updated.emit()
 	return PkarrResult.success(lobby)
@@ -262,8 +355,8 @@ func _send_update(change: Dictionary) -> PkarrResult:
 func _host_params() -> Dictionary:
 	var params := {
 		"key": key_name,
-		"game": game_id,
-		"gameVersion": game_version,
+		"game": get_game_id(),
+		"gameVersion": get_game_version(),
 		"name": lobby_name,
 		"maxPlayers": max_players,
 		"players": _players,
@@ -291,8 +384,9 @@ func _custom_strings() -> Dictionary:
 
 
 func _check_settings() -> String:
-	if game_id.strip_edges() == "":
-		return "game_id is empty"
+	var game_problem := PkarrSettings.game_id_problem(get_game_id())
+	if game_problem != "":
+		return game_problem
 	if key_name == "":
 		return "key_name is empty"
 	if _players > max_players:
@@ -303,6 +397,7 @@ func _check_settings() -> String:
 func _take_hosted(data: Dictionary) -> void:
 	public_key = PkarrJson.to_text(data.get("publicKey"))
 	invite_code = PkarrJson.to_text(data.get("inviteCode"), "pk:" + public_key)
+	short_code = PkarrJson.to_text(data.get("shortCode"))
 	_take_lobby(data.get("lobby"))
 
 
@@ -314,9 +409,17 @@ func _take_lobby(data: Variant) -> void:
 		external_address = endpoint.host if endpoint != null else ""
 
 
-func _fail(code: String, message: String) -> PkarrResult:
-	failed.emit(message)
-	return PkarrResult.failure(code, message)
+func _fail(code: String, message: String, data: Dictionary = {}) -> PkarrResult:
+	var result := PkarrResult.failure(code, message, data)
+	failed.emit(result)
+	return result
+
+
+func _fail_open(result: PkarrResult) -> PkarrResult:
+	_state = State.CLOSED
+	if create_server:
+		_stop_server()
+	return _fail(result.error_code, result.error_message, result.error_data)
 
 
 func _get_service() -> PkarrService:
@@ -367,11 +470,90 @@ func _on_service_connected() -> void:
 	if generation != _generation:
 		return
 	if not result.is_ok():
-		failed.emit("could not open the lobby again after a sidecar restart: %s"
-				% result.error_message)
+		failed.emit(PkarrResult.failure(result.error_code,
+				"could not open the lobby again after a sidecar restart: %s"
+				% result.error_message, result.error_data))
 		return
 	_take_hosted(PkarrJson.to_dict(result.value))
 	if not _joinable:
 		await _send_update({"open": false})
 		return
 	updated.emit()
+
+
+func _start_server() -> PkarrResult:
+	_server.close()
+	_server.max_players = max_players
+	_server.host_plays = host_plays
+	var started := _server.listen(transport, port)
+	if not started.is_ok():
+		return started
+	if assign_multiplayer_peer and is_inside_tree():
+		multiplayer.multiplayer_peer = _server.peer
+	_players = _server.count()
+	return started
+
+
+func _stop_server() -> void:
+	var peer := _server.peer
+	_server.close()
+	if peer != null and is_inside_tree() and multiplayer.multiplayer_peer == peer:
+		multiplayer.multiplayer_peer = OfflineMultiplayerPeer.new()
+
+
+func _start_counting() -> void:
+	if _counting or not count_players or not is_inside_tree():
+		return
+	multiplayer.peer_connected.connect(_on_peer_connected)
+	multiplayer.peer_disconnected.connect(_on_peer_disconnected)
+	_counting = true
+
+
+func _stop_counting() -> void:
+	if not _counting or not is_inside_tree():
+		return
+	if multiplayer.peer_connected.is_connected(_on_peer_connected):
+		multiplayer.peer_connected.disconnect(_on_peer_connected)
+	if multiplayer.peer_disconnected.is_connected(_on_peer_disconnected):
+		multiplayer.peer_disconnected.disconnect(_on_peer_disconnected)
+	_counting = false
+
+
+## A peer connected to the game server ([code]multiplayer.peer_connected[/code]).
+func _on_peer_connected(id: int) -> void:
+	_server.max_players = max_players
+	_server.host_plays = host_plays
+	if not _server.admit(id):
+		player_refused.emit(id)
+		return
+	_players = _server.count()
+	player_joined.emit(id)
+	_queue_count_update()
+
+
+## A peer left the game server ([code]multiplayer.peer_disconnected[/code]).
+func _on_peer_disconnected(id: int) -> void:
+	if not _server.remove(id):
+		return
+	_players = _server.count()
+	player_left.emit(id)
+	_queue_count_update()
+
+
+## Publishes [member _players] at most once per [member player_update_interval]: changes that
+## arrive while a publication is scheduled are carried by it (it reads the count when it runs).
+func _queue_count_update() -> void:
+	if _state != State.OPEN or _count_flush_pending:
+		return
+	_count_flush_pending = true
+	var generation := _generation
+	var wait := player_update_interval - (Time.get_ticks_msec() - _count_sent_msec) / 1000.0
+	if wait > 0.0 and is_inside_tree():
+		await get_tree().create_timer(wait, true, false, true).timeout
+	if generation != _generation or _state != State.OPEN or not _count_flush_pending:
+		return
+	_count_flush_pending = false
+	if lobby != null and lobby.players == _players:
+		return
+	_count_sent_msec = Time.get_ticks_msec()
+	await _send_update({"players": _players})

@@ -18,8 +18,10 @@ extends RefCounted
 const DEFAULT_TIMEOUT_SEC := 15.0
 
 
-## Coroutine: joins the lobby of [param code] (an invite code) with [param service]. Options:
-## [code]game[/code], [code]game_version[/code] (checked against the lobby),
+## Coroutine: joins the lobby of [param code] (an invite code, long or short) with
+## [param service]. Options: [code]game[/code], [code]game_version[/code] (checked against the
+## lobby; empty: the project settings [code]pkarr/lobby/game_id[/code] and
+## [code]game_version[/code]),
 ## [code]transport[/code] ([code]"enet"[/code] on desktop, [code]"ws"[/code] on the web by
 ## default), [code]timeout[/code] (seconds). The value is the connected [MultiplayerPeer].
 static func join(service: PkarrService, code: String, options: Dictionary = {}) -> PkarrResult:
@@ -32,10 +34,15 @@ static func join(service: PkarrService, code: String, options: Dictionary = {}) 
 				"transport must be enet, ws or wss, not %s" % transport)
 	var params := {"code": code.strip_edges(), "transport": transport,
 			"timeoutMs": int(timeout * 1000.0)}
-	for pair: Array in [["game", "game"], ["game_version", "gameVersion"]]:
-		var value := str(options.get(pair[0], ""))
-		if value != "":
-			params[pair[1]] = value
+	var game := str(options.get("game", "")).strip_edges()
+	var game_version := str(options.get("game_version", "")).strip_edges()
+	if game == "":  # both from the project settings (a given game id keeps its own version)
+		game = PkarrSettings.game_id_or_default("")
+		game_version = PkarrSettings.game_version_or_default(game_version)
+	if game != "":
+		params["game"] = game
+	if game_version != "":
+		params["gameVersion"] = game_version
 	var routed: PkarrResult = await service.call_method("lobby.join", params, timeout + 5.0)
 	if not routed.is_ok():
 		return PkarrLobby.from_result(routed)  # the lobby reason becomes the error code

@@ -26,6 +26,7 @@ func test_finds_the_lobby_by_topic() -> void:
 		return
 	shared["code"] = opened["code"]
 	shared["key"] = opened["key"]
+	shared["short_code"] = opened.get("short_code", "")
 	var browser := PkarrLobbyBrowser.new()
 	browser.game_id = GAME
 	browser.game_version = VERSION
@@ -33,8 +34,10 @@ func test_finds_the_lobby_by_topic() -> void:
 	var events := {"found": [], "updated": [], "lost": [], "failed": []}
 	browser.lobby_found.connect(func(l: PkarrLobby) -> void: events["found"].append(l))
 	browser.lobby_updated.connect(func(l: PkarrLobby) -> void: events["updated"].append(l))
-	browser.lobby_lost.connect(func(key: String) -> void: events["lost"].append(key))
-	browser.failed.connect(func(reason: String) -> void: events["failed"].append(reason))
+	browser.lobby_lost.connect(func(key: String, _reason: String) -> void:
+		events["lost"].append(key))
+	browser.failed.connect(func(failure: PkarrResult) -> void:
+		events["failed"].append(failure.error_message))
 	shared["browser"] = browser
 	shared["events"] = events
 	tree.root.add_child(browser)
@@ -66,6 +69,16 @@ func test_gets_the_lobby_by_code() -> void:
 		assert_eq(lobby.get_endpoint("enet").port, 7777)
 	var other_game: PkarrResult = await pkarr.get_lobby(code, "another-game")
 	assert_eq(other_game.error_code, PkarrLobby.OTHER_GAME, str(other_game))
+	var short_code: String = shared.get("short_code", "")
+	if assert_eq(short_code.length(), 11, "a short code from instance A: %s" % short_code):
+		# Typed by a player: lower case, no dash, an O for a 0 and an l for a 1.
+		var typed := short_code.to_lower().replace("-", " ").replace("0", "o").replace("1", "l")
+		var by_short: PkarrResult = await pkarr.get_lobby(typed, GAME, VERSION)
+		if assert_true(by_short.is_ok(), "by short code %s: %s" % [typed, by_short]):
+			assert_eq(by_short.value.public_key, shared["key"])
+		var mistyped := short_code.left(10) + ("2" if short_code.right(1) != "2" else "3")
+		var wrong: PkarrResult = await pkarr.get_lobby(mistyped, GAME, VERSION)
+		assert_eq(wrong.error_code, PkarrResult.NO_LOBBY, "a mistyped short code: %s" % wrong)
 	var bad_code: PkarrResult = await pkarr.get_lobby("not a code")
 	assert_false(bad_code.is_ok())
 	assert_eq(bad_code.error_data.get("field"), "code", str(bad_code))

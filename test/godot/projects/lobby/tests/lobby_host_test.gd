@@ -25,7 +25,7 @@ func test_a_lobby_the_sidecar_refuses_fails_with_its_reason() -> void:
 	host.lobby_name = "x".repeat(65)
 	add_child_autofree(host)
 	var reasons: Array[String] = []
-	host.failed.connect(func(reason: String) -> void: reasons.append(reason))
+	host.failed.connect(func(failure: PkarrResult) -> void: reasons.append(failure.error_message))
 	var result: PkarrResult = await host.open()
 	assert_false(result.is_ok())
 	assert_eq(result.error_code, "INVALID_ARGUMENT", str(result))
@@ -47,6 +47,8 @@ func test_opens_a_lobby_with_an_invite_code() -> void:
 	assert_eq(codes, [host.invite_code] as Array[String], "opened carries the invite code")
 	assert_eq(host.invite_code, "pk:" + host.public_key)
 	assert_eq(host.public_key.length(), 52)
+	assert_true(RegEx.create_from_string("^[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")
+			.search(host.short_code) != null, "a short code: %s" % host.short_code)
 	var lobby: PkarrLobby = result.value
 	assert_eq([lobby.name, lobby.game, lobby.game_version], ["Engine room", GAME, VERSION])
 	assert_eq([lobby.players, lobby.max_players, lobby.open], [1, 4, true])
@@ -56,7 +58,8 @@ func test_opens_a_lobby_with_an_invite_code() -> void:
 	var again: PkarrResult = await host.open()
 	assert_eq(again.error_code, PkarrResult.INVALID_ARGUMENT, "a second open is refused")
 	shared["code"] = host.invite_code
-	PkarrLobbyTestLink.post("opened", {"code": host.invite_code, "key": host.public_key})
+	PkarrLobbyTestLink.post("opened", {"code": host.invite_code, "key": host.public_key,
+			"short_code": host.short_code})
 
 
 func test_opens_the_lobby_again_after_a_sidecar_restart() -> void:
@@ -70,7 +73,7 @@ func test_opens_the_lobby_again_after_a_sidecar_restart() -> void:
 	var updates: Array[bool] = []
 	host.updated.connect(func() -> void: updates.append(true))
 	var reasons: Array[String] = []
-	host.failed.connect(func(reason: String) -> void: reasons.append(reason))
+	host.failed.connect(func(failure: PkarrResult) -> void: reasons.append(failure.error_message))
 	var restarted := await PkarrLobbyTestLink.ask(tree, "restart a")
 	if not assert_true(restarted.get("ok", false), str(restarted)):
 		return
@@ -98,6 +101,40 @@ func test_publishes_a_new_player_count() -> void:
 	assert_eq(host.get_players(), 3)
 	assert_eq(host.lobby.players, 3)
 	PkarrLobbyTestLink.post("players", 3)
+
+
+func test_publishes_counted_players_once_per_interval() -> void:
+	var host := _make_host("counted")
+	host.browsable = false
+	host.max_players = 4
+	host.player_update_interval = 0.5
+	add_child_autofree(host)
+	var opened: PkarrResult = await host.open()
+	if not assert_true(opened.is_ok(), str(opened)):
+		return
+	assert_eq(host.lobby.players, 1)
+	var updates: Array[int] = []
+	host.updated.connect(func() -> void: updates.append(host.lobby.players))
+	var refused: Array[int] = []
+	host.player_refused.connect(func(id: int) -> void: refused.append(id))
+	for id: int in [21, 22, 23, 24]:  # one frame: four peers connect, the fourth does not fit
+		host._on_peer_connected(id)
+	assert_eq(refused, [24] as Array[int], "max_players 4 = the host and three clients")
+	assert_eq(host.get_players(), 4)
+	var first := await wait_until(func() -> bool: return not updates.is_empty(), 20.0)
+	if not assert_true(first, "the count was published"):
+		return
+	await wait_seconds(1.5)  # more than two intervals: any extra update would show
+	assert_eq(updates, [4] as Array[int], "one update for three joins, with the last count")
+	host._on_peer_disconnected(21)
+	host._on_peer_disconnected(22)
+	host._on_peer_connected(25)
+	var second := await wait_until(func() -> bool: return updates.size() >= 2, 20.0)
+	assert_true(second, "the leaves were published")
+	await wait_seconds(1.5)
+	assert_eq(updates, [4, 3] as Array[int], "one update for two leaves and a join")
+	assert_eq(host.lobby.players, 3)
+	await host.close(0)
 
 
 func test_closes_the_lobby() -> void:
@@ -131,5 +168,6 @@ func _make_host(key_name: String) -> PkarrLobbyHost:
 	host.address = "127.0.0.1"
 	host.key_name = key_name
 	host.custom = {"mode": "ctf"}
+	host.create_server = false  # a browser cannot run a game server
 	host.set_players(1)
 	return host

@@ -94,9 +94,10 @@ func test_results_carry_the_lobby_reason_as_error_code() -> void:
 
 func test_host_refuses_bad_settings_without_a_sidecar() -> void:
 	var host := PkarrLobbyHost.new()
+	host.create_server = false
 	add_child_autofree(host)
 	var reasons: Array[String] = []
-	host.failed.connect(func(reason: String) -> void: reasons.append(reason))
+	host.failed.connect(func(failure: PkarrResult) -> void: reasons.append(failure.error_message))
 	var missing_game: PkarrResult = await host.open()
 	assert_eq(missing_game.error_code, PkarrResult.INVALID_ARGUMENT)
 	assert_has(missing_game.error_message, "game_id")
@@ -141,7 +142,8 @@ func test_browser_reconciles_a_refreshed_list_into_signals() -> void:
 	browser.lobby_found.connect(func(l: PkarrLobby) -> void: events.append("found " + l.name))
 	browser.lobby_updated.connect(func(l: PkarrLobby) -> void:
 		events.append("updated %s %d" % [l.name, l.players]))
-	browser.lobby_lost.connect(func(key: String) -> void: events.append("lost " + key))
+	browser.lobby_lost.connect(func(key: String, reason: String) -> void:
+		events.append("lost %s %s" % [key, reason]))
 	var other := _lobby_data({"publicKey": "other", "name": "Bob's room", "players": 5})
 	browser._sync([_lobby_data(), other])
 	assert_eq(events, ["found Alice's room", "found Bob's room"] as Array[String])
@@ -153,7 +155,7 @@ func test_browser_reconciles_a_refreshed_list_into_signals() -> void:
 	browser._sync([_lobby_data({"timestamp": "1795455999000000"}), other])
 	assert_eq(events, [] as Array[String], "re-signed without changes: no signal")
 	browser._sync([_lobby_data({"players": 4})])
-	assert_eq(events, ["updated Alice's room 4", "lost other"] as Array[String])
+	assert_eq(events, ["updated Alice's room 4", "lost other gone"] as Array[String])
 	assert_eq(browser.get_lost_reason("other"), "gone")
 	assert_eq(browser.get_lobby("pk:" + KEY).players, 4, "found by invite code too")
 	assert_null(browser.get_lobby("other"))
@@ -178,5 +180,5 @@ func test_the_readme_example_compiles() -> void:
 	var methods: Array[String] = []
 	for method: Dictionary in script.get_script_method_list():
 		methods.append(method["name"])
-	for method: String in ["host", "join", "_ready"]:
+	for method: String in ["host_game", "join_game", "_ready"]:
 		assert_has(methods, method)

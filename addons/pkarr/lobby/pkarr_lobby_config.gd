@@ -1,0 +1,48 @@
+@tool
+class_name PkarrLobbyConfig
+extends RefCounted
+## The configuration checks behind the editor warnings of [PkarrLobbyHost] and
+## [PkarrLobbyBrowser] ([method Node._get_configuration_warnings]).
+##
+## Each returns one sentence per problem, empty when the node is ready to use. The same checks
+## run when the game calls the nodes, so what the editor warns about is what would fail.
+
+## Shortest refresh interval a browser may ask for, in seconds.
+const MIN_REFRESH_INTERVAL := 5
+
+
+## The problems of [param host]'s settings.
+static func host_warnings(host: PkarrLobbyHost) -> PackedStringArray:
+	var warnings := PackedStringArray()
+	var game_problem := PkarrSettings.game_id_problem(host.get_game_id())
+	if game_problem != "":
+		warnings.append(game_problem)
+	if host.max_players < 1:
+		warnings.append("max_players is %d: a lobby needs at least 1 place" % host.max_players)
+	elif host.create_server and host.host_plays and host.max_players < 2:
+		warnings.append("max_players is 1 and the host plays: no other player fits")
+	if host.port < 1 or host.port > 65535:
+		warnings.append("port %d is not a valid port (1-65535)" % host.port)
+	if host.beacon_port != 0 and host.beacon_port == host.port:
+		warnings.append("beacon_port and port are both %d: the beacon (TCP) and the game server need different ports" % host.port)
+	if host.create_server and not host.transport in PkarrLobbyServer.TRANSPORTS:
+		warnings.append("create_server starts enet or ws servers, not %s: turn create_server off to run your own" % host.transport)
+	if RegEx.create_from_string(PkarrService.KEY_NAME_PATTERN).search(host.key_name) == null:
+		warnings.append("key_name %s: use 1-64 of A-Z a-z 0-9 _ . -" % host.key_name)
+	if host.address != "" and host.address.strip_edges() != host.address:
+		warnings.append("address has spaces around it")
+	return warnings
+
+
+## The problems of [param browser]'s settings.
+static func browser_warnings(browser: PkarrLobbyBrowser) -> PackedStringArray:
+	var warnings := PackedStringArray()
+	var game_problem := PkarrSettings.game_id_problem(browser.get_game_id())
+	if game_problem != "":
+		warnings.append(game_problem)
+	if browser.refresh_interval < MIN_REFRESH_INTERVAL:
+		warnings.append("refresh_interval %d s is below the %d s the sidecar accepts"
+				% [browser.refresh_interval, MIN_REFRESH_INTERVAL])
+	if not browser.browse_topic and browser.known_keys.is_empty():
+		warnings.append("browse_topic is off and known_keys is empty: nothing will be listed")
+	return warnings

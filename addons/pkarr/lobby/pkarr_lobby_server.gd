@@ -1,0 +1,113 @@
+@tool
+class_name PkarrLobbyServer
+extends RefCounted
+## The game server of a [PkarrLobbyHost]: creates the [MultiplayerPeer] and keeps the roster
+## of connected peers against the lobby's capacity.
+##
+## [PkarrLobbyHost] uses it when [member PkarrLobbyHost.create_server] is on; you rarely need it
+## yourself. Capacity: with the host playing ([member host_plays]), [code]max_players - 1[/code]
+## clients fit; otherwise [code]max_players[/code]. A peer beyond that is refused: the server
+## stops accepting connections while full ([member MultiplayerPeer.refuse_new_connections], so
+## ENet and WebSocket both reject at the handshake and [code]Pkarr.join()[/code] fails with
+## [constant PkarrResult.JOIN_REFUSED]), and a peer that still slips in is disconnected.
+##
+## One [MultiplayerPeer] per [SceneMultiplayer]: a server is ENet (desktop players) or
+## WebSocket (desktop and browser players), not both at once. Browsers cannot host at all.
+
+## The transports a server can be created for.
+const TRANSPORTS: Array[String] = ["enet", "ws"]
+
+## The peer created by [method listen] ([code]null[/code] before).
+var peer: MultiplayerPeer = null
+## Capacity, counting the host when [member host_plays].
+var max_players: int = 4
+## The host is a player (takes one place).
+var host_plays: bool = true
+
+var _clients: Dictionary = {}
+
+
+## How many clients fit: [code]max_players - 1[/code] when the host plays, else
+## [code]max_players[/code] (at least 0).
+static func max_clients_for(capacity: int, plays: bool) -> int:
+	return maxi(capacity - 1 if plays else capacity, 0)
+
+
+## Creates and starts the server peer for [param transport] on [param port]. The value is the
+## [MultiplayerPeer]. Fails with [constant PkarrResult.UNSUPPORTED_PLATFORM] in a browser, with
+## [constant PkarrResult.INVALID_ARGUMENT] for an unknown transport and with
+## [constant PkarrResult.SERVER_FAILED] when the port cannot be used.
+func listen(transport: String, port: int) -> PkarrResult:
+	if OS.has_feature("web"):
+		return PkarrResult.failure(PkarrResult.UNSUPPORTED_PLATFORM,
+				"browsers cannot run a game server: host from a desktop build")
+	if not transport in TRANSPORTS:
+		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT,
+				"create_server supports the transports enet and ws, not %s" % transport)
+	var clients := max_clients_for(max_players, host_plays)
+	var err := OK
+	if transport == "ws":
+		var ws := WebSocketMultiplayerPeer.new()
+		err = ws.create_server(port)
+		peer = ws
+	else:
+		var enet := ENetMultiplayerPeer.new()
+		# ENet needs room for at least one client; capacity is enforced in admit() as well.
+		err = enet.create_server(port, maxi(clients, 1))
+		peer = enet
+	if err != OK:
+		peer = null
+		return PkarrResult.failure(PkarrResult.SERVER_FAILED,
+				"could not start the %s server on port %d: %s" % [transport, port, error_string(err)])
+	_clients.clear()
+	_update_refusal()
+	return PkarrResult.success(peer)
+
+
+## Closes the server peer and forgets the clients.
+func close() -> void:
+	if peer != null:
+		peer.close()
+	peer = null
+	_clients.clear()
+
+
+## Players now: the connected clients, plus the host when [member host_plays].
+func count() -> int:
+	return _clients.size() + (1 if host_plays else 0)
+
+
+## [code]true[/code] when no further client fits.
+func is_full() -> bool:
+	return _clients.size() >= max_clients_for(max_players, host_plays)
+
+
+## The connected client peer ids.
+func get_clients() -> PackedInt32Array:
+	return PackedInt32Array(_clients.keys())
+
+
+## Takes client [param id] in: [code]true[/code] when it fits (or is already in),
+## [code]false[/code] when the lobby is full (then it is disconnected from [member peer]).
+func admit(id: int) -> bool:
+	if _clients.has(id):
+		return true
+	if is_full():
+		if peer != null and peer.get_connection_status() != MultiplayerPeer.CONNECTION_DISCONNECTED:
+			peer.disconnect_peer(id)
+		return false
+	_clients[id] = true
+	_update_refusal()
+	return true
+
+
+## Client [param id] left: [code]true[/code] when it was one of ours.
+func remove(id: int) -> bool:
+	var known := _clients.erase(id)
+	_update_refusal()
+	return known
+
+
+func _update_refusal() -> void:
+	if peer != null:
+		peer.refuse_new_connections = is_full()
