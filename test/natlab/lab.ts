@@ -43,6 +43,12 @@ export interface SiteOptions {
   hairpin?: boolean;
   /** LAN hosts, ≥ 1. Default 1. */
   hosts?: number;
+  /**
+   * Linked to the lab's internet (default true). false = a LAN with no internet at all (a LAN party):
+   * the hosts share the bridge and their gateway (the router's LAN address), but the router has no
+   * WAN link, no route and no NAT; anything off the LAN is unreachable. NAT sites only, no upnp/hairpin.
+   */
+  wan?: boolean;
 }
 
 export interface LabHost {
@@ -58,9 +64,11 @@ export interface LabSite {
   nat: NatKind;
   upnp: boolean;
   hairpin: boolean;
+  /** false: no internet (SiteOptions.wan). */
+  wan: boolean;
   /** Router namespace. */
   router: string;
-  /** The router's WAN address (what the internet sees for NAT sites). */
+  /** The router's WAN address (what the internet sees for NAT sites); '' when `wan` is false. */
   wanAddress: string;
   /** The router's LAN address (gateway of the hosts; where miniupnpd listens). */
   lanAddress: string;
@@ -286,18 +294,21 @@ export class NatLab {
   async #buildSite(index: number, options: SiteOptions): Promise<LabSite> {
     const ns = this.namespaces;
     const router = await ns.add(`s${index}r`, true);
-    const wanAddress = `11.77.${16 + index}.2`;
+    const wan = options.wan ?? true;
+    const wanAddress = wan ? `11.77.${16 + index}.2` : '';
     const lanBase = options.nat === 'none' ? `11.77.${128 + index}` : `10.77.${index}`;
     const site: LabSite = {
-      index, nat: options.nat, upnp: options.upnp ?? false, hairpin: options.hairpin ?? false,
+      index, nat: options.nat, upnp: options.upnp ?? false, hairpin: options.hairpin ?? false, wan,
       router, wanAddress, lanAddress: `${lanBase}.1`, hosts: [], miniupnpd: null, hairpinMirror: null,
     };
     this.sites[index] = site;
-    await ns.link(this.core, `s${index}`, router, WAN_IF);
-    await ns.address(this.core, `s${index}`, `11.77.${16 + index}.1/24`);
-    await ns.address(router, WAN_IF, `${wanAddress}/24`);
-    await ns.route(router, 'default', `11.77.${16 + index}.1`);
-    if (options.nat === 'none') await ns.route(this.core, `${lanBase}.0/24`, wanAddress);
+    if (wan) {
+      await ns.link(this.core, `s${index}`, router, WAN_IF);
+      await ns.address(this.core, `s${index}`, `11.77.${16 + index}.1/24`);
+      await ns.address(router, WAN_IF, `${wanAddress}/24`);
+      await ns.route(router, 'default', `11.77.${16 + index}.1`);
+      if (options.nat === 'none') await ns.route(this.core, `${lanBase}.0/24`, wanAddress);
+    }
     await ns.bridge(router, LAN_IF);
     await ns.address(router, LAN_IF, `${lanBase}.1/24`);
     const count = options.hosts ?? 1;
@@ -309,7 +320,7 @@ export class NatLab {
       await ns.route(host, 'default', `${lanBase}.1`);
       site.hosts[j] = { ns: host, address: `${lanBase}.${2 + j}`, site };
     }));
-    if (options.nat !== 'none') {
+    if (options.nat !== 'none' && wan) {
       const spec: RouterSpec = { nat: options.nat, hairpin: site.hairpin, wanAddress, lanNet: `${lanBase}.0/24`, lanAddress: site.lanAddress };
       this.#routers.set(index, { spec, conf: options.miniupnpdConf ?? [] });
       await loadNatRuleset(router, spec);
@@ -327,6 +338,7 @@ function checkSite(s: SiteOptions): void {
   if (!NAT_KINDS.includes(s.nat)) throw new PkarrError('INVALID_ARGUMENT', `natlab: unknown nat kind ${JSON.stringify(s.nat)} (expected ${NAT_KINDS.join(', ')})`);
   const hosts = s.hosts ?? 1;
   if (!Number.isInteger(hosts) || hosts < 1 || hosts > MAX_HOSTS) throw new PkarrError('INVALID_ARGUMENT', `natlab: hosts must be 1..${MAX_HOSTS}, got ${String(s.hosts)}`);
+  if (s.wan === false && (s.nat === 'none' || s.upnp === true || s.hairpin === true)) throw new PkarrError('INVALID_ARGUMENT', "natlab: a site with wan: false is a LAN with no internet: it needs a NAT kind (its addresses are 10.77.i.x) and has no upnp or hairpin");
   if (s.nat === 'none' && (s.upnp === true || s.hairpin === true)) throw new PkarrError('INVALID_ARGUMENT', "natlab: a site with nat 'none' has no NAT: upnp and hairpin do not apply");
   for (const line of s.miniupnpdConf ?? []) {
     if (!/^[a-z0-9_]{1,40}=[^\n]{0,200}$/.test(line)) throw new PkarrError('INVALID_ARGUMENT', `natlab: miniupnpdConf line ${JSON.stringify(line)} is not key=value`);

@@ -185,7 +185,7 @@ export class LanBrowser extends EventEmitter<Events> {
         this.stats.repeats++;
         held.heardAt = Date.now();
         held.expiresAt = held.heardAt + ttl * 1000;
-        held.from = rinfo.address;
+        held.from = preferredSender(held.lobby, held.from, rinfo.address);
         continue;
       }
       if (!this.#spend()) { this.stats.rejected.rateLimited++; continue; }
@@ -217,6 +217,7 @@ export class LanBrowser extends EventEmitter<Events> {
       this.emit('gone', z32, 'goodbye');
       return;
     }
+    if (held !== undefined) sighting.from = preferredSender(sighting.lobby, held.from, sighting.from);
     if (held === undefined && this.#table.size >= this.#maxLobbies) this.#evictOne();
     this.#table.set(z32, sighting);
     this.emit('sighting', sighting);
@@ -244,4 +245,18 @@ export class LanBrowser extends EventEmitter<Events> {
       this.emit('gone', key, 'expired');
     }
   }
+}
+
+/** True when the signed record names `address` in one of its endpoints. */
+function namedIn(lobby: Lobby, address: string): boolean {
+  const a = address.replace(/^::ffff:/i, '').toLowerCase();
+  return lobby.endpoints.some((e) => e.host.toLowerCase() === a);
+}
+
+/**
+ * Which sender address to keep when a lobby is heard again (over IPv4 and IPv6, or on two
+ * interfaces): one the record names wins (joins can use it), else the latest.
+ */
+function preferredSender(lobby: Lobby, held: string, heard: string): string {
+  return namedIn(lobby, heard) || !namedIn(lobby, held) ? heard : held;
 }
