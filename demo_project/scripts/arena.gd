@@ -42,7 +42,9 @@ func _show_lobby() -> void:
 	var role := "Hosting" if session.is_hosting() else "Joined"
 	_lobby_label.text = "%s: %s (%d / %d)" % [role, lobby.name, session.players.size(),
 			lobby.max_players]
-	_code_label.text = lobby.invite_code
+	var short_code := session.lobby_host.short_code if session.is_hosting() else ""
+	_code_label.text = lobby.invite_code if short_code == "" else "%s   (%s)" % [short_code,
+			lobby.invite_code]
 
 
 func _on_roster_changed() -> void:

@@ -9,13 +9,11 @@ extends DemoScreen
 
 
 func _ready() -> void:
-	_browser.game_id = DemoSession.GAME_ID
-	_browser.game_version = DemoSession.GAME_VERSION
 	_browser.known_keys = DemoSession.known_codes()
 	_browser.lobby_found.connect(func(_lobby: PkarrLobby) -> void: _rebuild())
 	_browser.lobby_updated.connect(func(_lobby: PkarrLobby) -> void: _rebuild())
-	_browser.lobby_lost.connect(func(_key: String) -> void: _rebuild())
-	_browser.failed.connect(func(reason: String) -> void: _status.text = reason)
+	_browser.lobby_lost.connect(func(_key: String, _reason: String) -> void: _rebuild())
+	_browser.failed.connect(func(failure: PkarrResult) -> void: _status.text = failure.error_message)
 	_refresh_button.pressed.connect(_browser.refresh)
 	_back_button.pressed.connect(main.show_screen.bind("menu"))
 	_browser.start()
@@ -62,7 +60,7 @@ func _make_row(lobby: PkarrLobby) -> Control:
 func _on_join_pressed(lobby: PkarrLobby, button: Button) -> void:
 	button.disabled = true
 	_status.text = "Connecting to %s…" % lobby.name
-	var result: PkarrResult = await session.join_lobby(lobby)
+	var result: PkarrResult = await session.join_game(lobby.invite_code)
 	if not is_inside_tree():
 		return
 	if result.is_ok():

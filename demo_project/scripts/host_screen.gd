@@ -5,7 +5,7 @@ extends DemoScreen
 enum Reach {
 	THIS_COMPUTER, ## 127.0.0.1: a second instance on the same machine.
 	LOCAL_NETWORK, ## The first private IPv4 address of this machine.
-	INTERNET, ## UPnP's external address, else the public address the DHT reports.
+	INTERNET, ## The sidecar's choice: a router mapping, the public address, or punched paths.
 }
 
 @onready var _name_edit: LineEdit = %LobbyNameEdit
@@ -25,7 +25,7 @@ func _ready() -> void:
 	_transport.add_item("WebSocket (desktop and browser players)")
 	_reach.add_item("This computer (127.0.0.1)", Reach.THIS_COMPUTER)
 	_reach.add_item("Local network (%s)" % _lan_address(), Reach.LOCAL_NETWORK)
-	_reach.add_item("Internet (UPnP or the DHT's view)", Reach.INTERNET)
+	_reach.add_item("Internet (router mapping or punched paths)", Reach.INTERNET)
 	_host_button.pressed.connect(_on_host_pressed)
 	_back_button.pressed.connect(main.show_screen.bind("menu"))
 	if not DemoSession.can_host():
@@ -50,11 +50,11 @@ func _on_host_pressed() -> void:
 		Reach.LOCAL_NETWORK:
 			address = _lan_address()
 	var result: PkarrResult = await session.host_game(lobby_name, int(_max_players.value),
-			int(_port.value), "ws" if _transport.selected == 1 else "enet", address,
-			reach == Reach.INTERNET)
+			int(_port.value), "ws" if _transport.selected == 1 else "enet", address)
 	if not is_inside_tree():
 		return
 	if result.is_ok():
+		print("[demo] hosting: %s  %s" % [session.lobby_host.short_code, session.lobby.invite_code])
 		main.show_screen("arena")
 	else:
 		_status.text = "Could not host: %s" % result.error_message

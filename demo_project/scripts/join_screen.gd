@@ -1,13 +1,16 @@
 extends DemoScreen
-## Join by code: look the code up with [code]Pkarr.get_lobby()[/code], then connect.
+## Join by code (long or short): [code]Pkarr.join()[/code] through the session.
 
-## What to tell the player for each lobby failure.
+## What to tell the player for each join failure.
 const REASONS: Dictionary = {
-	PkarrLobby.NO_LOBBY: "Nothing is published under this code (yet?).",
-	PkarrLobby.LOBBY_CLOSED: "This lobby is closed.",
-	PkarrLobby.LOBBY_EXPIRED: "This lobby's host is gone.",
-	PkarrLobby.OTHER_GAME: "This code belongs to another game or version.",
-	PkarrLobby.NOT_A_LOBBY: "This code does not lead to a lobby.",
+	PkarrResult.NO_LOBBY: "Nothing is published under this code (yet?).",
+	PkarrResult.LOBBY_CLOSED: "This lobby is closed.",
+	PkarrResult.LOBBY_EXPIRED: "This lobby's host is gone.",
+	PkarrResult.LOBBY_FULL: "This lobby is full.",
+	PkarrResult.OTHER_GAME: "This code belongs to another game or version.",
+	PkarrResult.NOT_A_LOBBY: "This code does not lead to a lobby.",
+	PkarrResult.TIMEOUT: "The host did not answer in time.",
+	PkarrResult.JOIN_REFUSED: "The host refused the connection.",
 }
 
 @onready var _code_edit: LineEdit = %CodeEdit
@@ -32,28 +35,12 @@ func _on_join_pressed() -> void:
 		_status.text = "Paste the invite code the host gave you."
 		return
 	_join_button.disabled = true
-	_status.text = "Looking the lobby up…"
-	var found: PkarrResult = await Pkarr.get_lobby(code, DemoSession.GAME_ID,
-			DemoSession.GAME_VERSION)
-	if not is_inside_tree():
-		return
-	if not found.is_ok():
-		_status.text = REASONS.get(found.error_code, "Could not find it: %s" % found.error_message)
-		_join_button.disabled = false
-		return
-	var lobby: PkarrLobby = found.value
-	if lobby.is_full():
-		_status.text = "%s is full (%d / %d)." % [lobby.name, lobby.players, lobby.max_players]
-		_join_button.disabled = false
-		return
-	_status.text = "Found %s (%d / %d), connecting…" % [lobby.name, lobby.players,
-			lobby.max_players]
-	var joined: PkarrResult = await session.join_lobby(lobby)
+	_status.text = "Joining…"
+	var joined: PkarrResult = await session.join_game(code)
 	if not is_inside_tree():
 		return
 	if joined.is_ok():
-		DemoSession.remember_code(lobby.invite_code)
 		main.show_screen("arena")
 	else:
-		_status.text = "Could not join: %s" % joined.error_message
+		_status.text = REASONS.get(joined.error_code, "Could not join: %s" % joined.error_message)
 		_join_button.disabled = false

@@ -2,28 +2,23 @@ class_name DemoSession
 extends Node
 ## The multiplayer session of the demo: hosts or joins a game and keeps the roster.
 ##
-## Hosting starts a game server ([ENetMultiplayerPeer], or [WebSocketMultiplayerPeer] so
-## browser players can join) and opens a lobby with the [PkarrLobbyHost] child; the lobby's
-## player count follows the peers that connect and disconnect. Joining connects to a
-## [PkarrLobby]'s endpoint: ENet where the build has it (desktop), WebSocket otherwise (web).
-## Every peer moves its own square and sends its position to the others with an RPC; the host
-## owns the roster (names and colours) and sends it to everyone when it changes. The node
-## lives for the whole game at [code]/root/Main/Session[/code], so RPC paths match on all
-## peers.
+## Hosting is one call: the [PkarrLobbyHost] child starts the game server (ENet, or WebSocket so
+## browser players can join), makes it [code]multiplayer.multiplayer_peer[/code], publishes the
+## lobby and counts the players that come and go. Joining is one call too:
+## [code]Pkarr.join(code)[/code] ends in a connected peer (ENet on desktop, WebSocket on the web).
+## The game id and version are the project settings [code]pkarr/lobby/game_id[/code] and
+## [code]pkarr/lobby/game_version[/code]. Every peer moves its own square and sends its position
+## to the others with an RPC; the host owns the roster (names and colours) and sends it to
+## everyone when it changes. The node lives for the whole game at [code]/root/Main/Session[/code],
+## so RPC paths match on all peers.
 
 ## Emitted when players joined, left, were renamed or moved.
 signal roster_changed
 ## Emitted when the session ended by itself (host gone, connection lost); [param reason] says why.
 signal ended(reason: String)
 
-## The game id shared by hosts and browsers of this demo.
-const GAME_ID := "pkarr-demo"
-## Only lobbies of the same version are listed (bump it when the protocol changes).
-const GAME_VERSION := "1"
 ## The default game server port.
 const DEFAULT_PORT := 7777
-## Seconds a client waits for the host to accept the connection.
-const CONNECT_TIMEOUT := 10.0
 ## How often a peer sends its position, per second.
 const SEND_RATE := 20.0
 ## Size of the playing field in pixels; squares stay inside it.
@@ -57,11 +52,6 @@ static func can_host() -> bool:
 	return not OS.has_feature("web")
 
 
-## [code]true[/code] where ENet is usable (desktop); web builds use WebSocket.
-static func has_enet() -> bool:
-	return not OS.has_feature("web")
-
-
 ## The invite codes remembered by [method remember_code], newest first.
 static func known_codes() -> PackedStringArray:
 	if not FileAccess.file_exists(KNOWN_CODES_PATH):
@@ -83,10 +73,11 @@ static func remember_code(code: String) -> void:
 
 
 func _ready() -> void:
-	lobby_host.game_id = GAME_ID
-	lobby_host.game_version = GAME_VERSION
-	multiplayer.peer_connected.connect(_on_peer_connected)
-	multiplayer.peer_disconnected.connect(_on_peer_disconnected)
+	lobby_host.player_joined.connect(func(id: int) -> void:
+		_add_player(id, "Player %d" % (players.size() + 1))
+		_sync_roster.rpc(_roster()))
+	lobby_host.player_left.connect(_on_player_left)
+	multiplayer.peer_disconnected.connect(_on_player_left)
 	multiplayer.server_disconnected.connect(_on_server_disconnected)
 
 
@@ -112,88 +103,39 @@ func is_hosting() -> bool:
 	return _hosting
 
 
-## Coroutine: starts a server on [param port] ([param transport] [code]"enet"[/code] or
-## [code]"ws"[/code]) and opens a lobby advertising [param address] (empty: UPnP or the
-## DHT-reported public address). The value is the published [PkarrLobby].
+# --- Host glue: what a game writes to host (the README's example is this function). ---
+## Coroutine: starts the game server and publishes the lobby (see [PkarrLobbyHost]). The value
+## is the published [PkarrLobby].
 func host_game(lobby_name: String, max_players: int, port: int, transport: String,
-		address: String, use_upnp: bool) -> PkarrResult:
-	if not can_host():
-		return PkarrResult.failure("UNSUPPORTED_PLATFORM",
-				"browsers cannot run a game server: host from a desktop build")
+		address: String) -> PkarrResult:
 	leave()
-	var peer: MultiplayerPeer = null
-	var err: Error
-	if transport == "ws":
-		var ws := WebSocketMultiplayerPeer.new()
-		err = ws.create_server(port)
-		peer = ws
-	else:
-		var enet := ENetMultiplayerPeer.new()
-		err = enet.create_server(port, maxi(max_players - 1, 1))
-		peer = enet
-	if err != OK:
-		return PkarrResult.failure("SERVER_FAILED",
-				"could not listen on port %d: %s" % [port, error_string(err)])
-	multiplayer.multiplayer_peer = peer
-	_hosting = true
-	_add_player(1, player_name)
 	lobby_host.lobby_name = lobby_name
 	lobby_host.max_players = max_players
 	lobby_host.port = port
-	lobby_host.transport = transport
-	lobby_host.address = address
-	lobby_host.use_upnp = use_upnp
-	await lobby_host.set_players(players.size())
-	var opened: PkarrResult = await lobby_host.open()
+	lobby_host.transport = transport  # "enet", or "ws" so browser players can join
+	lobby_host.address = address  # empty: the sidecar finds how players reach you
+	var opened: PkarrResult = await lobby_host.open()  # server + multiplayer_peer + lobby
 	if not opened.is_ok():
-		leave()
-		return opened
+		return opened  # SERVER_FAILED, ADDRESS_UNKNOWN, ... see PkarrResult
+	_hosting = true
 	lobby = opened.value
+	_add_player(1, player_name)
 	remember_code(lobby.invite_code)
 	return opened
 
 
-## Coroutine: connects to [param target] (a lobby found by browsing or by code). The value is
-## [code]true[/code] once the host accepted the connection.
-func join_lobby(target: PkarrLobby) -> PkarrResult:
+# --- Join glue: what a game writes to join (the README's example is this function). ---
+## Coroutine: joins the lobby of [param code] (long or short invite code). The value is the
+## connected [MultiplayerPeer].
+func join_game(code: String) -> PkarrResult:
 	leave()
-	var peer: MultiplayerPeer = null
-	var enet_endpoint := target.get_endpoint("enet")
-	var ws_endpoint := target.get_endpoint("ws")
-	var err: Error = ERR_UNAVAILABLE
-	if enet_endpoint != null and has_enet():
-		var enet := ENetMultiplayerPeer.new()
-		err = enet.create_client(enet_endpoint.host, enet_endpoint.port)
-		peer = enet
-	elif ws_endpoint != null:
-		var ws := WebSocketMultiplayerPeer.new()
-		err = ws.create_client("ws://%s" % ws_endpoint.get_address())
-		peer = ws
-	else:
-		return PkarrResult.failure("NO_TRANSPORT",
-				"this build cannot reach %s (offers: %s)" % [target.name,
-				", ".join(target.get_transports())])
-	if err != OK:
-		return PkarrResult.failure("CONNECT_FAILED", error_string(err))
-	multiplayer.multiplayer_peer = peer
-	var outcome: Array[String] = []
-	var on_ok := func() -> void: outcome.append("ok")
-	var on_fail := func() -> void: outcome.append("failed")
-	multiplayer.connected_to_server.connect(on_ok, CONNECT_ONE_SHOT)
-	multiplayer.connection_failed.connect(on_fail, CONNECT_ONE_SHOT)
-	var deadline := Time.get_ticks_msec() + int(CONNECT_TIMEOUT * 1000.0)
-	while outcome.is_empty() and Time.get_ticks_msec() < deadline:
-		await get_tree().process_frame
-	if multiplayer.connected_to_server.is_connected(on_ok):
-		multiplayer.connected_to_server.disconnect(on_ok)
-	if multiplayer.connection_failed.is_connected(on_fail):
-		multiplayer.connection_failed.disconnect(on_fail)
-	if outcome != ["ok"]:
-		leave()
-		return PkarrResult.failure("CONNECT_FAILED", "the host did not accept the connection")
-	lobby = target
+	var joined: PkarrResult = await Pkarr.join(code)  # ENet on desktop, WebSocket on the web
+	if not joined.is_ok():
+		return joined  # NO_LOBBY, LOBBY_FULL, OTHER_GAME, UNREACHABLE_NAT, TIMEOUT, ...
+	multiplayer.multiplayer_peer = joined.value
+	remember_code(code)
 	_introduce.rpc_id(1, player_name)
-	return PkarrResult.success(true)
+	return joined
 
 
 ## Plays alone without a network (a preview of the playing field).
@@ -205,7 +147,7 @@ func start_practice() -> void:
 ## Leaves the game: a host closes its lobby and server, a client disconnects.
 func leave() -> void:
 	if _hosting and lobby_host.get_state() != PkarrLobbyHost.State.CLOSED:
-		lobby_host.close()
+		lobby_host.close()  # also stops the game server it started
 	_hosting = false
 	var peer := multiplayer.multiplayer_peer
 	if peer != null and not peer is OfflineMultiplayerPeer:
@@ -235,24 +177,11 @@ func _add_player(id: int, display_name: String) -> void:
 	roster_changed.emit()
 
 
-func _on_peer_connected(id: int) -> void:
-	if not _hosting:
-		return
-	if players.size() >= lobby_host.max_players:
-		# ENet refuses extra clients itself; a WebSocket server has no limit of its own.
-		multiplayer.multiplayer_peer.disconnect_peer(id)
-		return
-	_add_player(id, "Player %d" % (players.size() + 1))
-	lobby_host.set_players(players.size())
-	_sync_roster.rpc(_roster())
-
-
-func _on_peer_disconnected(id: int) -> void:
+func _on_player_left(id: int) -> void:
 	if not players.erase(id):
 		return
 	roster_changed.emit()
 	if _hosting:
-		lobby_host.set_players(players.size())
 		_sync_roster.rpc(_roster())
 
 
