@@ -26,6 +26,9 @@ let host: AgentClient;
 let browserB: AgentClient;
 let browserC: AgentClient;
 let crasher: AgentClient;
+/** Sidecars with the DHT on but unreachable (the default set-up of a game at a LAN party with no internet). */
+let offlineHost: AgentClient;
+let offlinePlayer: AgentClient;
 let invite = '';
 
 async function rpc(agent: AgentClient, label: string, method: string, params: Record<string, unknown> = {}): Promise<Answer> {
@@ -39,16 +42,20 @@ async function ok(agent: AgentClient, label: string, method: string, params: Rec
 }
 
 beforeAll(async () => {
-  lab = await NatLab.create({ sites: [{ nat: 'port-restricted', wan: false, hosts: 4 }] });
+  lab = await NatLab.create({ sites: [{ nat: 'port-restricted', wan: false, hosts: 6 }] });
   const site = lab.sites[0]!;
-  [host, browserB, browserC, crasher] = await Promise.all(site.hosts.map((h) => lab!.agent(h))) as [AgentClient, AgentClient, AgentClient, AgentClient];
+  [host, browserB, browserC, crasher, offlineHost, offlinePlayer] = await Promise.all(site.hosts.map((h) => lab!.agent(h))) as AgentClient[] as [AgentClient, AgentClient, AgentClient, AgentClient, AgentClient, AgentClient];
+  const unreachable = ['11.77.0.10:6881', '11.77.0.11:6881']; // lab DHT addresses: no route from this LAN
   await Promise.all([
+    offlineHost.call(SIDECAR, 'start', 'oh', unreachable, ['--lan-interval', '2']),
+    offlinePlayer.call(SIDECAR, 'start', 'op', unreachable, ['--lan-interval', '2']),
     host.call(SIDECAR, 'start', 'host', [], LAN_ARGS),
     browserB.call(SIDECAR, 'start', 'b', [], LAN_ARGS),
     browserC.call(SIDECAR, 'start', 'c', [], LAN_ARGS),
     crasher.call(SIDECAR, 'start', 'x', [], LAN_ARGS),
   ]);
   await host.call(SIDECAR, 'gameServer', GAME_PORT);
+  await offlineHost.call(SIDECAR, 'gameServer', GAME_PORT);
 }, 120_000);
 
 afterAll(async () => {
@@ -142,4 +149,24 @@ describe('LAN party: one bridge, no WAN, no DHT, no relay', () => {
     const code = await rpc(browserC, 'c', 'lobby.get', { code: invite });
     expect(code.error?.data?.lobbyError).toMatch(/^(LOBBY_CLOSED|NO_LOBBY)$/);
   }, 60_000);
+
+  it('with the DHT on but unreachable (no internet), hosting, browsing and join by code still work over the LAN', async () => {
+    const site = lab!.sites[0]!;
+    await ok(offlineHost, 'oh', 'keys.generate', { name: 'offline' });
+    const t0 = performance.now();
+    const opened = await ok(offlineHost, 'oh', 'lobby.host', { key: 'offline', ...GAME, name: 'Offline room', maxPlayers: 4, port: GAME_PORT });
+    console.log(`[oh] lobby.host with an unreachable DHT: ${Math.round(performance.now() - t0)} ms, publishError ${JSON.stringify(opened.publishError)}, endpoints ${JSON.stringify(opened.lobby.endpoints)}`);
+    expect(opened.storedOn).toBe(0);
+    expect(typeof opened.publishError).toBe('string');
+    expect(opened.lobby.endpoints.some((e: any) => e.host === site.hosts[4]!.address)).toBe(true);
+    const t1 = performance.now();
+    const joined = await ok(offlinePlayer, 'op', 'lobby.join', { code: opened.inviteCode, ...GAME });
+    console.log(`[op] lobby.join with an unreachable DHT: ${Math.round(performance.now() - t1)} ms -> ${JSON.stringify({ via: joined.via, host: joined.host, port: joined.port })}`);
+    expect(joined).toMatchObject({ via: 'lan', host: site.hosts[4]!.address, port: GAME_PORT });
+    const echo = await offlinePlayer.call<{ echoes: number }>(SIDECAR, 'gameClient', joined.host, joined.port, 5, 5_000);
+    expect(echo.echoes).toBeGreaterThanOrEqual(3);
+    const seen = offlinePlayer.waitEvent<any>('op:lobby.found', 10_000, (p) => p.lobby.name === 'Offline room');
+    await ok(offlinePlayer, 'op', 'lobby.watch', { ...GAME, intervalSeconds: 30 });
+    expect((await seen).lobby).toMatchObject({ source: 'lan', lanAddress: site.hosts[4]!.address });
+  }, 90_000);
 });

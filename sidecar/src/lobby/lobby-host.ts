@@ -61,6 +61,11 @@ export interface LobbyHostOptions {
   directory?: Partial<Pick<DirectoryPublisherOptions, 'slots' | 'refreshMs' | 'verifyMs' | 'powBits' | 'maxAttempts' | 'now'>>;
   /** LAN announcements (lan/lan-announcer.ts): every signed record is multicast; null/absent = none. */
   lan?: LobbyLanAnnouncer | null;
+  /**
+   * With `lan`: a failed first publish (DHT and relays unreachable: a LAN party with no internet)
+   * does not fail `open`; the lobby lives on the LAN and `open` reports `publishError`.
+   */
+  lanOnlyIfUnpublished?: boolean;
   /** Background failures (republish, re-announce, directory refresh); they never stop the lobby. */
   onError?: (what: 'publish' | 'announce' | 'directory', err: unknown) => void;
 }
@@ -102,6 +107,8 @@ export interface LobbyPublication {
 }
 
 export interface LobbyOpened extends LobbyPublication {
+  /** `lanOnlyIfUnpublished`: why the first publish failed (the lobby is on the LAN only until a republish succeeds). */
+  publishError?: string;
   /** Beacon port as announced (null for a private lobby). */
   beaconPort: number | null;
   /** DHT nodes that accepted the topic announce; null when not announced. */
@@ -110,7 +117,8 @@ export interface LobbyOpened extends LobbyPublication {
   /** The directory listing at open; null when not listed (private, `directory: false`) or when it failed. */
   directory: DirectoryListing | null;
   directoryError?: string;
-  addressSource: HostAddressSource | 'endpoints';
+  /** `lan`: no address given or known from the DHT, the LAN address was advertised (lobby-service.ts). */
+  addressSource: HostAddressSource | 'endpoints' | 'lan';
 }
 
 export interface LobbyClosed {
@@ -233,11 +241,17 @@ export class LobbyHost {
     this.#browsable = isPublic;
     this.#options.lan?.set(packet, { browsable: isPublic }); // LAN players see it before the DHT put ends
     let publish: PublishResult;
+    let publishError: string | undefined;
     try {
       publish = await this.#enqueue(() => this.#options.client.publish(packet));
     } catch (err) {
-      this.#options.lan?.goodbye(signLobby(this.keypair, { ...info, open: false }));
-      throw err;
+      if (this.#options.lan == null || this.#options.lanOnlyIfUnpublished !== true) {
+        this.#options.lan?.goodbye(signLobby(this.keypair, { ...info, open: false }));
+        throw err;
+      }
+      publish = { storedOn: 0, dht: null, relays: [] };
+      publishError = describe(err);
+      this.#options.onError?.('publish', err);
     }
     this.#packet = packet;
     this.#state = 'open';
@@ -269,7 +283,7 @@ export class LobbyHost {
     }
     await Promise.all([announcing, listing]); // in parallel: each is a DHT lookup plus a put
     this.#startTimers(info.ttl ?? DEFAULT_LOBBY_TTL);
-    return { packet, publish, beaconPort, announcedTo, ...(announceError === undefined ? {} : { announceError }), directory, ...(directoryError === undefined ? {} : { directoryError }), addressSource };
+    return { packet, publish, ...(publishError === undefined ? {} : { publishError }), beaconPort, announcedTo, ...(announceError === undefined ? {} : { announceError }), directory, ...(directoryError === undefined ? {} : { directoryError }), addressSource };
   }
 
   /** Changes some fields, re-signs and publishes (the beacon serves the new record at once). */

@@ -101,10 +101,13 @@ export class LobbyService {
     const lan = this.#lan();
     const lanOnly = this.#options.client === null && lan !== null;
     const client = lanOnly ? LAN_ONLY_PUBLISHER : this.#requireClient();
-    if (lanOnly && options.address === undefined && options.endpoints === undefined) {
+    // No address given and none known from the DHT (or no DHT at all): on the LAN, the LAN address.
+    let lanAddressUsed = false;
+    if (lan !== null && options.address === undefined && options.endpoints === undefined && (lanOnly || (this.#options.dht?.externalAddress?.() ?? null) === null)) {
       const address = lan.lanAddress;
-      if (address === null) throw new PkarrError('ADDRESS_UNKNOWN', 'no DHT and no relay: this lobby is for the local network, but this machine has no LAN IPv4 address to advertise; pass address');
+      if (address === null) throw new PkarrError('ADDRESS_UNKNOWN', 'no public address known (no DHT/relay, or the DHT reported none) and no LAN IPv4 address to advertise; pass address');
       options = { ...options, address };
+      lanAddressUsed = true;
     }
     if (lanOnly) options = { ...options, directory: false }; // the directory lives on the DHT and relays
     const keypair = await this.#options.keys.get(name);
@@ -123,6 +126,7 @@ export class LobbyService {
       ...(this.#options.republishIntervalMs === undefined ? {} : { republishIntervalMs: this.#options.republishIntervalMs }),
       ...(this.#options.announceIntervalMs === undefined ? {} : { announceIntervalMs: this.#options.announceIntervalMs }),
       lan: lan === null ? null : lan.announcer,
+      lanOnlyIfUnpublished: lan !== null,
       onError: (what, err) => this.#options.onError?.(z32, what, err),
     });
     this.#hosts.set(z32, { name, host }); // reserved while opening
@@ -135,6 +139,7 @@ export class LobbyService {
     try {
       // The slot's first publish runs alongside the lobby's (a failed one does not stop hosting).
       const [opened, code] = await Promise.all([host.open(open), slot.open()]);
+      if (lanAddressUsed) opened.addressSource = 'lan';
       this.#codes.set(z32, slot);
       return { host, opened, shortCode: code.shortCode, ...(code.publishError === undefined ? {} : { shortCodeError: code.publishError }) };
     } catch (err) {
@@ -156,6 +161,11 @@ export class LobbyService {
     this.#codes.delete(host.publicKey.z32);
     const closed = await host.close(lingerMs === undefined ? {} : { lingerMs });
     return { host, closed };
+  }
+
+  /** True when LAN discovery runs (lobbies are announced and heard on the local network). */
+  get lanActive(): boolean {
+    return this.#lan() !== null;
   }
 
   /** The lobbies hosted now. */

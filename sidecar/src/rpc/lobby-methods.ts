@@ -204,8 +204,14 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
   };
   const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
   // No address and no endpoints: the sidecar finds how players reach this host (map, punch).
+  let natError: string | undefined;
   const nat = ctx.nat && extra.address === undefined && endpoints === undefined && optionalBoolean(params, 'nat', true)
-    ? await ctx.nat.prepare(name, { port: port!, transport: extra.transport ?? 'enet', map: optionalBoolean(params, 'map', true), punch: optionalBoolean(params, 'punch', true) })
+    ? await ctx.nat.prepare(name, { port: port!, transport: extra.transport ?? 'enet', map: optionalBoolean(params, 'map', true), punch: optionalBoolean(params, 'punch', true) }).catch((err: unknown) => {
+      // No public address (no internet: a LAN party): with LAN discovery the lobby lives on the LAN.
+      if (!ctx.lobbies.lanActive || !isPkarrError(err, 'ADDRESS_UNKNOWN')) throw err;
+      natError = err.message;
+      return null;
+    })
     : null;
   let hosting;
   try {
@@ -226,6 +232,8 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
     beaconPort: opened.beaconPort,
     announcedTo: opened.announcedTo,
     ...(opened.announceError === undefined ? {} : { announceError: opened.announceError }),
+    ...(opened.publishError === undefined ? {} : { publishError: opened.publishError }),
+    ...(natError === undefined ? {} : { natError }),
     directory: opened.directory === null ? null : { window: opened.directory.window, slot: opened.directory.slot, action: opened.directory.action, entries: opened.directory.entries },
     ...(opened.directoryError === undefined ? {} : { directoryError: opened.directoryError }),
     addressSource: opened.addressSource,
