@@ -1,11 +1,11 @@
 @tool
 class_name PkarrLobbyConfig
 extends RefCounted
-## The configuration checks behind the editor warnings of [PkarrLobbyHost] and
-## [PkarrLobbyBrowser] ([method Node._get_configuration_warnings]).
+## How the configuration of [PkarrLobbyHost] and [PkarrLobbyBrowser] is checked and sent.
 ##
-## Each returns one sentence per problem, empty when the node is ready to use. The same checks
-## run when the game calls the nodes, so what the editor warns about is what would fail.
+## The warnings behind [method Node._get_configuration_warnings] (one sentence per problem,
+## empty when the node is ready to use), the check [method PkarrLobbyHost.open] makes first,
+## and the [code]lobby.host[/code] parameters a host's properties become.
 
 ## Shortest refresh interval a browser may ask for, in seconds.
 const MIN_REFRESH_INTERVAL := 5
@@ -46,3 +46,49 @@ static func browser_warnings(browser: PkarrLobbyBrowser) -> PackedStringArray:
 	if not browser.browse_topic and browser.known_keys.is_empty():
 		warnings.append("browse_topic is off and known_keys is empty: nothing will be listed")
 	return warnings
+
+
+## Why [param host] cannot open (empty when it can): the checks that would make the sidecar
+## refuse it.
+static func host_problem(host: PkarrLobbyHost) -> String:
+	var game_problem := PkarrSettings.game_id_problem(host.get_game_id())
+	if game_problem != "":
+		return game_problem
+	if host.key_name == "":
+		return "key_name is empty"
+	if host.get_players() > host.max_players:
+		return "players (%d) exceed max_players (%d)" % [host.get_players(), host.max_players]
+	return ""
+
+
+## The [code]lobby.host[/code] parameters of [param host] (docs/rpc.md).
+static func host_params(host: PkarrLobbyHost) -> Dictionary:
+	var params := {
+		"key": host.key_name,
+		"game": host.get_game_id(),
+		"gameVersion": host.get_game_version(),
+		"name": host.lobby_name,
+		"maxPlayers": host.max_players,
+		"players": host.get_players(),
+		"port": host.port,
+		"transport": host.transport,
+		"public": host.browsable,
+		"ttl": host.record_ttl,
+		"custom": custom_strings(host.custom),
+	}
+	if host.address != "":
+		params["address"] = host.address
+	else:
+		params["nat"] = host.use_nat_traversal
+		params["map"] = host.use_upnp
+	if host.beacon_port > 0 and host.browsable:
+		params["beaconPort"] = host.beacon_port
+	return params
+
+
+## [param custom] with every key and value as a String (the sidecar takes strings only).
+static func custom_strings(custom: Dictionary) -> Dictionary:
+	var strings := {}
+	for key: Variant in custom:
+		strings[str(key)] = str(custom[key])
+	return strings

@@ -69,6 +69,7 @@ const DEFAULT_KEY_NAME := "lobby_host"
 @export_range(1, 65535) var max_players: int = 4:
 	set(value):
 		max_players = value
+		_server.max_players = value
 		update_configuration_warnings()
 ## The port your game server listens on.
 @export_range(1, 65535) var port: int = 7777:
@@ -90,7 +91,11 @@ const DEFAULT_KEY_NAME := "lobby_host"
 @export var assign_multiplayer_peer: bool = true
 ## The host is a player and takes a place: the server accepts [code]max_players - 1[/code]
 ## clients. Off (a dedicated server): [code]max_players[/code] clients.
-@export var host_plays: bool = true
+@export var host_plays: bool = true:
+	set(value):
+		host_plays = value
+		_server.host_plays = value
+		update_configuration_warnings()
 ## Count players from [code]multiplayer.peer_connected[/code] and
 ## [code]peer_disconnected[/code] and publish the count.
 @export var count_players: bool = true
@@ -143,6 +148,10 @@ var short_code: String = ""
 var server_peer: MultiplayerPeer:
 	get:
 		return _server.peer
+## Who is connected, capacity and count reports ([PkarrLobbyServer]); read-only.
+var game_server: PkarrLobbyServer:
+	get:
+		return _server
 ## The public key the lobby is published under; empty until opened.
 var public_key: String = ""
 ## The record as last published (source [code]local[/code]), or [code]null[/code].
@@ -162,21 +171,24 @@ var _generation: int = 0
 var _rehosting: bool = false
 var _connected_service: PkarrService = null
 var _server := PkarrLobbyServer.new()
-var _counting: bool = false
-var _count_flush_pending: bool = false
-var _count_sent_msec: int = 0
 
 
 func _ready() -> void:
 	if Engine.is_editor_hint():
 		return
-	_start_counting()
+	_server.player_joined.connect(_on_roster_changed.bind(player_joined))
+	_server.player_left.connect(_on_roster_changed.bind(player_left))
+	_server.player_refused.connect(player_refused.emit)
+	_server.count_due.connect(_on_count_due)
+	if count_players:
+		_server.watch(multiplayer)
 
 
 func _exit_tree() -> void:
 	if Engine.is_editor_hint():
 		return
-	_stop_counting()
+	_server.unwatch()
+	_server.stop_reports()
 	_server.close()
 	if _state != State.CLOSED:
 		var pkarr := _get_service()
@@ -230,7 +242,7 @@ func is_joinable() -> bool:
 func open() -> PkarrResult:
 	if _state != State.CLOSED:
 		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, "the lobby is already open")
-	var problem := _check_settings()
+	var problem := PkarrLobbyConfig.host_problem(self)
 	if problem != "":
 		return _fail(PkarrResult.INVALID_ARGUMENT, problem)
 	var pkarr := _get_service()
@@ -256,7 +268,7 @@ func open() -> PkarrResult:
 	if not key.is_ok() and key.error_code != "KEY_EXISTS":
 		return _fail_open(key)
 	var sent_players := _players
-	var hosted: PkarrResult = await pkarr.call_method("lobby.host", _host_params())
+	var hosted: PkarrResult = await pkarr.call_method("lobby.host", PkarrLobbyConfig.host_params(self))
 	if generation != _generation:
 		if hosted.is_ok():
 			pkarr.call_method("lobby.close", {"key": key_name, "lingerSeconds": 0})
@@ -265,7 +277,8 @@ func open() -> PkarrResult:
 		return _fail_open(hosted)
 	_take_hosted(PkarrJson.to_dict(hosted.value))
 	_state = State.OPEN
-	_count_sent_msec = Time.get_ticks_msec()
+	_server.report_interval = player_update_interval
+	_server.start_reports()
 	opened.emit(invite_code)
 	if _players != sent_players or not _joinable:
 		await _send_update({"players": _players, "open": _joinable})
@@ -304,7 +317,7 @@ func update() -> PkarrResult:
 		return _fail(PkarrResult.INVALID_ARGUMENT,
 				"max_players (%d) is below the player count (%d)" % [max_players, _players])
 	return await _send_update({"players": _players, "maxPlayers": max_players,
-			"name": lobby_name, "custom": _custom_strings()})
+			"name": lobby_name, "custom": PkarrLobbyConfig.custom_strings(custom)})
 
 
 ## Coroutine: publishes a closed record and stops re-publishing and announcing. Browsers
@@ -318,7 +331,7 @@ func close(linger_seconds: int = -1) -> PkarrResult:
 	var was_open := _state == State.OPEN
 	_state = State.CLOSED
 	_generation += 1
-	_count_flush_pending = false
+	_server.stop_reports()
 	if create_server:
 		_stop_server()
 	var result := PkarrResult.success(true)
@@ -350,48 +363,6 @@ func _send_update(change: Dictionary) -> PkarrResult:
 	_take_lobby(PkarrJson.to_dict(result.value).get("lobby"))
 	updated.emit()
 	return PkarrResult.success(lobby)
-
-
-func _host_params() -> Dictionary:
-	var params := {
-		"key": key_name,
-		"game": get_game_id(),
-		"gameVersion": get_game_version(),
-		"name": lobby_name,
-		"maxPlayers": max_players,
-		"players": _players,
-		"port": port,
-		"transport": transport,
-		"public": browsable,
-		"ttl": record_ttl,
-		"custom": _custom_strings(),
-	}
-	if address != "":
-		params["address"] = address
-	else:
-		params["nat"] = use_nat_traversal
-		params["map"] = use_upnp
-	if beacon_port > 0 and browsable:
-		params["beaconPort"] = beacon_port
-	return params
-
-
-func _custom_strings() -> Dictionary:
-	var strings := {}
-	for key: Variant in custom:
-		strings[str(key)] = str(custom[key])
-	return strings
-
-
-func _check_settings() -> String:
-	var game_problem := PkarrSettings.game_id_problem(get_game_id())
-	if game_problem != "":
-		return game_problem
-	if key_name == "":
-		return "key_name is empty"
-	if _players > max_players:
-		return "players (%d) exceed max_players (%d)" % [_players, max_players]
-	return ""
 
 
 func _take_hosted(data: Dictionary) -> void:
@@ -464,7 +435,7 @@ func _on_service_connected() -> void:
 		_rehosting = false
 		await _send_update({"players": _players, "open": _joinable})
 		return
-	var params := _host_params()
+	var params := PkarrLobbyConfig.host_params(self)
 	var result: PkarrResult = await pkarr.call_method("lobby.host", params)
 	_rehosting = false
 	if generation != _generation:
@@ -501,59 +472,12 @@ func _stop_server() -> void:
 		multiplayer.multiplayer_peer = OfflineMultiplayerPeer.new()
 
 
-func _start_counting() -> void:
-	if _counting or not count_players or not is_inside_tree():
-		return
-	multiplayer.peer_connected.connect(_on_peer_connected)
-	multiplayer.peer_disconnected.connect(_on_peer_disconnected)
-	_counting = true
-
-
-func _stop_counting() -> void:
-	if not _counting or not is_inside_tree():
-		return
-	if multiplayer.peer_connected.is_connected(_on_peer_connected):
-		multiplayer.peer_connected.disconnect(_on_peer_connected)
-	if multiplayer.peer_disconnected.is_connected(_on_peer_disconnected):
-		multiplayer.peer_disconnected.disconnect(_on_peer_disconnected)
-	_counting = false
-
-
-## A peer connected to the game server ([code]multiplayer.peer_connected[/code]).
-func _on_peer_connected(id: int) -> void:
-	_server.max_players = max_players
-	_server.host_plays = host_plays
-	if not _server.admit(id):
-		player_refused.emit(id)
-		return
+func _on_roster_changed(id: int, signal_to_emit: Signal) -> void:
 	_players = _server.count()
-	player_joined.emit(id)
-	_queue_count_update()
+	signal_to_emit.emit(id)
 
 
-## A peer left the game server ([code]multiplayer.peer_disconnected[/code]).
-func _on_peer_disconnected(id: int) -> void:
-	if not _server.remove(id):
-		return
-	_players = _server.count()
-	player_left.emit(id)
-	_queue_count_update()
-
-
-## Publishes [member _players] at most once per [member player_update_interval]: changes that
-## arrive while a publication is scheduled are carried by it (it reads the count when it runs).
-func _queue_count_update() -> void:
-	if _state != State.OPEN or _count_flush_pending:
-		return
-	_count_flush_pending = true
-	var generation := _generation
-	var wait := player_update_interval - (Time.get_ticks_msec() - _count_sent_msec) / 1000.0
-	if wait > 0.0 and is_inside_tree():
-		await get_tree().create_timer(wait, true, false, true).timeout
-	if generation != _generation or _state != State.OPEN or not _count_flush_pending:
-		return
-	_count_flush_pending = false
-	if lobby != null and lobby.players == _players:
-		return
-	_count_sent_msec = Time.get_ticks_msec()
-	await _send_update({"players": _players})
+func _on_count_due(count: int) -> void:
+	_players = count
+	if _state == State.OPEN and (lobby == null or lobby.players != count):
+		await _send_update({"players": count})

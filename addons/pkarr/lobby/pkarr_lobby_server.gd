@@ -13,6 +13,21 @@ extends RefCounted
 ##
 ## One [MultiplayerPeer] per [SceneMultiplayer]: a server is ENet (desktop players) or
 ## WebSocket (desktop and browser players), not both at once. Browsers cannot host at all.
+##
+## It counts players from a [MultiplayerAPI] ([method watch]: [code]peer_connected[/code] and
+## [code]peer_disconnected[/code]) and, while reports are on ([method start_reports]), emits
+## [signal count_due] at most once per [member report_interval]: joins and leaves that come
+## quickly go out as one publication, with the count at the time it is sent.
+
+## Emitted when client [param peer_id] took a place.
+signal player_joined(peer_id: int)
+## Emitted when a client that had a place left.
+signal player_left(peer_id: int)
+## Emitted when client [param peer_id] was refused: no place left.
+signal player_refused(peer_id: int)
+## Emitted at most once per [member report_interval] after the count changed: publish
+## [param count] now.
+signal count_due(count: int)
 
 ## The transports a server can be created for.
 const TRANSPORTS: Array[String] = ["enet", "ws"]
@@ -23,8 +38,15 @@ var peer: MultiplayerPeer = null
 var max_players: int = 4
 ## The host is a player (takes one place).
 var host_plays: bool = true
+## Shortest time between two [signal count_due], in seconds.
+var report_interval: float = 2.0
 
 var _clients: Dictionary = {}
+var _api: MultiplayerAPI = null
+var _reporting: bool = false
+var _report_pending: bool = false
+var _reported_msec: int = 0
+var _reports: int = 0
 
 
 ## How many clients fit: [code]max_players - 1[/code] when the host plays, else
@@ -111,3 +133,73 @@ func remove(id: int) -> bool:
 func _update_refusal() -> void:
 	if peer != null:
 		peer.refuse_new_connections = is_full()
+
+
+## Counts the peers that connect to and leave [param api] (a node's [code]multiplayer[/code]).
+func watch(api: MultiplayerAPI) -> void:
+	unwatch()
+	_api = api
+	api.peer_connected.connect(on_peer_connected)
+	api.peer_disconnected.connect(on_peer_disconnected)
+
+
+## Stops counting from the [MultiplayerAPI] of [method watch].
+func unwatch() -> void:
+	if _api != null:
+		if _api.peer_connected.is_connected(on_peer_connected):
+			_api.peer_connected.disconnect(on_peer_connected)
+		if _api.peer_disconnected.is_connected(on_peer_disconnected):
+			_api.peer_disconnected.disconnect(on_peer_disconnected)
+	_api = null
+
+
+## [code]true[/code] while counting from a [MultiplayerAPI].
+func is_watching() -> bool:
+	return _api != null
+
+
+## A peer connected ([code]multiplayer.peer_connected[/code]): admitted or refused.
+func on_peer_connected(id: int) -> void:
+	if not admit(id):
+		player_refused.emit(id)
+		return
+	player_joined.emit(id)
+	_queue_report()
+
+
+## A peer left ([code]multiplayer.peer_disconnected[/code]).
+func on_peer_disconnected(id: int) -> void:
+	if remove(id):
+		player_left.emit(id)
+		_queue_report()
+
+
+## Starts reporting count changes (the lobby is published now, with the current count).
+func start_reports() -> void:
+	_reporting = true
+	_report_pending = false
+	_reports += 1
+	_reported_msec = Time.get_ticks_msec()
+
+
+## Stops reporting; a report waiting for its interval is dropped.
+func stop_reports() -> void:
+	_reporting = false
+	_report_pending = false
+	_reports += 1
+
+
+func _queue_report() -> void:
+	if not _reporting or _report_pending:
+		return
+	_report_pending = true
+	var round := _reports
+	var wait := report_interval - (Time.get_ticks_msec() - _reported_msec) / 1000.0
+	var tree := Engine.get_main_loop() as SceneTree
+	if wait > 0.0 and tree != null:
+		await tree.create_timer(wait, true, false, true).timeout
+	if round != _reports or not _report_pending:
+		return
+	_report_pending = false
+	_reported_msec = Time.get_ticks_msec()
+	count_due.emit(count())

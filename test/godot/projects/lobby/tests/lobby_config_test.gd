@@ -24,12 +24,12 @@ func test_project_settings_are_the_default_game_id_and_version() -> void:
 	ProjectSettings.set_setting(GAME_ID, "tanks")
 	ProjectSettings.set_setting(GAME_VERSION, "2.1")
 	assert_eq([host.get_game_id(), host.get_game_version()], ["tanks", "2.1"])
-	assert_eq([host._host_params()["game"], host._host_params()["gameVersion"]], ["tanks", "2.1"])
+	assert_eq([PkarrLobbyConfig.host_params(host)["game"], PkarrLobbyConfig.host_params(host)["gameVersion"]], ["tanks", "2.1"])
 	assert_eq([browser._browse_params()["game"], browser._browse_params()["gameVersion"]],
 			["tanks", "2.1"])
 	host.game_id = "planes"
 	host.game_version = "3"
-	assert_eq([host._host_params()["game"], host._host_params()["gameVersion"]], ["planes", "3"],
+	assert_eq([PkarrLobbyConfig.host_params(host)["game"], PkarrLobbyConfig.host_params(host)["gameVersion"]], ["planes", "3"],
 			"the node's own values win")
 	host.free()
 	browser.free()
@@ -144,32 +144,37 @@ func test_counts_joins_and_leaves_and_refuses_beyond_max_players() -> void:
 	var host := PkarrLobbyHost.new()
 	host.create_server = false
 	host.max_players = 3
-	add_child_autofree(host)
+	tree.root.add_child(host)
 	var events: Array[String] = []
 	host.player_joined.connect(func(id: int) -> void: events.append("joined %d" % id))
 	host.player_left.connect(func(id: int) -> void: events.append("left %d" % id))
 	host.player_refused.connect(func(id: int) -> void: events.append("refused %d" % id))
-	assert_true(host._counting, "listens to multiplayer.peer_connected / peer_disconnected")
-	assert_true(host.multiplayer.peer_connected.is_connected(host._on_peer_connected))
-	host._on_peer_connected(11)
-	host._on_peer_connected(12)
+	assert_true(host.game_server.is_watching(), "counts from multiplayer")
+	# What SceneMultiplayer emits when peers connect to and leave the game server.
+	var api := host.multiplayer
+	api.peer_connected.emit(11)
+	api.peer_connected.emit(12)
 	assert_eq(host.get_players(), 3, "the host and two clients")
-	host._on_peer_connected(13)
+	api.peer_connected.emit(13)
 	assert_eq(host.get_players(), 3, "full: the third client is refused")
-	host._on_peer_disconnected(13)
-	host._on_peer_disconnected(11)
+	api.peer_disconnected.emit(13)
+	api.peer_disconnected.emit(11)
 	assert_eq(host.get_players(), 2)
-	host._on_peer_connected(13)
+	api.peer_connected.emit(13)
 	assert_eq(host.get_players(), 3, "a place came free")
 	assert_eq(events, ["joined 11", "joined 12", "refused 13", "left 11", "joined 13"] as Array[String])
 	host.host_plays = false
-	host._on_peer_connected(14)
+	api.peer_connected.emit(14)
 	assert_eq(host.get_players(), 3, "a dedicated server: three clients fit")
-	host.count_players = false
+	var server := host.game_server
+	host.queue_free()
+	await wait_frames(2)
+	assert_false(api.peer_connected.is_connected(server.on_peer_connected),
+			"a host that left the tree stops counting")
 	var quiet := PkarrLobbyHost.new()
 	quiet.count_players = false
 	add_child_autofree(quiet)
-	assert_false(quiet._counting, "count_players off: no multiplayer handlers")
+	assert_false(quiet.game_server.is_watching(), "count_players off: no multiplayer handlers")
 
 
 func test_the_autoload_turns_notifications_into_signals() -> void:

@@ -118,7 +118,7 @@ func test_publishes_counted_players_once_per_interval() -> void:
 	var refused: Array[int] = []
 	host.player_refused.connect(func(id: int) -> void: refused.append(id))
 	for id: int in [21, 22, 23, 24]:  # one frame: four peers connect, the fourth does not fit
-		host._on_peer_connected(id)
+		host.game_server.on_peer_connected(id)
 	assert_eq(refused, [24] as Array[int], "max_players 4 = the host and three clients")
 	assert_eq(host.get_players(), 4)
 	var first := await wait_until(func() -> bool: return not updates.is_empty(), 20.0)
@@ -126,9 +126,9 @@ func test_publishes_counted_players_once_per_interval() -> void:
 		return
 	await wait_seconds(1.5)  # more than two intervals: any extra update would show
 	assert_eq(updates, [4] as Array[int], "one update for three joins, with the last count")
-	host._on_peer_disconnected(21)
-	host._on_peer_disconnected(22)
-	host._on_peer_connected(25)
+	host.game_server.on_peer_disconnected(21)
+	host.game_server.on_peer_disconnected(22)
+	host.game_server.on_peer_connected(25)
 	var second := await wait_until(func() -> bool: return updates.size() >= 2, 20.0)
 	assert_true(second, "the leaves were published")
 	await wait_seconds(1.5)
