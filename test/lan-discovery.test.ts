@@ -18,6 +18,9 @@ import {
   decodeAnnouncements, encodeAnnouncement, encodeQuery, lanGameSubtype, lanInstanceName, queryTargets, MDNS_GROUP_V4,
 } from '../sidecar/src/lan/lan-wire.ts';
 import type { Packet } from 'dns-packet';
+import { planJoin, planLanJoin } from '../sidecar/src/nat/join-plan.ts';
+import { LobbyService } from '../sidecar/src/lobby/lobby-service.ts';
+import { LobbyBrowser, type BrowsedLobby } from '../sidecar/src/lobby/lobby-browser.ts';
 
 const host = Keypair.fromSeed(new Uint8Array(32).fill(3));
 const other = Keypair.fromSeed(new Uint8Array(32).fill(4));
@@ -237,5 +240,60 @@ describe('over real multicast on loopback (224.0.0.251 via 127.0.0.1)', () => {
     const signed = signLobby(host, info());
     const back = decodeAnnouncements(roundTrip(encodeAnnouncement(signed, 'tanks', '1.2', 1))).announcements[0]!.packet;
     expect(SignedPacket.fromBytes(back.toBytes()).timestamp).toBe(signed.timestamp);
+  });
+});
+
+describe('joining a lobby heard on the LAN (planLanJoin)', () => {
+  const lobby = { reach: 'cone' as const, endpoints: [
+    { transport: 'enet', host: '203.0.113.7', port: 7777 },
+    { transport: 'lan', host: '10.77.0.2', port: 7777 },
+    { transport: 'ws', host: '10.77.0.2', port: 8080 },
+  ] };
+  it('uses the endpoint whose address the signed record names and the announcement came from', () => {
+    expect(planLanJoin(lobby, 'enet', '10.77.0.2')).toEqual({ via: 'lan', host: '10.77.0.2', port: 7777 });
+    expect(planLanJoin(lobby, 'ws', '10.77.0.2')).toEqual({ via: 'lan', host: '10.77.0.2', port: 8080 });
+    expect(planJoin(lobby, 'enet', null, '::ffff:10.77.0.2')).toEqual({ via: 'lan', host: '10.77.0.2', port: 7777 });
+  });
+  it('a genuine record replayed from another machine does not redirect the player there', () => {
+    expect(planLanJoin(lobby, 'enet', '10.77.0.9')).toBeNull();
+    expect(() => planJoin(lobby, 'ws', null, '10.77.0.9')).toThrow(/cone NAT/);
+  });
+});
+
+describe('lobby service and browser on the LAN alone (loopback multicast, no DHT, no relay)', () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const running: { close(): Promise<void> }[] = [];
+  afterEach(async () => { for (const r of running.splice(0).reverse()) await r.close(); });
+
+  async function service(): Promise<{ lobbies: LobbyService; lan: LanDiscovery }> {
+    const lan = await LanDiscovery.start({ port, interfaces: ['127.0.0.1'], ipv6: false, announceIntervalMs: 1000 });
+    const lobbies = new LobbyService({ keys: { get: async (name) => (name === 'h' ? host : other) }, client: null, dht: null, lan, lanFindMs: 400 });
+    running.push(lan, { close: () => lobbies.shutdown() });
+    return { lobbies, lan };
+  }
+
+  it('hosts, browses (found at once, source lan) and gets by code; an unknown code is NO_LOBBY naming the LAN', async () => {
+    const a = await service();
+    const b = await service();
+    await expect(a.lobbies.host('h', { game: 'tanks', gameVersion: '1.2', name: 'LAN room', maxPlayers: 8, port: 7777 })).rejects.toThrow(/no LAN IPv4 address/); // loopback only: no LAN address
+    const { opened } = await a.lobbies.host('h', { game: 'tanks', gameVersion: '1.2', name: 'LAN room', maxPlayers: 8, port: 7777, address: '127.0.0.1' });
+    expect(opened.publish.storedOn).toBe(0);
+    expect(opened.directory).toBeNull();
+
+    const browser = new LobbyBrowser({ game: 'tanks', gameVersion: '1.2', dht: null, client: null, lan: b.lan.browser, lanWindowMs: 300 });
+    running.push(browser);
+    const found = new Promise<BrowsedLobby>((resolve) => browser.once('found', resolve));
+    const result = await browser.refresh();
+    expect((await found).source).toBe('lan');
+    expect(result.lobbies.map((l) => [l.name, l.source, l.lanAddress])).toEqual([['LAN room', 'lan', '127.0.0.1']]);
+    expect(result.stats.lan.heard).toBe(1);
+
+    const got = await b.lobbies.get(host.publicKey.toUri());
+    expect(got).toMatchObject({ source: 'lan', lanAddress: '127.0.0.1' });
+    await expect(b.lobbies.get(other.publicKey.z32)).rejects.toThrow(/no lobby .* on the local network within 400 ms/);
+
+    const lost = new Promise<string>((resolve) => browser.once('lost', (_l, why) => resolve(why)));
+    await a.lobbies.close('h', 0);
+    expect(await lost).toBe('closed');
   });
 });
