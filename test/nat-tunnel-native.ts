@@ -39,6 +39,7 @@ export class EnetProcess {
   readonly #child: ChildProcess;
   #waiters: (() => void)[] = [];
   #exited = false;
+  #exit = '';
 
   constructor(binary: string, args: string[]) {
     this.#child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -46,8 +47,11 @@ export class EnetProcess {
       this.lines.push(line);
       for (const w of this.#waiters.splice(0)) w();
     });
-    this.#child.once('exit', () => {
+    // 'close', not 'exit': 'exit' can come before the last lines are read from the stdout pipe (a
+    // loaded machine), and a waiter would then see the peer gone without its final line.
+    this.#child.once('close', (code, signal) => {
       this.#exited = true;
+      this.#exit = signal === null ? `code ${String(code)}` : `signal ${signal}`;
       for (const w of this.#waiters.splice(0)) w();
     });
   }
@@ -58,7 +62,7 @@ export class EnetProcess {
     for (;;) {
       const found = this.lines.find(match);
       if (found !== undefined) return found;
-      if (this.#exited) throw new Error(`ENet peer exited before ${what}; output:\n${this.lines.join('\n')}`);
+      if (this.#exited) throw new Error(`ENet peer exited (${this.#exit}) before ${what}; output:\n${this.lines.join('\n')}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${what}; output:\n${this.lines.join('\n')}`);
       await new Promise<void>((ok) => {
@@ -71,7 +75,7 @@ export class EnetProcess {
   /** Closes stdin (the server exits on it) and kills by pid if it has not exited within 2 s. */
   async stop(): Promise<void> {
     if (this.#exited) return;
-    const exited = new Promise<void>((ok) => this.#child.once('exit', () => ok()));
+    const exited = new Promise<void>((ok) => this.#child.once('close', () => ok()));
     this.#child.stdin?.end();
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2000);
     await exited;
