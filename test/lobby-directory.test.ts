@@ -180,6 +180,21 @@ describe('lobby directory on a local DHT', () => {
     expect(result.lobbies.map((l) => l.name).sort()).toEqual(['A', 'B']);
   });
 
+  it('writers racing in the same millisecond sign different timestamps (DHT nodes keep the first of equal seqs: a split)', async () => {
+    const now = nowMicros();
+    const signed: bigint[] = [];
+    const stub: PkarrClient = {
+      resolve: async () => null, // both read the empty slot
+      publish: async (packet) => { signed.push(packet.timestamp); return { storedOn: 1, dht: { ok: true, storedOn: 1 }, relays: [] }; },
+    };
+    const publishers = Array.from({ length: 16 }, () => new DirectoryPublisher({ client: stub, hostKey: Keypair.generate().publicKey, game: 'tie', gameVersion: '1', slots: 1, powBits: BITS, now: () => now }));
+    await Promise.all(publishers.map((p) => p.refresh()));
+    await Promise.all(publishers.map((p) => p.stop()));
+    expect(signed).toHaveLength(16);
+    for (const ts of signed) expect(ts >= now && ts < now + 1000n).toBe(true); // the clock's millisecond, sub-ms µs added
+    expect(new Set(signed).size).toBeGreaterThan(1); // 16 equal ones: 1 in 1000^15 by chance
+  });
+
   it('racing hosts repair a silently lost write by themselves (the check a few seconds after each write)', async () => {
     // The check must come after any racing write still in flight has landed (15 s in production; 3 s here).
     const dirOptions = { powBits: BITS, slots: 1, verifyMs: 3000 };

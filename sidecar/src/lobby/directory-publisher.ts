@@ -6,8 +6,9 @@
  * then try the slots in the host's order (directory-slots.ts): read the slot (NetworkOnly); if our
  * entry is there, done; if our entry fits without pushing anyone out, write it there; else try the
  * next slot. When every slot is full, the home slot is written anyway and its oldest entries drop.
- * A write signs the merged list with the slot key at `max(now, observed + 1)` and publishes through
- * the client (DHT + relays). NOT_MOST_RECENT (someone wrote in between) → read again and merge, at
+ * A write signs the merged list with the slot key at `max(now, observed + 1)` plus 0–999 random µs
+ * (same-millisecond racers must not sign equal timestamps) and publishes through the client (DHT +
+ * relays). NOT_MOST_RECENT (someone wrote in between) → read again and merge, at
  * most `maxAttempts` times. A race lost silently (another writer's newer packet replaced ours on
  * the network after our publish succeeded) is repaired by the next refresh: `start()` refreshes
  * every `refreshMs` (2 min), 15–25 s after each write (a read that catches a race lost at open or
@@ -19,6 +20,7 @@
  * huge timestamp, and our own lobby records must not inherit it. A slot whose next timestamp would
  * pass 2^53 (bittorrent-dht's limit) is jammed: skipped like a full one.
  */
+import { randomInt } from 'node:crypto';
 import { PkarrError, isPkarrError } from '../core/errors.ts';
 import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
@@ -34,6 +36,20 @@ export const DEFAULT_DIRECTORY_ATTEMPTS = 3;
 export const DEFAULT_DIRECTORY_VERIFY_MS = 15_000;
 const MAX_START_JITTER_MS = 30_000;
 const MAX_SLOT_TIMESTAMP = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Random microseconds below one millisecond (at most `room`), added to a slot's write timestamp.
+ * The clock is whole milliseconds, so two hosts that read the same slot state and write within the
+ * same millisecond would otherwise sign the same timestamp. DHT nodes refuse an equal seq (302), so
+ * each node would keep whichever packet reached it first: the network splits between the two
+ * packets, a host reading from its own half finds itself listed and writes nothing, and the other
+ * host's entry stays invisible to part of the readers. Distinct timestamps make the newer write
+ * replace the older one on every node, where the merge-and-retry logic handles it.
+ */
+function subMillisecondJitter(room: bigint): bigint {
+  const jitter = BigInt(randomInt(1000));
+  return jitter < room ? jitter : room < 0n ? 0n : room;
+}
 
 export interface DirectoryPublisherOptions {
   client: PkarrClient;
@@ -191,7 +207,8 @@ export class DirectoryPublisher {
       if (fit < merged.length && !evict) return null;
       if (!merged.slice(0, fit).some((e) => e.hostKey.z32 === me)) return null; // only newer entries fit
       const now = this.#now();
-      const timestamp = now > state.observed ? now : state.observed + 1n;
+      const base = now > state.observed ? now : state.observed + 1n;
+      const timestamp = base + subMillisecondJitter(MAX_SLOT_TIMESTAMP - base);
       const encoded = encodeSlot(keypair, merged, timestamp);
       try {
         const publish = await this.#options.client.publish(encoded.packet);
