@@ -57,10 +57,13 @@ var endpoints: Array[PkarrLobbyEndpoint] = []
 var custom: Dictionary = {}
 ## Seconds since the host signed this record.
 var age_seconds: int = 0
-## How it was found: [code]topic[/code] or [code]known[/code] (browsing),
-## [code]cache[/code], [code]dht[/code] or [code]relay[/code] (by code), [code]local[/code]
+## How it was found: [code]topic[/code], [code]directory[/code] or [code]known[/code] (browsing),
+## [code]cache[/code], [code]dht[/code] or [code]relay[/code] (by code), [code]lan[/code] (heard
+## on the local network, browsing or by code: see [member lan_address]), [code]local[/code]
 ## (your own lobby).
 var source: String = ""
+## For [code]lan[/code] lobbies: the address the host's announcement came from (empty otherwise).
+var lan_address: String = ""
 ## When the record was signed, in microseconds since the Unix epoch, as a decimal string.
 var timestamp: String = ""
 ## Time to live of the record in seconds (the host re-signs it that often).
@@ -94,6 +97,7 @@ static func from_dict(data: Dictionary) -> PkarrLobby:
 		lobby.custom[str(key)] = PkarrJson.to_text(raw_custom[key])
 	lobby.age_seconds = PkarrJson.to_int(data.get("ageSeconds"))
 	lobby.source = PkarrJson.to_text(data.get("source"))
+	lobby.lan_address = PkarrJson.to_text(data.get("lanAddress"))
 	lobby.timestamp = PkarrJson.to_decimal_string(data.get("timestamp"))
 	lobby.ttl = PkarrJson.to_int(data.get("ttl"))
 	var reach := PkarrJson.to_text(data.get("reach"), PkarrReachability.UNKNOWN)
