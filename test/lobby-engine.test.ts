@@ -72,6 +72,7 @@ const HOST_TESTS = [
   'lobby_host: test_opens_the_lobby_again_after_a_sidecar_restart',
   'lobby_host: test_publishes_a_new_player_count',
   'lobby_host: test_publishes_counted_players_once_per_interval',
+  'lobby_host: test_a_host_can_stay_open_out_of_the_tree',
   'lobby_host: test_closes_the_lobby',
 ];
 const BROWSER_TESTS = [

@@ -102,6 +102,10 @@ const DEFAULT_KEY_NAME := "lobby_host"
 ## Shortest time between two published player counts, in seconds: rapid joins and leaves go
 ## out as one update, and the last count always goes out.
 @export_range(0.1, 60.0, 0.1, "suffix:s") var player_update_interval: float = 2.0
+## Close the lobby and stop the game server when the node leaves the tree. Off: both stay up
+## while the node is out of the tree (e.g. kept across a scene change and added to the next
+## scene); freeing the node closes them.
+@export var close_on_exit_tree: bool = true
 @export_group("Publishing")
 ## The sidecar key the lobby is published under (created if missing). The invite code stays
 ## the same as long as the key is kept.
@@ -173,31 +177,27 @@ var _connected_service: PkarrService = null
 var _server := PkarrLobbyServer.new()
 
 
-func _ready() -> void:
-	if Engine.is_editor_hint():
-		return
+func _init() -> void:
 	_server.player_joined.connect(_on_roster_changed.bind(player_joined))
 	_server.player_left.connect(_on_roster_changed.bind(player_left))
 	_server.player_refused.connect(player_refused.emit)
 	_server.count_due.connect(_on_count_due)
-	if count_players:
+
+
+func _enter_tree() -> void:
+	if count_players and not Engine.is_editor_hint():
 		_server.watch(multiplayer)
 
 
 func _exit_tree() -> void:
-	if Engine.is_editor_hint():
-		return
 	_server.unwatch()
-	_server.stop_reports()
-	_server.close()
-	if _state != State.CLOSED:
-		var pkarr := _get_service()
-		_state = State.CLOSED
-		_generation += 1
-		if pkarr != null and pkarr.is_ready():
-			# Not awaited: this node may be freed before the answer, the service is not.
-			pkarr.call_method("lobby.close", {"key": key_name})
-	_disconnect_service()
+	if close_on_exit_tree and not Engine.is_editor_hint():
+		_shut_down()
+
+
+func _notification(what: int) -> void:
+	if what == NOTIFICATION_PREDELETE and not Engine.is_editor_hint():
+		_shut_down()
 
 
 ## The current [enum State].
@@ -450,6 +450,23 @@ func _on_service_connected() -> void:
 		await _send_update({"open": false})
 		return
 	updated.emit()
+
+
+## Leaving for good: stops the server and closes the lobby without waiting for the answer.
+func _shut_down() -> void:
+	_server.stop_reports()
+	if create_server:
+		_stop_server()
+	if _state != State.CLOSED:
+		var pkarr := _get_service()
+		if pkarr == null and is_instance_valid(_connected_service):
+			pkarr = _connected_service
+		_state = State.CLOSED
+		_generation += 1
+		if pkarr != null and pkarr.is_ready():
+			# Not awaited: this node may be freed before the answer, the service is not.
+			pkarr.call_method("lobby.close", {"key": key_name})
+	_disconnect_service()
 
 
 func _start_server() -> PkarrResult:

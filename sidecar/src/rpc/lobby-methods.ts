@@ -137,9 +137,14 @@ function knownKeys(params: Params): string[] | undefined {
   const v = params['knownKeys'];
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.length > 256) throw invalidParams('knownKeys', 'must be a list of at most 256 keys (any accepted form)');
+  if (v.filter((key: unknown) => parseShortCode(key) !== null).length > MAX_KNOWN_SHORT_CODES) {
+    throw invalidParams('knownKeys', `at most ${MAX_KNOWN_SHORT_CODES} short codes (each costs a lookup and a fingerprint check)`);
+  }
   return v.map((key: unknown, i) => {
     const field = `knownKeys[${i}]`;
     if (typeof key !== 'string') throw invalidParams(field, 'must be a string');
+    const short = parseShortCode(key);
+    if (short !== null) return formatShortCode(short); // resolved by withShortCodesResolved
     try {
       return PublicKey.parse(key).z32;
     } catch (err) {
@@ -147,6 +152,21 @@ function knownKeys(params: Params): string[] | undefined {
       throw err;
     }
   });
+}
+
+/** Short codes a browse's knownKeys may hold (each is resolved through its slot first). */
+const MAX_KNOWN_SHORT_CODES = 16;
+
+/**
+ * The request with its short known codes replaced by the host keys they lead to; a code that
+ * leads nowhere (yet) is left out, as a known key with no lobby would simply not be listed.
+ */
+async function withShortCodesResolved(request: BrowseRequest, lobbies: LobbyService): Promise<BrowseRequest> {
+  const keys = request.knownKeys;
+  const isShort = (k: PublicKey | string): k is string => typeof k === 'string' && parseShortCode(k) !== null;
+  if (keys === undefined || !keys.some(isShort)) return request;
+  const resolved = await Promise.all(keys.map((k) => (!isShort(k) ? (typeof k === 'string' ? k : k.z32) : lobbies.resolveCode(k).then((key) => key.z32, () => null))));
+  return { ...request, knownKeys: [...new Set(resolved.filter((k): k is string => k !== null))] };
 }
 
 const BROWSE_FIELDS = ['game', 'gameVersion', 'filters', 'sort', 'knownKeys', 'topic', 'directory', 'confirm', 'lan'];
@@ -307,7 +327,7 @@ async function lobbyGet(params: Params, ctx: LobbyRpcContext): Promise<unknown> 
 
 async function lobbyBrowse(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
   onlyFields(params, BROWSE_FIELDS);
-  return browseToJson(await ctx.lobbies.browse(browseRequest(params)));
+  return browseToJson(await ctx.lobbies.browse(await withShortCodesResolved(browseRequest(params), ctx.lobbies)));
 }
 
 function eventToNotification(event: WatchEvent): [string, Record<string, unknown>] {
@@ -324,7 +344,7 @@ function eventToNotification(event: WatchEvent): [string, Record<string, unknown
 
 async function lobbyWatch(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
   onlyFields(params, [...BROWSE_FIELDS, 'intervalSeconds']);
-  const request = browseRequest(params);
+  const request = await withShortCodesResolved(browseRequest(params), ctx.lobbies);
   const seconds = optionalInt(params, 'intervalSeconds', MIN_WATCH_SECONDS, 3600) ?? DEFAULT_WATCH_SECONDS;
   const send = ctx.connection !== null ? ctx.connection.notify.bind(ctx.connection) : ctx.broadcast;
   if (send === undefined) throw new PkarrError('INVALID_ARGUMENT', 'lobby.watch needs a connection to notify');

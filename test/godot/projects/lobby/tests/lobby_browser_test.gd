@@ -76,6 +76,16 @@ func test_gets_the_lobby_by_code() -> void:
 		var by_short: PkarrResult = await pkarr.get_lobby(typed, GAME, VERSION)
 		if assert_true(by_short.is_ok(), "by short code %s: %s" % [typed, by_short]):
 			assert_eq(by_short.value.public_key, shared["key"])
+		var bookmarks := PkarrLobbyBrowser.new()  # a friend's short code as a known key
+		bookmarks.autostart = false
+		bookmarks.game_id = GAME
+		bookmarks.game_version = VERSION
+		bookmarks.browse_topic = false
+		bookmarks.known_keys = PackedStringArray([typed])
+		add_child_autofree(bookmarks)
+		var listed: PkarrResult = await bookmarks.refresh()
+		if assert_true(listed.is_ok(), str(listed)) and assert_eq(listed.value.size(), 1):
+			assert_eq([listed.value[0].public_key, listed.value[0].source], [shared["key"], "known"])
 		var mistyped := short_code.left(10) + ("2" if short_code.right(1) != "2" else "3")
 		var wrong: PkarrResult = await pkarr.get_lobby(mistyped, GAME, VERSION)
 		assert_eq(wrong.error_code, PkarrResult.NO_LOBBY, "a mistyped short code: %s" % wrong)

@@ -137,6 +137,49 @@ func test_publishes_counted_players_once_per_interval() -> void:
 	await host.close(0)
 
 
+func test_a_host_can_stay_open_out_of_the_tree() -> void:
+	var pkarr: PkarrService = tree.root.get_node("Pkarr")
+	var kept := _make_host("kept")
+	kept.browsable = false
+	kept.close_on_exit_tree = false
+	tree.root.add_child(kept)
+	var opened: PkarrResult = await kept.open()
+	if not assert_true(opened.is_ok(), str(opened)):
+		kept.free()
+		return
+	tree.root.remove_child(kept)  # e.g. carried over a scene change
+	assert_true(kept.is_open(), "still open out of the tree")
+	assert_false(kept.game_server.is_watching())
+	assert_has(await _hosted_keys(pkarr), "kept")
+	tree.root.add_child(kept)
+	assert_true(kept.game_server.is_watching(), "counts again in its new place")
+	kept.free()
+	var hosted_keys: Array = []
+	for attempt: int in 20:  # the close is sent without waiting: give it a moment
+		hosted_keys = await _hosted_keys(pkarr)
+		if not "kept" in hosted_keys:
+			break
+		await wait_seconds(0.5)
+	assert_false("kept" in hosted_keys, "freeing it closes the lobby: %s" % str(hosted_keys))
+	var default := _make_host("leaving")
+	default.browsable = false
+	tree.root.add_child(default)
+	var again: PkarrResult = await default.open()
+	if assert_true(again.is_ok(), str(again)):
+		tree.root.remove_child(default)
+		assert_eq(default.get_state(), PkarrLobbyHost.State.CLOSED, "closed when it left the tree")
+	default.free()
+
+
+func _hosted_keys(pkarr: PkarrService) -> Array:
+	var hosted: PkarrResult = await pkarr.call_method("lobby.hosted")
+	var keys: Array = []
+	if hosted.is_ok():
+		for item: Variant in hosted.value:
+			keys.append(item["key"])
+	return keys
+
+
 func test_closes_the_lobby() -> void:
 	var host: PkarrLobbyHost = shared.get("host")
 	if not assert_true(host != null and host.is_open(), "the lobby is open"):
