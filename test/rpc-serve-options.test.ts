@@ -39,6 +39,13 @@ describe('serve options', () => {
     expect(parseServeOptions(['--no-dht', '--no-relays'])).toMatchObject({ noDht: true, relays: [] });
   });
 
+  it('LAN discovery: on by default, --no-lan, --lan-interval 1..300 s', () => {
+    expect(parseServeOptions([])).toMatchObject({ noLan: false, lanIntervalSeconds: null });
+    expect(parseServeOptions(['--no-lan', '--lan-interval', '2'])).toMatchObject({ noLan: true, lanIntervalSeconds: 2 });
+    expect(() => parseServeOptions(['--lan-interval', '0'])).toThrow(/--lan-interval/);
+    expect(() => parseServeOptions(['--lan-interval', '301'])).toThrow(/--lan-interval/);
+  });
+
   it('rejects bad or contradictory options with a message naming the flag', () => {
     const bad: [string[], RegExp][] = [
       [['--port', '70000'], /--port/], [['--port', 'x'], /--port/], [['--parent-pid', '0'], /--parent-pid/],
