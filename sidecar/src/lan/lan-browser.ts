@@ -82,7 +82,7 @@ export class LanBrowser extends EventEmitter<Events> {
 
   constructor(channel: LanListenChannel, options: LanBrowserOptions = {}) {
     super();
-    this.setMaxListeners(64);
+    this.setMaxListeners(1024); // two per watching LobbyBrowser (32 watches per connection)
     this.#channel = channel;
     this.#maxLobbies = options.maxLobbies ?? 1024;
     this.#verifyPerSecond = options.verifyPerSecond ?? 500;
