@@ -296,4 +296,18 @@ describe('lobby service and browser on the LAN alone (loopback multicast, no DHT
     await a.lobbies.close('h', 0);
     expect(await lost).toBe('closed');
   });
+
+  it('a lobby both on the network (known key) and on the LAN is listed once, the newest signature winning', async () => {
+    const a = await service();
+    const b = await service();
+    const older = signLobby(other, { ...info(), name: 'from the DHT' }, { timestamp: BigInt(Date.now() - 5000) * 1000n });
+    const client = { resolve: async () => ({ packet: older, source: 'dht' as const }), publish: async () => ({ storedOn: 1, dht: null, relays: [] }) };
+    await a.lobbies.host('o', { game: 'tanks', gameVersion: '1.2', name: 'from the LAN', maxPlayers: 8, port: 7777, address: '127.0.0.1' });
+    const browser = new LobbyBrowser({ game: 'tanks', gameVersion: '1.2', dht: null, client, knownKeys: [other.publicKey], directory: false, lan: b.lan.browser, lanWindowMs: 300 });
+    running.push(browser);
+    const result = await browser.refresh();
+    expect(result.stats.known.found).toBe(1);
+    expect(result.stats.lan.heard).toBe(1);
+    expect(result.lobbies.map((l) => [l.name, l.source])).toEqual([['from the LAN', 'lan']]);
+  });
 });
