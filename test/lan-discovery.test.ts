@@ -116,6 +116,22 @@ describe('announcer and browser (logic, fake channel)', () => {
     }
   });
 
+  it('a private lobby is never announced and answers only a query for its own key', () => {
+    const ch = fakeChannel();
+    const announcer = new LanAnnouncer(ch, { intervalMs: 60_000 });
+    try {
+      announcer.set(signLobby(other, info({ name: 'secret' })), { browsable: false });
+      ch.deliver('query', encodeQuery({ game: 'tanks', gameVersion: '1.2' }));
+      ch.deliver('query', { type: 'query', questions: [{ type: 'PTR', name: '_pkarr-lobby._udp.local' }] });
+      expect(ch.sent).toHaveLength(0);
+      ch.deliver('query', encodeQuery({ key: other.publicKey }));
+      expect(ch.sent).toHaveLength(1);
+      expect(decodeAnnouncements(ch.sent[0]!).announcements[0]!.packet.publicKey.z32).toBe(other.publicKey.z32);
+    } finally {
+      announcer.close();
+    }
+  });
+
   it('the browser keeps verified lobbies, counts forged ones, honours goodbyes only when not older, and backs off its queries', () => {
     const ch = fakeChannel();
     const browser = new LanBrowser(ch);
