@@ -67,9 +67,10 @@ export class LanDiscovery {
 
   /** Goodbyes for announced lobbies (sent before the sockets close), then closes. */
   async close(): Promise<void> {
+    const goodbyes = this.active && (this.announcer.keys.length > 0 || this.announcer.stats.goodbyes > 0);
     this.announcer.close();
     this.browser.close();
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the repeated goodbye (250 ms) goes out
+    if (goodbyes) await new Promise((resolve) => setTimeout(resolve, 300)); // the repeated goodbye (250 ms) goes out
     await this.transport.close();
   }
 }
