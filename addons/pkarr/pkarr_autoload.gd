@@ -205,8 +205,8 @@ func resolve(public_key: String, policy: String = "CacheFirst") -> PkarrResult:
 ## public key, or a short code such as [code]K7M4Q-X9PT2[/code]). A lobby of another game or
 ## version than [param game] and [param game_version] fails with [code]OTHER_GAME[/code];
 ## empty ones use the project settings [code]pkarr/lobby/game_id[/code] and
-## [code]game_version[/code] (no check when those are empty too). The value is a [PkarrLobby]; a failure's code is the lobby
-## reason ([code]NO_LOBBY[/code], [code]LOBBY_CLOSED[/code], [code]LOBBY_EXPIRED[/code], ...,
+## [code]game_version[/code] (no check when those are empty too). The value is a
+## [PkarrLobby]; a failure's code is the lobby reason ([code]NO_LOBBY[/code], [code]LOBBY_CLOSED[/code], [code]LOBBY_EXPIRED[/code], ...,
 ## see [PkarrLobby]) or the sidecar's code for a malformed code.
 func get_lobby(code: String, game: String = "", game_version: String = "") -> PkarrResult:
 	var params := {"code": code.strip_edges()}

@@ -13,7 +13,8 @@ func _ready() -> void:
 	_browser.lobby_found.connect(func(_lobby: PkarrLobby) -> void: _rebuild())
 	_browser.lobby_updated.connect(func(_lobby: PkarrLobby) -> void: _rebuild())
 	_browser.lobby_lost.connect(func(_key: String, _reason: String) -> void: _rebuild())
-	_browser.failed.connect(func(failure: PkarrResult) -> void: _status.text = failure.error_message)
+	_browser.failed.connect(func(failure: PkarrResult) -> void:
+		_status.text = failure.error_message)
 	_refresh_button.pressed.connect(_browser.refresh)
 	_back_button.pressed.connect(main.show_screen.bind("menu"))
 	_browser.start()

@@ -24,9 +24,11 @@ static func host_warnings(host: PkarrLobbyHost) -> PackedStringArray:
 	if host.port < 1 or host.port > 65535:
 		warnings.append("port %d is not a valid port (1-65535)" % host.port)
 	if host.beacon_port != 0 and host.beacon_port == host.port:
-		warnings.append("beacon_port and port are both %d: the beacon (TCP) and the game server need different ports" % host.port)
+		warnings.append(("beacon_port and port are both %d: the beacon (TCP) and the game "
+				+ "server need different ports") % host.port)
 	if host.create_server and not host.transport in PkarrLobbyServer.TRANSPORTS:
-		warnings.append("create_server starts enet or ws servers, not %s: turn create_server off to run your own" % host.transport)
+		warnings.append(("create_server starts enet or ws servers, not %s: turn "
+				+ "create_server off to run your own") % host.transport)
 	if RegEx.create_from_string(PkarrService.KEY_NAME_PATTERN).search(host.key_name) == null:
 		warnings.append("key_name %s: use 1-64 of A-Z a-z 0-9 _ . -" % host.key_name)
 	if host.address != "" and host.address.strip_edges() != host.address:

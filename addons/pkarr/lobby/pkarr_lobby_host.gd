@@ -53,6 +53,9 @@ enum State {
 
 ## Default of [member key_name].
 const DEFAULT_KEY_NAME := "lobby_host"
+## Seconds [method open] waits for the sidecar at least (mapping a port and publishing to the
+## DHT can take longer than an ordinary call).
+const OPEN_TIMEOUT_SEC := 30.0
 
 ## Your game's id, [code][A-Za-z0-9._-][/code], 1-64 characters. Empty: the project setting
 ## [code]pkarr/lobby/game_id[/code].
@@ -268,7 +271,9 @@ func open() -> PkarrResult:
 	if not key.is_ok() and key.error_code != "KEY_EXISTS":
 		return _fail_open(key)
 	var sent_players := _players
-	var hosted: PkarrResult = await pkarr.call_method("lobby.host", PkarrLobbyConfig.host_params(self))
+	# Opening may map a port and publish to the DHT: more than an ordinary call may take.
+	var hosted: PkarrResult = await pkarr.call_method("lobby.host",
+			PkarrLobbyConfig.host_params(self), maxf(pkarr.request_timeout, OPEN_TIMEOUT_SEC))
 	if generation != _generation:
 		if hosted.is_ok():
 			pkarr.call_method("lobby.close", {"key": key_name, "lingerSeconds": 0})

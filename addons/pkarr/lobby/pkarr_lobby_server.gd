@@ -80,7 +80,8 @@ func listen(transport: String, port: int) -> PkarrResult:
 	if err != OK:
 		peer = null
 		return PkarrResult.failure(PkarrResult.SERVER_FAILED,
-				"could not start the %s server on port %d: %s" % [transport, port, error_string(err)])
+				"could not start the %s server on port %d: %s"
+				% [transport, port, error_string(err)])
 	_clients.clear()
 	_update_refusal()
 	return PkarrResult.success(peer)

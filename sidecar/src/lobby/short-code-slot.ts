@@ -6,6 +6,7 @@
 import { isPkarrError } from '../core/errors.ts';
 import type { PublicKey } from '../core/keys.ts';
 import { SignedPacket } from '../core/signed-packet.ts';
+import { timestamps } from '../core/timestamp.ts';
 import type { PkarrClient, ResolveResult } from '../client/types.ts';
 import { lobbyError } from './lobby-errors.ts';
 import type { LobbyPublisher } from './lobby-host.ts';
@@ -42,14 +43,14 @@ export class ShortCodeSlot {
     this.#canonical = await shortCodeOf(this.#options.hostKey);
     let publishError: string | undefined;
     try {
-      await this.#publish();
+      await this.#publish(false);
     } catch (err) {
       if (!isPkarrError(err)) throw err;
       publishError = `${err.code}: ${err.message}`;
     }
     this.close();
     this.#timer = setInterval(() => {
-      this.#publish().catch((err: unknown) => this.#options.onError?.(err));
+      this.#publish(true).catch((err: unknown) => this.#options.onError?.(err));
     }, this.#options.republishIntervalMs ?? DEFAULT_SHORT_CODE_REPUBLISH_MS);
     this.#timer.unref();
     return { shortCode: this.shortCode, ...(publishError === undefined ? {} : { publishError }) };
@@ -61,9 +62,13 @@ export class ShortCodeSlot {
     this.#timer = null;
   }
 
-  async #publish(): Promise<void> {
+  /**
+   * The first publish (while `lobby.host` waits) signs with the local clock only; republishes
+   * first look at the network (`nextTimestamp`) so they overtake whatever a squatter wrote since.
+   */
+  async #publish(overtake: boolean): Promise<void> {
     const slot = shortCodeSlotKeypair(this.#canonical);
-    const timestamp = await this.#options.client.nextTimestamp?.(slot.publicKey);
+    const timestamp = overtake ? await this.#options.client.nextTimestamp?.(slot.publicKey) : timestamps.next();
     const packet = SignedPacket.sign(slot, shortCodeRecords(this.#options.hostKey), timestamp === undefined ? {} : { timestamp });
     await this.#options.client.publish(packet);
   }

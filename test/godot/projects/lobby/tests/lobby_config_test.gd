@@ -24,12 +24,14 @@ func test_project_settings_are_the_default_game_id_and_version() -> void:
 	ProjectSettings.set_setting(GAME_ID, "tanks")
 	ProjectSettings.set_setting(GAME_VERSION, "2.1")
 	assert_eq([host.get_game_id(), host.get_game_version()], ["tanks", "2.1"])
-	assert_eq([PkarrLobbyConfig.host_params(host)["game"], PkarrLobbyConfig.host_params(host)["gameVersion"]], ["tanks", "2.1"])
+	var params := PkarrLobbyConfig.host_params(host)
+	assert_eq([params["game"], params["gameVersion"]], ["tanks", "2.1"])
 	assert_eq([browser._browse_params()["game"], browser._browse_params()["gameVersion"]],
 			["tanks", "2.1"])
 	host.game_id = "planes"
 	host.game_version = "3"
-	assert_eq([PkarrLobbyConfig.host_params(host)["game"], PkarrLobbyConfig.host_params(host)["gameVersion"]], ["planes", "3"],
+	params = PkarrLobbyConfig.host_params(host)
+	assert_eq([params["game"], params["gameVersion"]], ["planes", "3"],
 			"the node's own values win")
 	host.free()
 	browser.free()
