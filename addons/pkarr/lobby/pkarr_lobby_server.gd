@@ -7,9 +7,10 @@ extends RefCounted
 ## [PkarrLobbyHost] uses it when [member PkarrLobbyHost.create_server] is on; you rarely need it
 ## yourself. Capacity: with the host playing ([member host_plays]), [code]max_players - 1[/code]
 ## clients fit; otherwise [code]max_players[/code]. A peer beyond that is refused: the server
-## stops accepting connections while full ([member MultiplayerPeer.refuse_new_connections], so
-## ENet and WebSocket both reject at the handshake and [code]Pkarr.join()[/code] fails with
-## [constant PkarrResult.JOIN_REFUSED]), and a peer that still slips in is disconnected.
+## stops accepting connections while full ([member MultiplayerPeer.refuse_new_connections]: ENet
+## resets the connection, WebSocket drops it before sending the peer id, so the client never
+## connects and [code]Pkarr.join()[/code] fails with [constant PkarrResult.JOIN_REFUSED]), and a
+## peer that still slips in is disconnected.
 ##
 ## One [MultiplayerPeer] per [SceneMultiplayer]: a server is ENet (desktop players) or
 ## WebSocket (desktop and browser players), not both at once. Browsers cannot host at all.

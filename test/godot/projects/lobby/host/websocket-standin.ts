@@ -4,10 +4,12 @@
  * after the WebSocket handshake, one binary frame of 4 bytes, the client's peer id as a
  * little-endian int32 (≥ 2); the client counts as connected once it has it
  * (modules/websocket/websocket_multiplayer_peer.cpp, `_poll_client`). Later frames would be
- * SceneMultiplayer packets; the stand-in sends none. A second port plays a full server with
- * `refuse_new_connections`: it takes the TCP connection and drops it before the handshake.
+ * SceneMultiplayer packets; the stand-in sends none. A second server plays a full one with
+ * `refuse_new_connections`: as Godot 4's `_poll_server` does, it completes the WebSocket handshake,
+ * then drops the connection without sending an id (the pending peer goes out of scope), so the
+ * client never becomes connected.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 
 /** The peer id the stand-in assigns (any id ≥ 2 works; a fixed one lets the game check it). */
@@ -16,13 +18,12 @@ export const STANDIN_PEER_ID = 424242;
 export class GodotWebSocketStandIn {
   /** Clients that completed the handshake and got their id. */
   accepted = 0;
-  /** Connections the refusing port dropped. */
+  /** Connections the refusing server dropped after the handshake. */
   refused = 0;
   readonly #ws: WebSocketServer;
-  readonly #refusing: Server;
-  readonly #sockets = new Set<Socket>();
+  readonly #refusing: WebSocketServer;
 
-  private constructor(ws: WebSocketServer, refusing: Server) {
+  private constructor(ws: WebSocketServer, refusing: WebSocketServer) {
     this.#ws = ws;
     this.#refusing = refusing;
     ws.on('connection', (socket) => {
@@ -33,16 +34,17 @@ export class GodotWebSocketStandIn {
     });
     refusing.on('connection', (socket) => {
       this.refused++;
-      socket.destroy();
+      socket.terminate();
     });
   }
 
   static async start(): Promise<GodotWebSocketStandIn> {
-    const ws = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise<void>((resolve) => ws.once('listening', () => resolve()));
-    const refusing = createServer();
-    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
-    return new GodotWebSocketStandIn(ws, refusing);
+    const listen = async (): Promise<WebSocketServer> => {
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+      return server;
+    };
+    return new GodotWebSocketStandIn(await listen(), await listen());
   }
 
   /** What the game reads from its live configuration. */
@@ -55,9 +57,9 @@ export class GodotWebSocketStandIn {
   }
 
   async close(): Promise<void> {
-    for (const client of this.#ws.clients) client.terminate();
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#ws.close(() => resolve()));
-    await new Promise<void>((resolve) => this.#refusing.close(() => resolve()));
+    for (const server of [this.#ws, this.#refusing]) {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   }
 }

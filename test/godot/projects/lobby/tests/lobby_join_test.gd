@@ -2,8 +2,8 @@ extends PkarrTestCase
 ## Instance B: Pkarr.join() ends in a connected WebSocketMultiplayerPeer. The browser cannot run
 ## a game server, so the Node test runs a stand-in for Godot's WebSocketMultiplayerPeer server
 ## (it sends the 4-byte little-endian peer id first, as the engine's server does) and a refusing
-## one (it drops the connection before the handshake, as a full Godot server with
-## refuse_new_connections does). The lobbies are published by this instance's own sidecar with
+## one (it completes the WebSocket handshake and drops the connection without an id, as a
+## full Godot server with refuse_new_connections does). The lobbies are published by this instance's own sidecar with
 ## PkarrLobbyHost (create_server off) under the pkarr/lobby/* project settings, and joined by
 ## short code.
 
