@@ -117,6 +117,9 @@ export class LabProcess {
     try {
       process.kill(-this.pid, sig);
     } catch {
+      // The bare pid only while we have not seen it exit: once reaped, the pid is free for reuse
+      // (pid_max is 32768 here) and would hit an unrelated process of another test.
+      if (!this.running) return;
       try { process.kill(this.pid, sig); } catch { /* already gone */ }
     }
   }
