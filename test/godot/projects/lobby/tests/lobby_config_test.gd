@@ -140,6 +140,17 @@ func test_capacity_counts_the_host_when_it_plays() -> void:
 	assert_eq(PkarrLobbyServer.max_clients_for(4, false), 4)
 	assert_eq(PkarrLobbyServer.max_clients_for(1, true), 0)
 	assert_eq(PkarrLobbyServer.max_clients_for(0, false), 0)
+	# A full server stops taking connections (refuse_new_connections) until a place frees up.
+	var server := PkarrLobbyServer.new()
+	server.max_players = 2
+	server.peer = WebSocketMultiplayerPeer.new()  # not listening here: only the flag is checked
+	assert_true(server.admit(5))
+	assert_true(server.peer.refuse_new_connections, "one client fits beside the host: full")
+	assert_false(server.admit(6))
+	assert_eq(server.get_clients(), PackedInt32Array([5]))
+	assert_true(server.remove(5))
+	assert_false(server.peer.refuse_new_connections, "a place came free")
+	assert_false(server.remove(5), "not twice")
 
 
 func test_counts_joins_and_leaves_and_refuses_beyond_max_players() -> void:
