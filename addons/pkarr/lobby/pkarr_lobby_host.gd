@@ -51,6 +51,8 @@ enum State {
 	OPEN, ## Published and kept fresh.
 }
 
+const _HostSync := preload("../internal/lobby_host_sync.gd")
+
 ## Default of [member key_name].
 const DEFAULT_KEY_NAME := "lobby_host"
 ## Seconds [method open] waits for the sidecar at least (mapping a port and publishing to the
@@ -175,12 +177,12 @@ var _state: State = State.CLOSED
 var _players: int = 0
 var _joinable: bool = true
 var _generation: int = 0
-var _rehosting: bool = false
-var _connected_service: PkarrService = null
 var _server := PkarrLobbyServer.new()
+var _sync: _HostSync
 
 
 func _init() -> void:
+	_sync = _HostSync.new(self)
 	_server.player_joined.connect(_on_roster_changed.bind(player_joined))
 	_server.player_left.connect(_on_roster_changed.bind(player_left))
 	_server.player_refused.connect(player_refused.emit)
@@ -256,37 +258,21 @@ func open() -> PkarrResult:
 		var started := _start_server()
 		if not started.is_ok():
 			return _fail(started.error_code, started.error_message)
-	_connect_service(pkarr)
+	_sync.watch(pkarr)
 	_state = State.OPENING
 	_generation += 1
 	var generation := _generation
-	var connection: PkarrResult = await pkarr.wait_ready(pkarr.request_timeout)
+	var published: PkarrResult = await _sync.publish(pkarr)
 	if generation != _generation:
 		return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
-	if not connection.is_ok():
-		return _fail_open(connection)
-	var key: PkarrResult = await pkarr.call_method("keys.generate", {"name": key_name})
-	if generation != _generation:
-		return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
-	if not key.is_ok() and key.error_code != "KEY_EXISTS":
-		return _fail_open(key)
-	var sent_players := _players
-	# Opening may map a port and publish to the DHT: more than an ordinary call may take.
-	var hosted: PkarrResult = await pkarr.call_method("lobby.host",
-			PkarrLobbyConfig.host_params(self), maxf(pkarr.request_timeout, OPEN_TIMEOUT_SEC))
-	if generation != _generation:
-		if hosted.is_ok():
-			pkarr.call_method("lobby.close", {"key": key_name, "lingerSeconds": 0})
-		return PkarrResult.failure(PkarrResult.STOPPED, "closed while opening")
-	if not hosted.is_ok():
-		return _fail_open(hosted)
-	_take_hosted(PkarrJson.to_dict(hosted.value))
+	if not published.is_ok():
+		return _fail_open(published)
 	_state = State.OPEN
 	_server.report_interval = player_update_interval
 	_server.start_reports()
 	opened.emit(invite_code)
-	if _players != sent_players or not _joinable:
-		await _send_update({"players": _players, "open": _joinable})
+	if _players != int(published.value) or not _joinable:
+		await _sync.send_update({"players": _players, "open": _joinable})
 	return PkarrResult.success(lobby)
 
 
@@ -299,7 +285,7 @@ func set_players(count: int) -> PkarrResult:
 	_players = count
 	if _state != State.OPEN:
 		return PkarrResult.success(lobby)
-	return await _send_update({"players": count})
+	return await _sync.send_update({"players": count})
 
 
 ## Coroutine: locks ([code]false[/code]) or reopens ([code]true[/code]) the lobby without
@@ -309,7 +295,7 @@ func set_joinable(value: bool) -> PkarrResult:
 	_joinable = value
 	if _state != State.OPEN:
 		return PkarrResult.success(lobby)
-	return await _send_update({"open": value})
+	return await _sync.send_update({"open": value})
 
 
 ## Coroutine: publishes the current [member lobby_name], [member max_players],
@@ -321,7 +307,7 @@ func update() -> PkarrResult:
 	if _players > max_players:
 		return _fail(PkarrResult.INVALID_ARGUMENT,
 				"max_players (%d) is below the player count (%d)" % [max_players, _players])
-	return await _send_update({"players": _players, "maxPlayers": max_players,
+	return await _sync.send_update({"players": _players, "maxPlayers": max_players,
 			"name": lobby_name, "custom": PkarrLobbyConfig.custom_strings(custom)})
 
 
@@ -342,47 +328,12 @@ func close(linger_seconds: int = -1) -> PkarrResult:
 	var result := PkarrResult.success(true)
 	var pkarr := _get_service()
 	if was_open and pkarr != null:
-		var params := {"key": key_name}
-		if linger_seconds >= 0:
-			params["lingerSeconds"] = linger_seconds
-		result = await pkarr.call_method("lobby.close", params)
+		result = await _sync.publish_closed(pkarr, linger_seconds)
 	if not result.is_ok():
 		failed.emit(PkarrResult.failure(result.error_code,
 				"could not publish the closed lobby: %s" % result.error_message, result.error_data))
 	closed.emit()
 	return result
-
-
-func _send_update(change: Dictionary) -> PkarrResult:
-	var pkarr := _get_service()
-	if pkarr == null:
-		return _fail(PkarrResult.NOT_CONNECTED, "no Pkarr service")
-	var params := change.duplicate()
-	params["key"] = key_name
-	var generation := _generation
-	var result: PkarrResult = await pkarr.call_method("lobby.update", params)
-	if generation != _generation:
-		return PkarrResult.failure(PkarrResult.STOPPED, "closed meanwhile")
-	if not result.is_ok():
-		return _fail(result.error_code, result.error_message, result.error_data)
-	_take_lobby(PkarrJson.to_dict(result.value).get("lobby"))
-	updated.emit()
-	return PkarrResult.success(lobby)
-
-
-func _take_hosted(data: Dictionary) -> void:
-	public_key = PkarrJson.to_text(data.get("publicKey"))
-	invite_code = PkarrJson.to_text(data.get("inviteCode"), "pk:" + public_key)
-	short_code = PkarrJson.to_text(data.get("shortCode"))
-	_take_lobby(data.get("lobby"))
-
-
-func _take_lobby(data: Variant) -> void:
-	if data is Dictionary:
-		lobby = PkarrLobby.from_dict(data)
-		reach = lobby.reach
-		var endpoint := lobby.get_endpoint(transport)
-		external_address = endpoint.host if endpoint != null else ""
 
 
 func _fail(code: String, message: String, data: Dictionary = {}) -> PkarrResult:
@@ -402,76 +353,16 @@ func _get_service() -> PkarrService:
 	return PkarrService.find_for(self, service)
 
 
-func _connect_service(pkarr: PkarrService) -> void:
-	if _connected_service == pkarr:
-		return
-	_disconnect_service()
-	pkarr.connected.connect(_on_service_connected)
-	_connected_service = pkarr
-
-
-func _disconnect_service() -> void:
-	if _connected_service != null and is_instance_valid(_connected_service):
-		if _connected_service.connected.is_connected(_on_service_connected):
-			_connected_service.connected.disconnect(_on_service_connected)
-	_connected_service = null
-
-
-## After a reconnect: the sidecar may have restarted (and forgotten the lobby) or only the
-## connection dropped (the lobby is still hosted, but updates may have been lost).
-func _on_service_connected() -> void:
-	if _state != State.OPEN or _rehosting:
-		return
-	var pkarr := _get_service()
-	if pkarr == null:
-		return
-	_rehosting = true
-	var generation := _generation
-	var hosted: PkarrResult = await pkarr.call_method("lobby.hosted")
-	var still_hosted := false
-	if hosted.is_ok() and hosted.value is Array:
-		for item: Variant in hosted.value:
-			if PkarrJson.to_text(PkarrJson.to_dict(item).get("key")) == key_name:
-				still_hosted = true
-	if generation != _generation or not hosted.is_ok():
-		_rehosting = false
-		return
-	if still_hosted:
-		_rehosting = false
-		await _send_update({"players": _players, "open": _joinable})
-		return
-	var params := PkarrLobbyConfig.host_params(self)
-	var result: PkarrResult = await pkarr.call_method("lobby.host", params)
-	_rehosting = false
-	if generation != _generation:
-		return
-	if not result.is_ok():
-		failed.emit(PkarrResult.failure(result.error_code,
-				"could not open the lobby again after a sidecar restart: %s"
-				% result.error_message, result.error_data))
-		return
-	_take_hosted(PkarrJson.to_dict(result.value))
-	if not _joinable:
-		await _send_update({"open": false})
-		return
-	updated.emit()
-
-
 ## Leaving for good: stops the server and closes the lobby without waiting for the answer.
 func _shut_down() -> void:
 	_server.stop_reports()
 	if create_server:
 		_stop_server()
 	if _state != State.CLOSED:
-		var pkarr := _get_service()
-		if pkarr == null and is_instance_valid(_connected_service):
-			pkarr = _connected_service
 		_state = State.CLOSED
 		_generation += 1
-		if pkarr != null and pkarr.is_ready():
-			# Not awaited: this node may be freed before the answer, the service is not.
-			pkarr.call_method("lobby.close", {"key": key_name})
-	_disconnect_service()
+		_sync.close_now()
+	_sync.unwatch()
 
 
 func _start_server() -> PkarrResult:
@@ -502,4 +393,4 @@ func _on_roster_changed(id: int, signal_to_emit: Signal) -> void:
 func _on_count_due(count: int) -> void:
 	_players = count
 	if _state == State.OPEN and (lobby == null or lobby.players != count):
-		await _send_update({"players": count})
+		await _sync.send_update({"players": count})
