@@ -17,6 +17,7 @@ import { destroyDhtNode, parseNodeAddress, startDhtNode, type NodeAddress } from
 import { decodeCompactIPv4, ExternalAddressVotes, type ExternalAddress } from './external-address.ts';
 import { ItemLookup } from './item-lookup.ts';
 import { putResult, putToNodes, storedCount } from './put-query.ts';
+import { quickAnnounce } from './quick-announce.ts';
 import { TokenCache } from './token-cache.ts';
 import type { Dht, DhtGetOptions, DhtGetResult, DhtLookupStats, DhtPutResult } from './types.ts';
 
@@ -210,6 +211,21 @@ export class DhtClient implements Dht {
       const packet = lookup.best;
       return { packet, holders: packet === null ? 0 : lookup.holdersOf(packet) };
     });
+  }
+
+  /**
+   * BEP5 announce_peer that ends its lookup as soon as the closest responsive nodes settle instead
+   * of waiting for every timeout (quick-announce.ts); for announces on a critical path (the
+   * rendezvous of hole punching). Resolves with the nodes that accepted it.
+   */
+  async announceQuick(infoHash: Uint8Array, port: number, signal?: AbortSignal): Promise<number> {
+    const hash = toBuffer(infoHash, 20, 'infoHash');
+    assertPort(port, true);
+    this.#assertOpen();
+    return this.#guard(signal, async () => (await quickAnnounce(this.#dht._rpc, hash, port, {
+      deadlineMs: this.#maxLookupMs,
+      ...(signal === undefined ? {} : { signal }),
+    })).stored);
   }
 
   /** BEP5 announce_peer for `infoHash` (20 bytes); port 0 = implied (our DHT port). Resolves with the nodes that accepted it. */

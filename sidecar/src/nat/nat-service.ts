@@ -11,7 +11,7 @@
  * ```
  */
 import { PkarrError } from '../core/errors.ts';
-import type { Keypair, PublicKey } from '../core/keys.ts';
+import type { Keypair } from '../core/keys.ts';
 import type { Lobby } from '../lobby/lobby-record.ts';
 import type { LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
 import { isPublicAddress } from '../lobby/external-address.ts';
@@ -24,7 +24,7 @@ import { punchToHost } from './puncher-joiner.ts';
 import { PunchSocket } from './punch-socket.ts';
 import { Reachability, natStatusJson, type NatStatusJson } from './reachability.ts';
 import type { NatReport, NatType } from './nat-type.ts';
-import { rendezvousHash, rendezvousWindow, type RendezvousDht } from './rendezvous.ts';
+import type { RendezvousDht } from './rendezvous.ts';
 import type { UdpAddress } from './udp-channel.ts';
 import { planJoin, type JoinPlan } from './join-plan.ts';
 
@@ -199,17 +199,6 @@ export class NatService {
     hosted.tunnel?.close();
     await hosted.punch?.close();
     for (const m of hosted.mappings) await this.#options.mapper?.unmap(m.protocol, m.internalPort).catch(() => false);
-  }
-
-  /**
-   * Starts the DHT lookup of the host's rendezvous while the lobby record is still being
-   * resolved: the announce that a punch makes later then needs one round trip instead of a whole
-   * lookup (bittorrent-dht reuses the lookup's nodes and tokens). Sends nothing to the host.
-   */
-  prewarm(hostKey: PublicKey): void {
-    const dht = this.#options.dht();
-    if (dht === null || this.#closed) return;
-    dht.lookup(rendezvousHash(hostKey, rendezvousWindow(Date.now())), () => undefined).catch(() => undefined);
   }
 
   /** Opens the path to a lobby's host for `transport` and says where the game connects. */

@@ -31,6 +31,8 @@ const TARGETED_NODES = 8;
  * closest nodes found by the last lookup (DhtClient.pollPeers).
  */
 export interface RendezvousDht extends TopicDht {
+  /** An announce that does not wait for unresponsive nodes (DhtClient.announceQuick); used when present. */
+  announceQuick?(infoHash: Uint8Array, port: number, signal?: AbortSignal): Promise<number>;
   pollPeers?(infoHash: Uint8Array, onPeer: (host: string, port: number) => void, count?: number, signal?: AbortSignal): Promise<number>;
 }
 
@@ -48,12 +50,26 @@ export function rendezvousHash(hostKey: PublicKey, windowIndex: number): Uint8Ar
 }
 
 /** Joiner side: announces `publicPort` (the punch socket's public port) on the window of `nowMs`. Resolves with the nodes that stored it. */
-export function announceRendezvous(dht: TopicDht, hostKey: PublicKey, publicPort: number, options: { nowMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+export function announceRendezvous(dht: RendezvousDht, hostKey: PublicKey, publicPort: number, options: { nowMs?: number; signal?: AbortSignal } = {}): Promise<number> {
   if (!Number.isInteger(publicPort) || publicPort < 1 || publicPort > 65535) {
     return Promise.reject(new PkarrError('INVALID_ARGUMENT', `invalid public punch port ${String(publicPort)} (1-65535)`));
   }
   const window = rendezvousWindow(options.nowMs ?? Date.now());
-  return dht.announce(rendezvousHash(hostKey, window), publicPort, options.signal);
+  const hash = rendezvousHash(hostKey, window);
+  if (dht.announceQuick === undefined) return dht.announce(hash, publicPort, options.signal);
+  // The quick announce reaches the closest nodes it found within a few round trips (usually those
+  // the host polls); then, in the background, the thorough one reaches the true closest set once its
+  // lookup has waited out the unresponsive nodes, so a quick lookup that ended early is repaired
+  // seconds later. Not at once: the thorough lookup's queries to dead nodes would hold the socket's
+  // in-flight slots the quick one needs.
+  const thorough = (): Promise<number> => dht.announce(hash, publicPort, options.signal);
+  return dht.announceQuick(hash, publicPort, options.signal).then(
+    (stored) => {
+      thorough().catch(() => undefined);
+      return stored;
+    },
+    () => thorough(),
+  );
 }
 
 export interface RendezvousWatcherOptions {

@@ -66,7 +66,6 @@ async function lobbyJoin(params: Params, ctx: LobbyNatContext): Promise<unknown>
   const timeoutMs = optionalTimeout(params);
   const started = performance.now();
   const key = await ctx.lobbies.resolveCode(code); // a short code: through its slot
-  ctx.nat?.prewarm(key); // the rendezvous lookup runs while the lobby resolves
   const found = await ctx.lobbies.get(key.z32, { ...(game === undefined ? {} : { game }), ...(gameVersion === undefined ? {} : { gameVersion }) });
   const lobby = found.lobby;
   if (lobby.players >= lobby.maxPlayers) throw lobbyError('LOBBY_FULL', `lobby ${lobby.name} is full (${lobby.players}/${lobby.maxPlayers})`);
