@@ -1,4 +1,4 @@
-extends PkarrTestCase
+extends PkarrLiveTestCase
 ## The addon against real sidecars on a LAN with no internet (started by
 ## test/lan-engine-lab.test.ts): sidecars "host" and "player" run `serve --no-dht --no-relays` in
 ## two NAT-lab namespaces on one bridge with no WAN; their RPC ports are bridged to this page's
@@ -11,10 +11,7 @@ const GAME := "pkarr-lan-lab"
 
 func before_all() -> void:
 	timeout_sec = 90.0
-	var live := await PkarrTestHost.live_config(tree, 80.0)
-	if not assert_false(live.is_empty(), "the host injected the lab sidecars"):
-		return
-	shared["live"] = live
+	await load_live_config(80.0)
 
 
 func before_each() -> void:
@@ -22,8 +19,8 @@ func before_each() -> void:
 
 
 func test_the_browser_shows_a_lan_lobby_and_join_answers_its_lan_address() -> void:
-	var host_service := await _service_on("host")
-	var player_service := await _service_on("player")
+	var host_service := await service_on("host")
+	var player_service := await service_on("player")
 	if host_service == null or player_service == null:
 		return
 	var host_address := str(shared["live"]["host_lan"])
@@ -71,14 +68,3 @@ func test_the_browser_shows_a_lan_lobby_and_join_answers_its_lan_address() -> vo
 	await host.close(0)
 	var lost := await wait_until(func() -> bool: return browser.get_lobby(host.public_key) == null, 10.0)
 	assert_true(lost, "a closed LAN lobby leaves the browser")
-
-
-func _service_on(label: String) -> PkarrService:
-	var service := PkarrService.new()
-	service.autostart = false
-	add_child_autofree(service)
-	var sidecar: Dictionary = shared["live"]["sidecars"][label]
-	var connected: PkarrResult = await service.connect_to(sidecar["url"], sidecar["token"])
-	if not assert_true(connected.is_ok(), "connect to %s: %s" % [label, connected]):
-		return null
-	return service

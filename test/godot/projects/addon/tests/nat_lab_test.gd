@@ -1,4 +1,4 @@
-extends PkarrTestCase
+extends PkarrLiveTestCase
 ## The addon against real sidecars inside the NAT lab (started by test/nat-engine-lab.test.ts):
 ## sidecar "host" runs behind one port-restricted NAT, sidecar "player" behind another; their RPC
 ## ports are bridged to this page's loopback. What the web engine can run: the NAT type in
@@ -12,10 +12,7 @@ const GAME := "pkarr-nat-lab"
 
 func before_all() -> void:
 	timeout_sec = 120.0
-	var live := await PkarrTestHost.live_config(tree, 110.0)
-	if not assert_false(live.is_empty(), "the host injected the lab sidecars"):
-		return
-	shared["live"] = live
+	await load_live_config(110.0)
 
 
 func before_each() -> void:
@@ -23,7 +20,7 @@ func before_each() -> void:
 
 
 func test_status_reports_the_nat_type_behind_a_port_restricted_router() -> void:
-	var service := await _service_on("host")
+	var service := await service_on("host")
 	if service == null:
 		return
 	var nat: PkarrReachability = null
@@ -44,8 +41,8 @@ func test_status_reports_the_nat_type_behind_a_port_restricted_router() -> void:
 
 
 func test_a_host_behind_nat_opens_and_a_player_behind_another_nat_gets_a_punched_route() -> void:
-	var host_service := await _service_on("host")
-	var player_service := await _service_on("player")
+	var host_service := await service_on("host")
+	var player_service := await service_on("player")
 	if host_service == null or player_service == null:
 		return
 	var host := PkarrLobbyHost.new()
@@ -83,14 +80,3 @@ func test_a_host_behind_nat_opens_and_a_player_behind_another_nat_gets_a_punched
 	assert_eq(joined.error_code, PkarrResult.UNREACHABLE_NAT, joined.error_message)
 	assert_has(joined.error_message, "ws")
 	await host.close(0)
-
-
-func _service_on(label: String) -> PkarrService:
-	var service := PkarrService.new()
-	service.autostart = false
-	add_child_autofree(service)
-	var sidecar: Dictionary = shared["live"]["sidecars"][label]
-	var connected: PkarrResult = await service.connect_to(sidecar["url"], sidecar["token"])
-	if not assert_true(connected.is_ok(), "connect to %s: %s" % [label, connected]):
-		return null
-	return service

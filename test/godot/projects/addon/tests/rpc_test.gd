@@ -1,4 +1,4 @@
-extends PkarrTestCase
+extends PkarrLiveTestCase
 ## The Pkarr autoload against real sidecars (started by test/addon-engine.test.ts on a local DHT
 ## testnet): connect with the token, keys, publish on one sidecar and resolve from another,
 ## error codes, refused tokens, request timeouts, lost connections, giving up.
@@ -8,10 +8,7 @@ const Z32_LENGTH := 52
 
 func before_all() -> void:
 	timeout_sec = 90.0
-	var live := await PkarrTestHost.live_config(tree, 80.0)
-	if not assert_false(live.is_empty(), "the host injected the sidecar configuration"):
-		return
-	shared["live"] = live
+	await load_live_config(80.0)
 
 
 func before_each() -> void:
@@ -84,7 +81,7 @@ func test_publishes_and_resolves_from_a_second_sidecar() -> void:
 	assert_true(info.stored_on > 0, "stored on %d nodes" % info.stored_on)
 	assert_has(_pkarr().kept_alive_keys(), "host")
 
-	var other := await _service_on("b")
+	var other := await service_on("b")
 	if other == null:
 		return
 	var found: PkarrResult = await other.resolve(public_key)
@@ -245,13 +242,4 @@ func _new_service() -> PkarrService:
 	var service := PkarrService.new()
 	service.autostart = false
 	add_child_autofree(service)
-	return service
-
-
-func _service_on(label: String) -> PkarrService:
-	var service := _new_service()
-	var sidecar := _sidecar(label)
-	var connected: PkarrResult = await service.connect_to(sidecar["url"], sidecar["token"])
-	if not assert_true(connected.is_ok(), "connect to %s: %s" % [label, connected]):
-		return null
 	return service
