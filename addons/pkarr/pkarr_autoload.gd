@@ -210,15 +210,7 @@ func resolve(public_key: String, policy: String = "CacheFirst") -> PkarrResult:
 ## see [PkarrLobby]) or the sidecar's code for a malformed code.
 func get_lobby(code: String, game: String = "", game_version: String = "") -> PkarrResult:
 	var params := {"code": code.strip_edges()}
-	# Both from the project settings, or the caller's: a given game id is never checked
-	# against the project's version.
-	if game.strip_edges() == "":
-		game = PkarrSettings.game_id_or_default("")
-		game_version = PkarrSettings.game_version_or_default(game_version)
-	if game != "":
-		params["game"] = game
-	if game_version != "":
-		params["gameVersion"] = game_version
+	PkarrSettings.add_game_params(params, game, game_version)
 	return PkarrLobby.from_result(await call_method("lobby.get", params))
 
 

@@ -108,6 +108,22 @@ static func game_version_or_default(own: String) -> String:
 	return value if value != "" else str(get_value(LOBBY_GAME_VERSION)).strip_edges()
 
 
+## Adds [code]game[/code] and [code]gameVersion[/code] to the sidecar [param params] of a lookup
+## by code: the caller's [param game] and [param game_version], or, when no game is given, both from
+## the project settings (a given game id is never checked against the project's version). Nothing
+## is added for what stays empty.
+static func add_game_params(params: Dictionary, game: String, game_version: String) -> void:
+	var id := game.strip_edges()
+	var version := game_version.strip_edges()
+	if id == "":
+		id = game_id_or_default("")
+		version = game_version_or_default(version)
+	if id != "":
+		params["game"] = id
+	if version != "":
+		params["gameVersion"] = version
+
+
 ## Why [param game_id] cannot be a game id (empty when it can): 1-64 characters of
 ## [code][A-Za-z0-9._-][/code], as the sidecar requires.
 static func game_id_problem(game_id: String) -> String:

@@ -34,15 +34,8 @@ static func join(service: PkarrService, code: String, options: Dictionary = {}) 
 				"transport must be enet, ws or wss, not %s" % transport)
 	var params := {"code": code.strip_edges(), "transport": transport,
 			"timeoutMs": int(timeout * 1000.0)}
-	var game := str(options.get("game", "")).strip_edges()
-	var game_version := str(options.get("game_version", "")).strip_edges()
-	if game == "":  # both from the project settings (a given game id keeps its own version)
-		game = PkarrSettings.game_id_or_default("")
-		game_version = PkarrSettings.game_version_or_default(game_version)
-	if game != "":
-		params["game"] = game
-	if game_version != "":
-		params["gameVersion"] = game_version
+	PkarrSettings.add_game_params(params, str(options.get("game", "")),
+			str(options.get("game_version", "")))
 	var routed: PkarrResult = await service.call_method("lobby.join", params, timeout + 5.0)
 	if not routed.is_ok():
 		return PkarrLobby.from_result(routed)  # the lobby reason becomes the error code
