@@ -59,7 +59,10 @@ describe('token', () => {
     for (const [protocols, options] of refused) {
       expect(await handshake(rpcSocket(s.port, [...protocols], options ?? {}))).toBe(401);
     }
-    expect(s.stderr().match(/refused connection from [^:]+: (missing|wrong) token/g)?.length).toBe(refused.length);
+    // The sidecar logs each refusal on its stderr, which reaches us asynchronously: wait (bounded) for the lines.
+    const refusals = (): number => s.stderr().match(/refused connection from [^:]+: (missing|wrong) token/g)?.length ?? 0;
+    for (let i = 0; i < 100 && refusals() < refused.length; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(refusals()).toBe(refused.length);
     expect(s.stderr()).not.toMatch(/client #\d+ connected/); // no refused attempt ever became a client
     const ok = rpcSocket(s.port, ['pkarr-godot.v1', `token.${s.token}`]);
     expect(await handshake(ok)).toBe('open');
