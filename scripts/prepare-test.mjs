@@ -24,6 +24,7 @@ const NEEDS = [
   ['natpmpc', '/usr/bin/natpmpc', 'the NAT lab (a reference NAT-PMP client)'],
   ['python3-libtorrent', null, 'the NAT lab (libtorrent DHT nodes with BEP42 `ip`)'],
   ['dnsutils', '/usr/bin/dig', 'DNS interop tests (dig)'],
+  ['unzip', '/usr/bin/unzip', 'the Asset Library zip round trip (a real unzip)'],
   ['gcc', '/usr/bin/gcc', 'the game-tunnel test (builds a real ENet peer, test/nat-tunnel-enet-peer.c)'],
   ['libenet-dev', '/usr/include/enet/enet.h', 'the game-tunnel test (a real libenet server and clients)'],
 ];

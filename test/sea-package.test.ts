@@ -159,8 +159,8 @@ describe('addon zip', () => {
     expect(logged).toContain('macos-arm64: Apple Silicon needs a signed binary: build it on a Mac with scripts/build-darwin-arm64.sh');
   });
 
-  const unzip = '/usr/bin/unzip';
-  it.skipIf(!existsSync(unzip))(existsSync(unzip) ? 'extracts with unzip into a packed sidecar that unpacks and runs' : 'unzip round trip: SKIPPED (no /usr/bin/unzip)', async () => {
+  const unzip = '/usr/bin/unzip'; // installed by npm test's preparation (scripts/prepare-test.mjs)
+  it('extracts with unzip into a packed sidecar that unpacks and runs', async () => {
     const dest = join(root, 'x');
     const extracted = spawnSync(unzip, ['-q', result.path, 'addons/pkarr/bin/linux-x64/*', 'addons/pkarr/plugin.cfg', '-d', dest], { encoding: 'utf8', timeout: 120_000 });
     expect(extracted.status, extracted.stderr).toBe(0);
