@@ -63,8 +63,6 @@ export interface HostPreparation {
   publicGamePort: number;
   /** Extra endpoints: `punch` (the punch socket's public address), `lan` (this machine on its LAN). */
   endpoints: LobbyEndpoint[];
-  mappings: PortMapping[];
-  report: NatReport | null;
 }
 
 /** Where the game connects to join. */
@@ -79,7 +77,8 @@ export interface JoinRoute {
 interface HostedNat {
   punch: PunchHost | null;
   tunnel: HostTunnel | null;
-  mappings: PortMapping[];
+  /** The game port's router mapping, removed on release. */
+  gameMapping: PortMapping | null;
 }
 
 const DEFAULT_REACHABILITY_WAIT_MS = 10_000;
@@ -153,12 +152,10 @@ export class NatService {
   async host(name: string, keypair: Keypair, options: { gamePort: number; map?: boolean; punch?: boolean }): Promise<HostPreparation> {
     this.#assertOpen();
     if (this.#hosted.has(name)) throw new PkarrError('INVALID_ARGUMENT', `key ${name} already hosts a lobby: close it first`);
-    const mappings: PortMapping[] = [];
     let gameMapping: PortMapping | null = null;
     if ((options.map ?? true) && this.#options.mapper !== null) {
       // In parallel: without a gateway both wait for the same discovery bound.
       [gameMapping] = await Promise.all([this.#map(options.gamePort, 'pkarr-godot game'), this.#mapPunchSocket()]);
-      if (gameMapping !== null) mappings.push(gameMapping);
     }
     let report: NatReport | null = null;
     try {
@@ -169,8 +166,7 @@ export class NatService {
     const prepared = describeHost(report, gameMapping, options.gamePort, this.socket.address().port);
     const lan = await this.#lanEndpoint(options.gamePort, [gameMapping?.externalHost, report?.publicHost].filter((h): h is string => typeof h === 'string'));
     if (lan !== null) prepared.endpoints.push(lan);
-    prepared.mappings = mappings;
-    const hosted: HostedNat = { punch: null, tunnel: null, mappings };
+    const hosted: HostedNat = { punch: null, tunnel: null, gameMapping };
     if ((options.punch ?? true) && prepared.reach !== 'public' && prepared.reach !== 'mapped' && this.#options.dht() !== null) {
       const tunnel = new HostTunnel({ gamePort: options.gamePort });
       tunnel.on('player-ended', (link, reason) => this.#options.onEvent?.({ type: 'player-left', key: name, remote: `${link.remote.host}:${link.remote.port}`, reason }));
@@ -198,7 +194,8 @@ export class NatService {
     this.#hosted.delete(name);
     hosted.tunnel?.close();
     await hosted.punch?.close();
-    for (const m of hosted.mappings) await this.#options.mapper?.unmap(m.protocol, m.internalPort).catch(() => false);
+    const m = hosted.gameMapping;
+    if (m !== null) await this.#options.mapper?.unmap(m.protocol, m.internalPort).catch(() => false);
   }
 
   /** Opens the path to a lobby's host for `transport` and says where the game connects. */
@@ -305,12 +302,12 @@ export function describeHost(report: NatReport | null, gameMapping: PortMapping 
     ?? (report?.type === 'symmetric' && report.publicHost !== null ? { host: report.publicHost, port: punchPort } : null);
   const endpoints: LobbyEndpoint[] = [];
   if (gameMapping !== null && isPublicAddress(gameMapping.externalHost)) {
-    return { reach: 'mapped', address: gameMapping.externalHost, publicGamePort: gameMapping.externalPort, endpoints, mappings: [], report };
+    return { reach: 'mapped', address: gameMapping.externalHost, publicGamePort: gameMapping.externalPort, endpoints };
   }
   if (report === null) throw new PkarrError('ADDRESS_UNKNOWN', 'the public address of this host is unknown');
   switch (report.type) {
     case 'public':
-      return { reach: 'public', address: report.publicHost, publicGamePort: gamePort, endpoints, mappings: [], report };
+      return { reach: 'public', address: report.publicHost, publicGamePort: gamePort, endpoints };
     case 'mapped':
     case 'cone':
     case 'symmetric': {
@@ -319,7 +316,7 @@ export function describeHost(report: NatReport | null, gameMapping: PortMapping 
       const host = report.publicHost ?? punchAddress?.host ?? null;
       if (host === null || punchAddress === null) throw new PkarrError('ADDRESS_UNKNOWN', 'the public address of this host is unknown: DHT nodes disagree');
       endpoints.push({ transport: 'punch', host, port: punchAddress.port });
-      return { reach, address: null, publicGamePort: gamePort, endpoints, mappings: [], report };
+      return { reach, address: null, publicGamePort: gamePort, endpoints };
     }
     case 'unknown':
       throw new PkarrError('ADDRESS_UNKNOWN', `the public address of this host is unknown: ${report.summary}`);
