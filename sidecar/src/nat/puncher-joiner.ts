@@ -23,7 +23,7 @@ export type PunchNatType = NatType;
 export const DEFAULT_PUNCH_TIMEOUT_MS = 20_000;
 export const DEFAULT_OPENER_TTL = 2;
 export const DEFAULT_OPENER_INTERVAL_MS = 500;
-/** Retry of a failed rendezvous announce, ms. */
+/** Pause before announcing again: after a failure, or while no probe came from the host, ms. */
 const ANNOUNCE_RETRY_MS = 5_000;
 
 export interface PunchJoinOptions extends PunchLinkTiming {
@@ -149,7 +149,9 @@ export function punchToHost(options: PunchJoinOptions): Promise<PunchLink> {
     const announce = (): void => {
       const now = Date.now();
       const window = rendezvousWindow(now);
-      if (announcing || settled || (window === announcedWindow && now < nextAnnounceAt) || (window === announcedWindow && lastDhtError === null)) return;
+      // Again in a new window, after a failure, and while the host has not probed us yet (the
+      // announce may have reached nodes the host does not poll): every ANNOUNCE_RETRY_MS.
+      if (announcing || settled || (window === announcedWindow && (now < nextAnnounceAt || probedFrom !== null))) return;
       announcing = true;
       stats.announces++;
       announceRendezvous(options.announce.dht, hostKey, checked.publicPort, { nowMs: now, ...(signal ? { signal } : {}) }).then(
@@ -158,6 +160,7 @@ export function punchToHost(options: PunchJoinOptions): Promise<PunchLink> {
           announcedWindow = window;
           if (stored > 0) {
             lastDhtError = null;
+            nextAnnounceAt = Date.now() + ANNOUNCE_RETRY_MS;
           } else {
             stats.announceFailures++;
             lastDhtError = new PkarrError('NO_DHT_NODES', 'no DHT node stored the rendezvous announce');

@@ -22,7 +22,7 @@ export const DEFAULT_MAX_NEW_PER_MINUTE = 30;
 /** Default time after which an address still announced is reported again, ms. */
 export const DEFAULT_REPEAT_AFTER_MS = 15_000;
 /** Default age after which a window's poll is a full lookup again, ms. */
-export const DEFAULT_FULL_LOOKUP_EVERY_MS = 30_000;
+export const DEFAULT_FULL_LOOKUP_EVERY_MS = 10_000;
 /** Closest nodes a targeted poll asks. */
 const TARGETED_NODES = 8;
 
