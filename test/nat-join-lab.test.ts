@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentClient } from './natlab/agent-client.ts';
 import { NatLab, type SiteOptions } from './natlab/lab.ts';
+import { mapLimited } from '../sidecar/src/core/map-limited.ts';
 
 const SIDECAR = './test/natlab/scenarios/sidecar.ts';
 const GAME_PORT = 7777;
@@ -106,9 +107,12 @@ describe('joining lobbies through real NATs (serve + lobby.host/lobby.join, as t
   it('connects every pair a cone NAT permits and fails the rest with UNREACHABLE_NAT', async () => {
     const outcomes: Outcome[] = [];
     // One joiner machine per site joins every lobby; the sites join in parallel.
-    await Promise.all(KINDS.map(async (_, j) => {
+    // Two player machines join at a time (each its lobbies one after the other): with all seven at
+    // once, 21 sidecars and 16 DHT nodes on two cores, a port-restricted pair now and then timed
+    // out (about 1 run in 6; cause not found, see docs/nat.md §5). The pairs are what this proves.
+    await mapLimited(KINDS, 2, async (_, j) => {
       for (let h = 0; h < KINDS.length; h++) outcomes.push(await join(h, j));
-    }));
+    });
     await Promise.all(KINDS.map(async (_, h) => outcomes.push(await join(h, -1, true))));
     const rows = outcomes.map((o) => `| ${o.host} | ${o.joiner} | ${o.echoes > 0 ? `yes (${o.via}, ${o.echoes}/5 echoes)` : `no (${o.error || `${o.via}: no echo`})`} | ${o.joinMs} ms |`);
     console.log(['# figure: join matrix (host | joiner | game packets both ways | lobby.join time)', '| host | joiner | connected | join |', '|---|---|---|---|', ...rows].join('\n'));
@@ -119,5 +123,5 @@ describe('joining lobbies through real NATs (serve + lobby.host/lobby.join, as t
         expect(o.error, `${o.host} <- ${o.joiner} should fail with UNREACHABLE_NAT`).toBe('UNREACHABLE_NAT');
       }
     }
-  }, 600_000);
+  }, 900_000);
 });
