@@ -356,6 +356,22 @@ describe('CORS, methods, status page', () => {
     expect(res.headers.get('access-control-allow-headers')).toBe('content-type,x-custom');
   });
 
+  it('opts in to Private / Local Network Access preflights (a public page calling a local relay)', async () => {
+    const key = Keypair.generate().publicKey.z32;
+    const ask = async (extra: Record<string, string>): Promise<Headers> => (await fetch(`${relay.url}/${key}`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://game.itch.example', 'Access-Control-Request-Method': 'GET', ...extra },
+    })).headers;
+    const pna = await ask({ 'Access-Control-Request-Private-Network': 'true' });
+    expect(pna.get('access-control-allow-private-network')).toBe('true');
+    expect(pna.get('access-control-allow-origin')).toBe('https://game.itch.example');
+    const lna = await ask({ 'Access-Control-Request-Local-Network': 'true' });
+    expect(lna.get('access-control-allow-local-network')).toBe('true');
+    const plain = await ask({});
+    expect(plain.get('access-control-allow-private-network')).toBeNull();
+    expect(plain.get('access-control-allow-local-network')).toBeNull();
+  });
+
   it('405 for other methods, 404 for nested paths', async () => {
     const key = Keypair.generate().publicKey.z32;
     const del = await fetch(`${relay.url}/${key}`, { method: 'DELETE' });

@@ -6,6 +6,13 @@
  * the request's `Origin` is echoed with credentials allowed, preflights (`OPTIONS`) get 204 with
  * `GET, PUT, OPTIONS` (plus `POST` for DoH) and the requested headers mirrored, and the pkarr and
  * caching headers are exposed to scripts.
+ *
+ * A public page calling a relay on loopback or a private address (a game on itch.io trying the
+ * local relay on 127.0.0.1:6881) makes Chromium send Private Network Access preflights carrying
+ * `Access-Control-Request-Private-Network: true` (later renamed Local Network Access, which asks
+ * with `Access-Control-Request-Local-Network: true`); the preflight answer opts in with the
+ * matching `Access-Control-Allow-…: true`. Relay data is public and every packet is signed, so
+ * opting in exposes nothing a public relay would not.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -80,6 +87,8 @@ export function sendPreflight(req: IncomingMessage, res: ServerResponse): void {
   const requested = req.headers['access-control-request-headers'];
   if (requested !== undefined && requested !== '') headers['Access-Control-Allow-Headers'] = requested;
   if (req.headers.origin === undefined) headers['Access-Control-Allow-Origin'] = '*';
+  if (req.headers['access-control-request-private-network'] === 'true') headers['Access-Control-Allow-Private-Network'] = 'true';
+  if (req.headers['access-control-request-local-network'] === 'true') headers['Access-Control-Allow-Local-Network'] = 'true';
   res.writeHead(204, headers);
   res.end();
 }
