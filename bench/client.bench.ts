@@ -17,7 +17,7 @@ import type { DnsRecord } from '../sidecar/src/core/records.ts';
 import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
 import { DhtClient } from '../sidecar/src/dht/dht-client.ts';
 import { Testnet } from '../sidecar/src/dht/testnet.ts';
-import { RelayClient } from '../sidecar/src/relay/relay-client.ts';
+import { RelayClient } from '../sidecar/src/client/relay-client.ts';
 import { fmt, opsPerSecond, quantile } from './measure.ts';
 
 const SAMPLES = 25;

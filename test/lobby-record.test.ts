@@ -12,7 +12,7 @@ import {
 } from '../sidecar/src/lobby/lobby-record.ts';
 import { parseAttributes } from '../sidecar/src/lobby/txt-attributes.ts';
 import { lobbyTopic, lobbyTopicText } from '../sidecar/src/lobby/topic.ts';
-import { isPublicAddress, resolveHostAddress } from '../sidecar/src/lobby/external-address.ts';
+import { isPublicAddress, resolveHostAddress } from '../sidecar/src/lobby/host-address.ts';
 
 const keypair = Keypair.fromSeed(new Uint8Array(32).fill(7));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assertAllowedHost } from '../sidecar/src/core/loopback-guard.ts';
-import { normalizeRelayUrl } from '../sidecar/src/relay/relay-client.ts';
+import { normalizeRelayUrl } from '../sidecar/src/client/relay-client.ts';
 import { DhtClient } from '../sidecar/src/dht/dht-client.ts';
 
 describe('loopback-only guard for tests', () => {

@@ -1,5 +1,5 @@
 /**
- * The relay's answers to HTTP protocol errors (sidecar/src/relay/client-error.ts) on a node:http
+ * The relay's answers to HTTP protocol errors (sidecar/src/relay/bad-request.ts) on a node:http
  * server with short timeouts, over raw loopback sockets: 408 for a header timeout, 431 for
  * oversized headers, 400 for a malformed request, nothing (just a close) when a response has
  * already started, and no half-closed connection kept for a client that never closes its side.
@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { CLIENT_ERROR_LINGER_MS, ClientErrorResponder, clientErrorStatus } from '../sidecar/src/relay/client-error.ts';
+import { CLIENT_ERROR_LINGER_MS, ClientErrorResponder, clientErrorStatus } from '../sidecar/src/relay/bad-request.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];

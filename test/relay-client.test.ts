@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { httpDate, nowMicros, parseHttpDate } from '../sidecar/src/core/timestamp.ts';
-import { NO_CACHE, RelayClient, normalizeRelayUrl, parseInvalidSeq, parseStoredNodes } from '../sidecar/src/relay/relay-client.ts';
+import { NO_CACHE, RelayClient, normalizeRelayUrl, parseInvalidSeq, parseStoredNodes } from '../sidecar/src/client/relay-client.ts';
 import { FakeRelay, SECOND, makePacket } from './client-helpers.ts';
 import { failure } from './error-helpers.ts';
 

@@ -11,7 +11,7 @@ import { Keypair } from '../sidecar/src/core/keys.ts';
 import { nowMicros } from '../sidecar/src/core/timestamp.ts';
 import { DhtClient } from '../sidecar/src/dht/dht-client.ts';
 import { Testnet } from '../sidecar/src/dht/testnet.ts';
-import { RelayClient } from '../sidecar/src/relay/relay-client.ts';
+import { RelayClient } from '../sidecar/src/client/relay-client.ts';
 import { startRelay, type RunningRelay } from '../sidecar/src/relay/relay-server.ts';
 import { makePacket } from './relay-server-helpers.ts';
 

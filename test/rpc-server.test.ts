@@ -6,7 +6,7 @@ import { Dispatcher } from '../sidecar/src/rpc/dispatcher.ts';
 import { RpcServer, type RpcServerOptions } from '../sidecar/src/rpc/rpc-server.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from '../sidecar/src/rpc/heartbeat.ts';
 import { tokensEqual } from '../sidecar/src/rpc/handshake.ts';
-import { silentLogger } from '../sidecar/src/rpc/log.ts';
+import { silentLogger } from '../sidecar/src/util/log.ts';
 
 const TOKEN = 'ab'.repeat(32);
 const servers: RpcServer<null>[] = [];

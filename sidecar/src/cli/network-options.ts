@@ -16,7 +16,7 @@
 import { Client, DEFAULT_RELAYS } from '../client/client.ts';
 import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
-import { normalizeRelayUrl } from '../relay/relay-client.ts';
+import { normalizeRelayUrl } from '../client/relay-client.ts';
 import { UsageError, integerValue, stringList, stringValue, waitForStopSignal, type ParsedValues } from './cli-support.ts';
 
 export const NETWORK_OPTIONS = {

@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { format } from 'node:util';
 import { isPkarrError } from '../core/errors.ts';
-import { createLogger, type Logger } from '../rpc/log.ts';
-import { watchLifetime, type StopReason } from '../rpc/lifetime.ts';
-import { SERVE_USAGE, parseServeOptions, type ServeOptions } from '../rpc/serve-options.ts';
-import { Sidecar } from '../rpc/sidecar.ts';
+import { createLogger, type Logger } from '../util/log.ts';
+import { watchLifetime, type StopReason } from '../serve/lifetime.ts';
+import { SERVE_USAGE, parseServeOptions, type ServeOptions } from '../serve/serve-options.ts';
+import { Sidecar } from '../serve/sidecar.ts';
 import { version } from '../version.ts';
 
 /** The sidecar version reported in the ready line and `status` (kept equal to package.json). */

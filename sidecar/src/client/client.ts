@@ -17,7 +17,7 @@ import type { DnsRecord } from '../core/records.ts';
 import { SignedPacket } from '../core/signed-packet.ts';
 import { assertTimestamp, nowMicros, timestamps } from '../core/timestamp.ts';
 import type { Dht } from '../dht/types.ts';
-import { DEFAULT_RELAY_TIMEOUT_MS, RelayClient } from '../relay/relay-client.ts';
+import { DEFAULT_RELAY_TIMEOUT_MS, RelayClient } from './relay-client.ts';
 import { PacketCache } from './packet-cache.ts';
 import { mergePublishOutcomes, type DhtPublishOutcome, type RelayPublishOutcome } from './publish-merge.ts';
 import { queryNetwork } from './network-query.ts';

@@ -15,7 +15,7 @@ import { PkarrError, isPkarrError } from '../core/errors.ts';
 import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import type { Dht } from '../dht/types.ts';
-import type { RelayClient } from '../relay/relay-client.ts';
+import type { RelayClient } from './relay-client.ts';
 import type { ResolvePolicy, ResolveResult } from './types.ts';
 
 export interface NetworkQuery {

@@ -17,7 +17,7 @@ import { assertAllowedHost } from '../core/loopback-guard.ts';
 import { PublicKey } from '../core/keys.ts';
 import { MAX_BYTES, SignedPacket } from '../core/signed-packet.ts';
 import { httpDate, nowMicros, parseHttpDate } from '../core/timestamp.ts';
-import type { ResolvePolicy } from '../client/types.ts';
+import type { ResolvePolicy } from './types.ts';
 
 /** Content type of a relay payload (`sig ‖ ts ‖ dns`). */
 export const RELAY_PAYLOAD_CONTENT_TYPE = 'application/pkarr.org/relays#payload';

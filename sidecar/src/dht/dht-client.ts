@@ -14,7 +14,7 @@ import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import { putArguments } from './bep44.ts';
 import { destroyDhtNode, parseNodeAddress, startDhtNode, type NodeAddress } from './dht-node.ts';
-import { decodeCompactIPv4, ExternalAddressVotes, type ExternalAddress } from './external-address.ts';
+import { decodeCompactIPv4, ExternalAddressVotes, type ExternalAddress } from './address-votes.ts';
 import { ItemLookup } from './item-lookup.ts';
 import { putResult, putToNodes, storedCount } from './put-query.ts';
 import { quickAnnounce } from './quick-announce.ts';

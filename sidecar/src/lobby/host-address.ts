@@ -2,7 +2,7 @@
  * The address a lobby advertises for its host. Either configured explicitly (from UPnP on the Godot
  * side, a port-forwarded address, a LAN address, 127.0.0.1 in tests: private and loopback addresses
  * are accepted ONLY this way), or learnt from the DHT: BEP42 responders report the address they see
- * us at (dht/external-address.ts), which is used only when it is public and enough nodes agree.
+ * us at (dht/address-votes.ts), which is used only when it is public and enough nodes agree.
  */
 import { BlockList, isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';

@@ -22,7 +22,7 @@ import type { RateLimit } from '../relay/rate-limiter.ts';
 import { BeaconServer } from './beacon-server.ts';
 import { DirectoryPublisher, type DirectoryListing, type DirectoryPublisherOptions } from './directory-publisher.ts';
 import { customMap } from './custom-map.ts';
-import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './external-address.ts';
+import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './host-address.ts';
 import type { LobbyEndpoint } from './lobby-endpoints.ts';
 import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo } from './lobby-record.ts';
 import type { NatType } from '../nat/nat-type.ts';

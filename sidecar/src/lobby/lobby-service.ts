@@ -12,7 +12,7 @@
 import { PkarrError } from '../core/errors.ts';
 import type { Keypair, PublicKey } from '../core/keys.ts';
 import type { RateLimit } from '../relay/rate-limiter.ts';
-import type { ExternalAddressSource } from './external-address.ts';
+import type { ExternalAddressSource } from './host-address.ts';
 import { LobbyBrowser, type BrowseResult, type BrowsedLobby, type LostReason, type LobbyBrowserOptions } from './lobby-browser.ts';
 import { LobbyHost, type LobbyClosed, type LobbyOpenOptions, type LobbyOpened, type LobbyPublication, type LobbyPublisher, type LobbyUpdate } from './lobby-host.ts';
 import { checkFoundLobby, findLobby, parseInviteCode, type FindLobbyOptions, type FoundLobby } from './lobby-lookup.ts';

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { PkarrError } from '../core/errors.ts';
 import { assertAllowedHost } from '../core/loopback-guard.ts';
 import { BencodeError, bdecode, bencode, type BencodeDict } from '../dht/bencode.ts';
-import { decodeCompactIPv4 } from '../dht/external-address.ts';
+import { decodeCompactIPv4 } from '../dht/address-votes.ts';
 import type { UdpAddress, UdpChannel } from './udp-channel.ts';
 
 /** Nodes pinged by default. */

@@ -14,7 +14,7 @@ import { PkarrError } from '../core/errors.ts';
 import type { Keypair } from '../core/keys.ts';
 import type { Lobby } from '../lobby/lobby-record.ts';
 import type { LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
-import { isPublicAddress } from '../lobby/external-address.ts';
+import { isPublicAddress } from '../lobby/host-address.ts';
 import { HostTunnel, JoinTunnel } from './game-tunnel.ts';
 import { localAddressTowards } from './local-address.ts';
 import type { PortMapperService } from './port-mapper-service.ts';

@@ -10,7 +10,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
-import { isPublicAddress } from '../lobby/external-address.ts';
+import { isPublicAddress } from '../lobby/host-address.ts';
 import type { UdpAddress } from './udp-channel.ts';
 
 /** Every NAT type, from most to least reachable. */

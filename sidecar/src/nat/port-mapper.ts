@@ -10,7 +10,7 @@
 import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import { assertAllowedHost } from '../core/loopback-guard.ts';
-import { isPublicAddress } from '../lobby/external-address.ts';
+import { isPublicAddress } from '../lobby/host-address.ts';
 import {
   mappingFailed, reasonOf, type BackendGrant, type BackendMapRequest, type MappedVia, type MappingBackend, type MappingProtocol,
   type PortMappingMethod,

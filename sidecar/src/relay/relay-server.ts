@@ -15,7 +15,7 @@ import { PkarrError } from '../core/errors.ts';
 import { PublicKey } from '../core/keys.ts';
 import type { Dht } from '../dht/types.ts';
 import { clientAddress } from './client-ip.ts';
-import { ClientErrorResponder } from './client-error.ts';
+import { ClientErrorResponder } from './bad-request.ts';
 import { DOH_PATH, handleDoh } from './doh.ts';
 import { acceptH2c } from './doh-h2c.ts';
 import { handleGet } from './get-route.ts';
@@ -195,7 +195,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       sendText(res, 500, 'Internal Server Error');
     }
   });
-  // 408 / 431 / 400 with Connection: close, or just a destroy (client-error.ts).
+  // 408 / 431 / 400 with Connection: close, or just a destroy (bad-request.ts).
   server.on('clientError', clientErrors.handle);
   acceptH2c(server); // the same routes over HTTP/2 cleartext (doh-h2c.ts)
 

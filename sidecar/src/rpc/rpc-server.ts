@@ -13,7 +13,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { RPC_SUBPROTOCOL, checkHandshake, normalizeOrigin, type HandshakePolicy } from './handshake.ts';
 import { toJson, type Dispatcher, type RequestGate } from './dispatcher.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, Heartbeat, checkHeartbeatInterval } from './heartbeat.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from '../util/log.ts';
 
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024;
 /** Connected clients at once (the next gets HTTP 503): room for 50 local clients (issue 7) with a cap kept. */

@@ -6,8 +6,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PkarrError } from '../core/errors.ts';
 import { DEFAULT_RELAYS } from '../client/client.ts';
-import { normalizeRelayUrl } from '../relay/relay-client.ts';
-import { isLogLevel, type LogLevel } from './log.ts';
+import { normalizeRelayUrl } from '../client/relay-client.ts';
+import { isLogLevel, type LogLevel } from '../util/log.ts';
 
 export interface ServeOptions {
   port: number;

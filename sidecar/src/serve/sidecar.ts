@@ -16,12 +16,12 @@ import { LanDiscovery } from '../lan/lan-discovery.ts';
 import { NatService, type NatEvent } from '../nat/nat-service.ts';
 import { PortMapperService } from '../nat/port-mapper-service.ts';
 import { LazyDht } from './lazy-dht.ts';
-import type { Logger } from './log.ts';
-import { createMethodDispatcher, type RpcContext, type RpcServices } from './methods.ts';
-import { registerLobbyMethods } from './lobby-methods.ts';
-import { lobbyNatHooks, registerJoinMethods } from './lobby-nat.ts';
-import { mappingToJson, registerNatMethods } from './nat-methods.ts';
-import { RpcServer, type RpcConnection } from './rpc-server.ts';
+import type { Logger } from '../util/log.ts';
+import { createMethodDispatcher, type RpcContext, type RpcServices } from '../rpc/methods.ts';
+import { registerLobbyMethods } from '../rpc/lobby-methods.ts';
+import { lobbyNatHooks, registerJoinMethods } from '../rpc/lobby-nat.ts';
+import { mappingToJson, registerNatMethods } from '../rpc/nat-methods.ts';
+import { RpcServer, type RpcConnection } from '../rpc/rpc-server.ts';
 import type { ServeOptions } from './serve-options.ts';
 
 export interface SidecarDeps {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
-import { defaultDataDir, parseServeOptions } from '../sidecar/src/rpc/serve-options.ts';
+import { defaultDataDir, parseServeOptions } from '../sidecar/src/serve/serve-options.ts';
 import { DEFAULT_RELAYS } from '../sidecar/src/client/client.ts';
 
 describe('serve options', () => {

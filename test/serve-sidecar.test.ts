@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { Sidecar } from '../sidecar/src/rpc/sidecar.ts';
-import { parseServeOptions } from '../sidecar/src/rpc/serve-options.ts';
-import { silentLogger } from '../sidecar/src/rpc/log.ts';
+import { Sidecar } from '../sidecar/src/serve/sidecar.ts';
+import { parseServeOptions } from '../sidecar/src/serve/serve-options.ts';
+import { silentLogger } from '../sidecar/src/util/log.ts';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 
 const TOKEN = '5a'.repeat(32);
