@@ -1,7 +1,7 @@
 /** Rate limiting: quota parsing, token buckets, and a flood from one loopback address vs another. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Keypair } from '../sidecar/src/core/keys.ts';
-import { formatRateLimit, parseRateLimit, RateLimiter } from '../sidecar/src/relay/rate-limiter.ts';
+import { formatRateLimit, parseRateLimit, RateLimiter } from '../sidecar/src/util/rate-limiter.ts';
 import { startRelay, type RunningRelay } from '../sidecar/src/relay/relay-server.ts';
 import { FakeDht, makePacket, rawRequest } from './relay-server-helpers.ts';
 

@@ -12,7 +12,7 @@ import { ClientPacketSource } from '../dns/client-source.ts';
 import { DEFAULT_DNS_DHT_RATE_LIMIT, DEFAULT_DNS_PORT, DEFAULT_DNS_RATE_LIMIT, startDnsServer, type RunningDnsServer } from '../dns/dns-server.ts';
 import { Forwarder } from '../dns/forwarder.ts';
 import { DEFAULT_PKARR_TLDS } from '../dns/pkarr-name.ts';
-import { parseRateLimit } from '../relay/rate-limiter.ts';
+import { parseRateLimit } from '../util/rate-limiter.ts';
 import { EXIT_OK, UsageError, parseCommandArgs, reportError, stringList, stringValue, waitForStopSignal } from './cli-support.ts';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkSettings, openNetwork, type Network } from './network-options.ts';
 

@@ -14,7 +14,7 @@ import { PkarrError } from '../core/errors.ts';
 import { DEFAULT_BOOTSTRAP, DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import type { Dht } from '../dht/types.ts';
-import { parseRateLimit } from '../relay/rate-limiter.ts';
+import { parseRateLimit } from '../util/rate-limiter.ts';
 import {
   DEFAULT_CACHE_SIZE, DEFAULT_DHT_RATE_LIMIT, DEFAULT_RATE_LIMIT, DEFAULT_RELAY_PORT, startRelay, type RunningRelay,
 } from '../relay/relay-server.ts';

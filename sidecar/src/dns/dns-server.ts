@@ -1,11 +1,11 @@
 /**
  * The plain DNS server of `pkarr-sidecar dns`: UDP and TCP on the same address and port, one
- * QueryHandler (query-handler.ts) behind both, the per-client-IP quotas (relay/rate-limiter.ts,
+ * QueryHandler (query-handler.ts) behind both, the per-client-IP quotas (util/rate-limiter.ts,
  * swept every minute) and the forwarder (owned: closed with the server).
  */
 import { PkarrError } from '../core/errors.ts';
 import type { PublicKey } from '../core/keys.ts';
-import { parseRateLimit, RateLimiter, type RateLimit } from '../relay/rate-limiter.ts';
+import { parseRateLimit, RateLimiter, type RateLimit } from '../util/rate-limiter.ts';
 import type { KeyLookup } from './answer.ts';
 import type { Forwarder } from './forwarder.ts';
 import { DEFAULT_PKARR_TLDS } from './pkarr-name.ts';

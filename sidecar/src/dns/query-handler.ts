@@ -16,7 +16,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import type { PublicKey } from '../core/keys.ts';
-import type { RateLimiter } from '../relay/rate-limiter.ts';
+import type { RateLimiter } from '../util/rate-limiter.ts';
 import { answerDnsMessage, type AnswerEnvironment, type KeyLookup } from './answer.ts';
 import type { Forwarder } from './forwarder.ts';
 import { CLASSIC_UDP_SIZE, EDNS_UDP_SIZE, MAX_MESSAGE_BYTES, formErrFor, parseQuery, rcodeReply, type DnsQuery } from './reply.ts';

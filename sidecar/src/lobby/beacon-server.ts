@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
-import { RateLimiter, type RateLimit } from '../relay/rate-limiter.ts';
+import { RateLimiter, type RateLimit } from '../util/rate-limiter.ts';
 
 export const BEACON_PATH = '/pkarr-lobby';
 /** Like the relay's `application/pkarr.org/relays#payload`, but the body starts with the key. */

@@ -18,7 +18,7 @@ import { PkarrError } from '../core/errors.ts';
 import type { Keypair, PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import type { PkarrClient, PublishResult } from '../client/types.ts';
-import type { RateLimit } from '../relay/rate-limiter.ts';
+import type { RateLimit } from '../util/rate-limiter.ts';
 import { BeaconServer } from './beacon-server.ts';
 import { DirectoryPublisher, type DirectoryListing, type DirectoryPublisherOptions } from './directory-publisher.ts';
 import { customMap } from './custom-map.ts';

@@ -11,7 +11,7 @@
  */
 import { PkarrError } from '../core/errors.ts';
 import type { Keypair, PublicKey } from '../core/keys.ts';
-import type { RateLimit } from '../relay/rate-limiter.ts';
+import type { RateLimit } from '../util/rate-limiter.ts';
 import type { ExternalAddressSource } from './host-address.ts';
 import { LobbyBrowser, type BrowseResult, type BrowsedLobby, type LostReason, type LobbyBrowserOptions } from './lobby-browser.ts';
 import { LobbyHost, type LobbyClosed, type LobbyOpenOptions, type LobbyOpened, type LobbyPublication, type LobbyPublisher, type LobbyUpdate } from './lobby-host.ts';

@@ -6,7 +6,7 @@ import { clientAddress } from './client-ip.ts';
 import type { PacketResolver } from './packet-resolver.ts';
 import type { PacketStore } from './packet-store.ts';
 import type { PopularRepublisher } from './popular-republisher.ts';
-import type { RateLimiter } from './rate-limiter.ts';
+import type { RateLimiter } from '../util/rate-limiter.ts';
 import type { RelayStats } from './relay-stats.ts';
 
 /** A DHT put in flight for one key; identical PUTs await it, different ones get 409. */

@@ -24,7 +24,7 @@ import { PacketResolver } from './packet-resolver.ts';
 import { PacketStore } from './packet-store.ts';
 import { PopularRepublisher, type PopularRepublisherOptions } from './popular-republisher.ts';
 import { handlePut } from './put-route.ts';
-import { formatRateLimit, parseRateLimit, RateLimiter, type RateLimit } from './rate-limiter.ts';
+import { formatRateLimit, parseRateLimit, RateLimiter, type RateLimit } from '../util/rate-limiter.ts';
 import type { RelayContext } from './relay-context.ts';
 import { RelayStats } from './relay-stats.ts';
 import { renderStatusPage } from './status-page.ts';
