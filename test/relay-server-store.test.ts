@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { nowMicros } from '../sidecar/src/core/timestamp.ts';
 import { PacketStore } from '../sidecar/src/relay/packet-store.ts';
-import { LruMap } from '../sidecar/src/relay/lru-map.ts';
+import { LruMap } from '../sidecar/src/util/lru-map.ts';
 import { makePacket } from './relay-server-helpers.ts';
 
 let dir: string;

@@ -8,6 +8,7 @@
 import { PkarrError } from '../core/errors.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import { nowMicros } from '../core/timestamp.ts';
+import { LruMap } from '../util/lru-map.ts';
 
 export const DEFAULT_CACHE_SIZE = 1000;
 export const DEFAULT_MIN_TTL = 300;
@@ -50,11 +51,11 @@ export class PacketCache {
   readonly capacity: number;
   readonly minTtl: number;
   readonly maxTtl: number;
-  /** Map iteration order is the LRU order: the first entry is the least recently used. */
-  readonly #entries = new Map<string, SignedPacket>();
+  readonly #entries: LruMap<string, SignedPacket>;
 
   constructor(options: PacketCacheOptions = {}) {
     this.capacity = checkCount('cache size', options.capacity ?? DEFAULT_CACHE_SIZE);
+    this.#entries = new LruMap(this.capacity);
     const bounds = resolveTtlBounds(options.minTtl, options.maxTtl);
     this.minTtl = bounds.minTtl;
     this.maxTtl = bounds.maxTtl;
@@ -67,12 +68,7 @@ export class PacketCache {
 
   /** The cached packet (expired or not) and marks it recently used. */
   get(z32: string): SignedPacket | undefined {
-    const packet = this.#entries.get(z32);
-    if (packet !== undefined) {
-      this.#entries.delete(z32);
-      this.#entries.set(z32, packet);
-    }
-    return packet;
+    return this.#entries.get(z32);
   }
 
   /** The cached packet without touching the LRU order. */
@@ -88,18 +84,12 @@ export class PacketCache {
   put(packet: SignedPacket): boolean {
     if (this.capacity === 0) return false;
     const z32 = packet.publicKey.z32;
-    const cached = this.#entries.get(z32);
+    const cached = this.#entries.peek(z32);
     const write = cached === undefined
       || packet.moreRecentThan(cached)
       || (packet.isSameAs(cached) && packet.lastSeen > cached.lastSeen);
     if (!write) return false;
-    this.#entries.delete(z32);
     this.#entries.set(z32, packet);
-    while (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done === true) break;
-      this.#entries.delete(oldest.value);
-    }
     return true;
   }
 

@@ -19,7 +19,7 @@
  */
 import type { Client } from '../client/client.ts';
 import type { PublicKey } from '../core/keys.ts';
-import { LruMap } from '../relay/lru-map.ts';
+import { LruMap } from '../util/lru-map.ts';
 import type { KeyLookup } from './answer.ts';
 
 export const MAX_LOOKUPS = 64;

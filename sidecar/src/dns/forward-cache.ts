@@ -7,7 +7,7 @@
  * entries go first.
  */
 import type { Answer, Question } from 'dns-packet';
-import { LruMap } from '../relay/lru-map.ts';
+import { LruMap } from '../util/lru-map.ts';
 
 /** What the upstream answered, without its header, question and OPT. */
 export interface UpstreamAnswer {

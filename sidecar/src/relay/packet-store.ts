@@ -24,7 +24,7 @@ import type { PublicKey } from '../core/keys.ts';
 import { SignedPacket, PUBLIC_KEY_BYTES } from '../core/signed-packet.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import { z32Encode } from '../core/z32.ts';
-import { LruMap } from './lru-map.ts';
+import { LruMap } from '../util/lru-map.ts';
 
 /** Options of {@link PacketStore.open}. */
 export interface PacketStoreOptions {

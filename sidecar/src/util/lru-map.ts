@@ -1,7 +1,7 @@
 /**
  * A bounded least-recently-used map on top of `Map` insertion order: `get` moves an entry to the
- * back, `set` evicts from the front once `capacity` is exceeded. Used for the relay's hot packet
- * cache and the rate limiter's buckets.
+ * back, `set` evicts from the front once `capacity` is exceeded. Used for the client's packet
+ * cache, the relay's hot packet cache and the DNS server's caches.
  */
 export class LruMap<K, V> {
   readonly capacity: number;
@@ -57,5 +57,10 @@ export class LruMap<K, V> {
   /** Entries from least to most recently used. */
   entries(): IterableIterator<[K, V]> {
     return this.#map.entries();
+  }
+
+  /** Keys from least to most recently used. */
+  keys(): IterableIterator<K> {
+    return this.#map.keys();
   }
 }
