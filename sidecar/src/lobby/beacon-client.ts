@@ -2,6 +2,11 @@
  * Fetching a lobby beacon (beacon-server.ts): one bounded HTTP GET with an overall deadline and a
  * body cap. It never throws: failures come back as `unreachable` (refused, reset, timeout, non-200)
  * or `oversized` (a body larger than a signed packet can be). Verification is the caller's job.
+ *
+ * A successful fetch also reports the round-trip time to the host: the duration of the TCP
+ * handshake (SYN to SYN-ACK, answered by the host's kernel, so no server work is included), on a
+ * fresh connection for every fetch. The beacon runs on the game host, so this is the player's
+ * network round trip to it (docs/lobby.md §3.3).
  */
 import { request } from 'node:http';
 import { MAX_BYTES } from '../core/signed-packet.ts';
@@ -10,7 +15,7 @@ import { BEACON_CONTENT_TYPE, BEACON_PATH } from './beacon-server.ts';
 export const DEFAULT_BEACON_TIMEOUT_MS = 1500;
 
 export type BeaconFetch =
-  | { ok: true; bytes: Uint8Array }
+  | { ok: true; bytes: Uint8Array; rttMs: number }
   | { ok: false; failure: 'unreachable' | 'oversized'; detail: string };
 
 export interface BeaconFetchOptions {
@@ -19,6 +24,11 @@ export interface BeaconFetchOptions {
   /** Body cap (default 1104, the largest canonical signed packet). */
   maxBytes?: number;
   signal?: AbortSignal;
+}
+
+/** A measured duration in ms, to 0.01 ms (never 0: a measured round trip is never "unknown"). */
+function roundTripMs(ms: number): number {
+  return Math.max(0.01, Math.round(ms * 100) / 100);
 }
 
 /** GETs `http://host:port/pkarr-lobby`. */
@@ -32,6 +42,7 @@ export function fetchBeacon(host: string, port: number, options: BeaconFetchOpti
       return;
     }
     let settled = false;
+    let rttMs: number | null = null;
     const finish = (result: BeaconFetch): void => {
       if (settled) return;
       settled = true;
@@ -43,6 +54,7 @@ export function fetchBeacon(host: string, port: number, options: BeaconFetchOpti
     const unreachable = (detail: string): void => finish({ ok: false, failure: 'unreachable', detail });
     const oversized = (detail: string): void => finish({ ok: false, failure: 'oversized', detail });
     const onAbort = (): void => unreachable('aborted');
+    const connectStarted = performance.now(); // the connect itself starts on the next tick
     const req = request({
       host,
       port,
@@ -71,12 +83,20 @@ export function fetchBeacon(host: string, port: number, options: BeaconFetchOpti
       });
       res.on('end', () => {
         const body = Buffer.concat(chunks);
-        finish({ ok: true, bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
+        // No connect event seen (not expected with agent: false): the whole exchange, an upper bound.
+        const rtt = rttMs ?? roundTripMs(performance.now() - connectStarted);
+        finish({ ok: true, bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), rttMs: rtt });
       });
       res.on('error', (err) => unreachable(err.message));
       res.on('aborted', () => unreachable('response aborted'));
     });
     req.on('error', (err) => unreachable(err.message));
+    // agent: false gives a fresh socket per request: its handshake is one network round trip.
+    req.on('socket', (socket) => {
+      const measure = (): void => { rttMs = roundTripMs(performance.now() - connectStarted); };
+      if (socket.connecting) socket.once('connect', measure);
+      else measure();
+    });
     const timer = setTimeout(() => unreachable(`timeout after ${timeoutMs} ms`), timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
     req.end();

@@ -51,8 +51,11 @@ export interface ScanOptions {
   dht: TopicDht;
   game: string;
   gameVersion: string;
-  /** Called for every accepted lobby (several answers may carry the same key). */
-  onLobby: (lobby: Lobby, beacon: { host: string; port: number }) => void;
+  /**
+   * Called for every accepted lobby (several answers may carry the same key), with the round-trip
+   * time to its beacon (TCP handshake, beacon-client.ts), in ms.
+   */
+  onLobby: (lobby: Lobby, beacon: { host: string; port: number }, rttMs: number) => void;
   concurrency?: number;
   beaconTimeoutMs?: number;
   maxPeers?: number;
@@ -120,7 +123,7 @@ export async function scanTopic(options: ScanOptions): Promise<ScanStats> {
       return;
     }
     try {
-      options.onLobby(verdict.lobby, beacon);
+      options.onLobby(verdict.lobby, beacon, answer.rttMs);
     } catch {
       // A throwing listener must not stop the scan.
     }

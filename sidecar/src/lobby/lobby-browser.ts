@@ -15,6 +15,12 @@
  *   refreshes in a row: beacon unreachable, announce expired, key no longer resolving), or
  *   `filtered` (it no longer passes the filters).
  * `found`/`updated` fire while a refresh runs, as soon as a beacon answered; `lost` for `gone` at its end.
+ * This is the one place lobbies are compared and sorted: a client applies the events as they come
+ * and places a found or updated lobby at `positionOf(key)` (rpc: `index`), it never diffs or sorts.
+ *
+ * Each lobby carries the round-trip time to its host (`rttMs`), measured when its beacon is fetched
+ * (beacon-client.ts: the TCP handshake); the last measurement is kept while other sources deliver
+ * the lobby, and it is null for a host this browser never contacted (directory, known keys, LAN).
  */
 import { EventEmitter } from 'node:events';
 import { isPkarrError } from '../core/errors.ts';
@@ -24,7 +30,7 @@ import { nowMicros } from '../core/timestamp.ts';
 import type { PkarrClient } from '../client/types.ts';
 import { emptyScanStats, scanTopic, type ScanOptions, type ScanStats } from './beacon-scan.ts';
 import { emptyDirectoryStats, scanDirectory, SlotCache, type DirectoryScanOptions, type DirectoryStats, type KeyVerdict } from './directory-scan.ts';
-import { matchesFilters, selectLobbies, type LobbyFilters, type LobbySort } from './lobby-filters.ts';
+import { compareLobbies, matchesFilters, selectLobbies, type LobbyFilters, type LobbySort } from './lobby-filters.ts';
 import { isLobbyStale, parseLobby, type Lobby } from './lobby-record.ts';
 import { lobbyTopicText, type TopicDht } from './topic.ts';
 import type { LanBrowser, LanSighting } from '../lan/lan-browser.ts';
@@ -41,6 +47,11 @@ export interface BrowsedLobby extends Lobby {
   beacon: { host: string; port: number } | null;
   /** Source `lan`: the address the announcement came from. */
   lanAddress?: string;
+  /**
+   * Round-trip time to the host in ms: the last TCP handshake with its beacon; null when this
+   * browser never contacted the host (found through the directory, a known key or the LAN only).
+   */
+  rttMs: number | null;
 }
 
 export type LostReason = 'closed' | 'expired' | 'gone' | 'filtered';
@@ -111,9 +122,28 @@ interface Entry {
   misses: number;
 }
 
-/** The fields whose change is worth an `updated` event (not the timestamp: hosts re-sign every TTL). */
-function contentOf(l: Lobby): string {
-  return JSON.stringify([l.name, l.players, l.maxPlayers, l.open, l.endpoints, l.custom, l.beaconPort]);
+/**
+ * The fields whose change is worth an `updated` event (not the timestamp: hosts re-sign every TTL;
+ * not the round-trip time, which jitters), and whether the lobby is heard on the local network.
+ */
+function contentOf(l: BrowsedLobby): string {
+  return JSON.stringify([l.name, l.players, l.maxPlayers, l.open, l.endpoints, l.custom, l.beaconPort, l.reach, l.source === 'lan']);
+}
+
+/**
+ * Of two copies of one lobby, the one to list: the more recently signed; at the same signing time
+ * a copy heard on the LAN wins (the player is told the host is on the local network), else `tie`
+ * decides. The copy listed keeps the other's round-trip time when it has none.
+ */
+function preferredCopy(current: BrowsedLobby, candidate: BrowsedLobby, tie: 'current' | 'candidate'): { kept: 'current' | 'candidate'; lobby: BrowsedLobby } {
+  let kept: 'current' | 'candidate';
+  if (candidate.timestamp !== current.timestamp) kept = candidate.timestamp > current.timestamp ? 'candidate' : 'current';
+  else if ((candidate.source === 'lan') !== (current.source === 'lan')) kept = candidate.source === 'lan' ? 'candidate' : 'current';
+  else kept = tie;
+  const winner = kept === 'current' ? current : candidate;
+  // The newest measurement: the candidate's when it has one (it was just fetched).
+  const rttMs = candidate.rttMs ?? current.rttMs;
+  return { kept, lobby: winner.rttMs === rttMs ? winner : { ...winner, rttMs } };
 }
 
 export class LobbyBrowser extends EventEmitter<BrowserEvents> {
@@ -177,6 +207,23 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     return selectLobbies([...this.#entries.values()].filter((e) => e.visible).map((e) => e.lobby), this.#filters, this.#sort);
   }
 
+  /**
+   * Where the visible lobby `z32` stands in `lobbies` now (0 = first), or -1 when it is not
+   * visible. Read in a `found`/`updated` listener, it is where a client mirroring the list through
+   * the events places that lobby (every change of the order comes with an event, except under sort
+   * `newest`, where a re-signed record moves without one).
+   */
+  positionOf(z32: string): number {
+    const target = this.#entries.get(z32);
+    if (target === undefined || !target.visible) return -1;
+    const compare = compareLobbies(this.#sort);
+    let position = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.visible && entry !== target && compare(entry.lobby, target.lobby) < 0) position++;
+    }
+    return position;
+  }
+
   get knownKeys(): readonly PublicKey[] {
     return this.#known;
   }
@@ -232,18 +279,19 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     const accept = (lobby: BrowsedLobby): void => {
       const key = lobby.publicKey.z32;
       const best = round.get(key);
-      if (best !== undefined && best.timestamp >= lobby.timestamp) return;
-      round.set(key, lobby);
-      this.#apply(lobby);
+      const chosen = best === undefined ? lobby : preferredCopy(best, lobby, 'current').lobby;
+      if (chosen === best) return;
+      round.set(key, chosen);
+      this.#apply(chosen);
     };
     const client = this.#options.client;
     const confirm = this.#options.confirm === true && client !== null;
-    const onTopicLobby = (lobby: Lobby, beacon: { host: string; port: number }): void => {
-      const browsed: BrowsedLobby = { ...lobby, source: 'topic', beacon };
+    const onTopicLobby = (lobby: Lobby, beacon: { host: string; port: number }, rttMs: number): void => {
+      const browsed: BrowsedLobby = { ...lobby, source: 'topic', beacon, rttMs };
       if (!confirm) return accept(browsed);
       const check = this.#resolveLobby(browsed.publicKey, 'known').then((resolved) => {
         if (!resolved.ok) { unconfirmed++; return; }
-        accept(resolved.lobby.timestamp > browsed.timestamp ? resolved.lobby : browsed);
+        accept(resolved.lobby.timestamp > browsed.timestamp ? { ...resolved.lobby, rttMs: browsed.rttMs } : browsed);
       }).finally(() => pending.delete(check));
       pending.add(check);
     };
@@ -274,7 +322,7 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
         cache: this.#slotCache,
         isKnown: (z32) => round.has(z32),
         resolveLobby: (key) => this.#resolveLobby(key, 'directory'),
-        onLobby: (lobby) => accept({ ...lobby, source: 'directory', beacon: null }),
+        onLobby: (lobby) => accept({ ...lobby, source: 'directory', beacon: null, rttMs: null }),
       })
       : Promise.resolve(emptyDirectoryStats());
     const lan = this.#lan();
@@ -316,7 +364,7 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
       return { ok: false, reason: 'notLobby' };
     }
     if (lobby.game !== this.game || lobby.gameVersion !== this.gameVersion) return { ok: false, reason: 'otherGame' };
-    return { ok: true, lobby: { ...lobby, source, beacon: null } };
+    return { ok: true, lobby: { ...lobby, source, beacon: null, rttMs: null } };
   }
 
   #visible(lobby: Lobby): boolean {
@@ -329,13 +377,18 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     return 'filtered';
   }
 
-  #apply(candidate: BrowsedLobby): void {
-    const key = candidate.publicKey.z32;
+  #apply(copy: BrowsedLobby): void {
+    const key = copy.publicKey.z32;
     const entry = this.#entries.get(key);
-    if (entry !== undefined && entry.lobby.timestamp > candidate.timestamp) {
-      entry.misses = 0; // an older copy: the lobby is still around, keep the newer record
+    // An older copy (or, at the same signing time, a non-LAN copy of a lobby heard on the LAN)
+    // still says the lobby is around: the entry stays, with the newest round-trip time.
+    const choice = entry === undefined ? { kept: 'candidate' as const, lobby: copy } : preferredCopy(entry.lobby, copy, 'candidate');
+    if (entry !== undefined && choice.kept === 'current') {
+      entry.lobby = choice.lobby; // perhaps with a newer round-trip time: not worth an event
+      entry.misses = 0;
       return;
     }
+    const candidate = choice.lobby;
     const previous = entry?.lobby;
     const wasVisible = entry?.visible ?? false;
     const visible = this.#visible(candidate);
@@ -368,5 +421,5 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
 
 /** A lobby heard on the LAN, as the browser lists it. */
 function lanLobby(s: LanSighting): BrowsedLobby {
-  return { ...s.lobby, source: 'lan', beacon: null, lanAddress: s.from };
+  return { ...s.lobby, source: 'lan', beacon: null, lanAddress: s.from, rttMs: null };
 }
