@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Dispatcher, RpcError, invalidParams, toJson, type RequestGate } from '../sidecar/src/rpc/dispatcher.ts';
+import { Dispatcher, RpcError, invalidParams, type RequestGate } from '../sidecar/src/rpc/dispatcher.ts';
+import { toJson } from '../sidecar/src/util/json.ts';
 import { PkarrError } from '../sidecar/src/core/errors.ts';
 
 function makeDispatcher(onInternalError?: (method: string, err: unknown) => void): Dispatcher<{ calls: string[] }> {

@@ -26,7 +26,8 @@ import type { PublishResult, ResolveResult } from '../../sidecar/src/client/type
 import { KeyStore } from '../../sidecar/src/keystore/key-store.ts';
 import type { LobbyPublisher } from '../../sidecar/src/lobby/lobby-host.ts';
 import { LobbyService } from '../../sidecar/src/lobby/lobby-service.ts';
-import { toJson, type Dispatcher, type RequestGate } from '../../sidecar/src/rpc/dispatcher.ts';
+import type { Dispatcher, RequestGate } from '../../sidecar/src/rpc/dispatcher.ts';
+import { toJson } from '../../sidecar/src/util/json.ts';
 import { registerLobbyMethods } from '../../sidecar/src/rpc/lobby-methods.ts';
 import { createMethodDispatcher, type RepublishRegistry, type RpcServices } from '../../sidecar/src/rpc/methods.ts';
 import { FindingError, KNOWN_CODES, preview, type FuzzTarget, type Generated, type Outcome } from '../harness.ts';

@@ -1,7 +1,6 @@
 /**
  * Shared pieces of the CLI commands: argument parsing (node:util parseArgs, strict), usage errors,
- * one-line error reporting and exit codes, waiting for Ctrl-C, JSON output with 64-bit values as
- * strings.
+ * one-line error reporting and exit codes, waiting for Ctrl-C. JSON output: util/json.ts.
  *
  * Exit codes: 0 success, 1 runtime failure (network, I/O, not found), 2 usage error (unknown flag,
  * missing value, bad key, bad record). Errors are always one line on stderr, never a stack trace.
@@ -82,15 +81,6 @@ export function reportError(command: string, err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`${prefix}: ${oneLine(message)}\n`);
   return EXIT_FAILURE;
-}
-
-/** JSON with bigint as decimal strings and bytes as lowercase hex. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-    return v;
-  });
 }
 
 /** Resolves on the first SIGINT/SIGTERM (with the signal name); `dispose` removes the handlers. */

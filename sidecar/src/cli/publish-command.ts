@@ -14,7 +14,8 @@ import { parseRecordText } from '../core/record-text.ts';
 import { SignedPacket } from '../core/signed-packet.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { PublishResult } from '../client/types.ts';
-import { EXIT_OK, UsageError, parseCommandArgs, reportError, stringValue, toJson } from './cli-support.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, reportError, stringValue } from './cli-support.ts';
+import { toJson } from '../util/json.ts';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkSettings, openNetwork, type Network } from './network-options.ts';
 
 export const PUBLISH_USAGE = `usage: pkarr-sidecar publish --key FILE [options] RECORD...
@@ -93,7 +94,7 @@ export async function run(args: string[]): Promise<number> {
     const { packet, result } = await network.client.publishRecords(keypair, records);
     const z32 = keypair.publicKey.z32;
     process.stdout.write(values.json === true
-      ? `${toJson({ publicKey: z32, timestamp: packet.timestamp, size: packet.size, records: packet.records.length, ...result })}\n`
+      ? `${toJson({ publicKey: z32, timestamp: packet.timestamp, size: packet.size, records: packet.records.length, ...result }, { bytes: 'hex' })}\n`
       : describeResult(z32, packet, result));
     await network.linger();
     return EXIT_OK;

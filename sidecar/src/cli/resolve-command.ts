@@ -10,7 +10,8 @@ import type { ResolveResult } from '../client/types.ts';
 import { PublicKey } from '../core/keys.ts';
 import { formatRecordText } from '../core/record-text.ts';
 import { nowMicros } from '../core/timestamp.ts';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandArgs, reportError, stringValue, toJson } from './cli-support.ts';
+import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandArgs, reportError, stringValue } from './cli-support.ts';
+import { toJson } from '../util/json.ts';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkSettings, openNetwork, type Network } from './network-options.ts';
 
 export const RESOLVE_USAGE = `usage: pkarr-sidecar resolve KEY [options]
@@ -56,7 +57,7 @@ function jsonOutput(key: PublicKey, found: ResolveResult): string {
     ...(found.relay === undefined ? {} : { relay: found.relay }),
     size: packet.size,
     records: packet.records.map((record) => ({ text: formatRecordText(record, key.z32), ...record })),
-  })}\n`;
+  }, { bytes: 'hex' })}\n`;
 }
 
 export async function run(args: string[]): Promise<number> {

@@ -8,7 +8,8 @@
  *     $ pkarr-sidecar publish --key k --bootstrap 127.0.0.1:40001 --no-relay 'A @ 1.2.3.4 300'
  */
 import { Testnet } from '../dht/testnet.ts';
-import { EXIT_OK, UsageError, integerValue, parseCommandArgs, reportError, toJson, waitForStopSignal } from './cli-support.ts';
+import { EXIT_OK, UsageError, integerValue, parseCommandArgs, reportError, waitForStopSignal } from './cli-support.ts';
+import { toJson } from '../util/json.ts';
 
 export const DEFAULT_TESTNET_SIZE = 20;
 
@@ -35,7 +36,7 @@ export async function run(args: string[]): Promise<number> {
     testnet = await Testnet.create(size);
     const bootstrap = testnet.bootstrap;
     process.stdout.write(values.json === true
-      ? `${toJson({ nodes: size, bootstrap })}\n`
+      ? `${toJson({ nodes: size, bootstrap }, { bytes: 'hex' })}\n`
       : `${bootstrap.map((b) => `--bootstrap ${b}`).join(' ')}\n`);
     process.stderr.write(`pkarr-sidecar testnet: ${size} nodes on 127.0.0.1; Ctrl-C to stop\n`);
     await stopped;

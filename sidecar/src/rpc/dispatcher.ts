@@ -10,6 +10,7 @@
  * - Never throws on any input.
  */
 import { isPkarrError } from '../core/errors.ts';
+import { toJson } from '../util/json.ts';
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
@@ -80,11 +81,6 @@ function pkarrData(code: string, details: Record<string, unknown> | undefined): 
     }
   }
   return data;
-}
-
-/** JSON that survives bigint values (as decimal strings) instead of throwing. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 export class Dispatcher<C> {

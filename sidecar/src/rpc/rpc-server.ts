@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { RPC_SUBPROTOCOL, checkHandshake, normalizeOrigin, type HandshakePolicy } from './handshake.ts';
-import { toJson, type Dispatcher, type RequestGate } from './dispatcher.ts';
+import { toJson } from '../util/json.ts';
+import type { Dispatcher, RequestGate } from './dispatcher.ts';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, Heartbeat, checkHeartbeatInterval } from './heartbeat.ts';
 import type { Logger } from '../util/log.ts';
 
