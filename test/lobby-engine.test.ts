@@ -1,5 +1,5 @@
 /**
- * The lobby nodes of addons/pkarr (addons/pkarr/lobby) in the real Godot 4.6 web engine: two
+ * The lobby nodes of addons/pkarr in the real Godot 4.6 web engine: two
  * engine instances side by side, each with its own `pkarr-sidecar serve` on one local DHT
  * testnet. Instance A hosts a lobby with PkarrLobbyHost; instance B finds it with
  * PkarrLobbyBrowser (by the game's topic) and with Pkarr.get_lobby (by code), sees its player

@@ -91,7 +91,7 @@ describe('addon zip', () => {
       expect(path.startsWith('addons/pkarr/'), path).toBe(true);
       expect(path.split('/').some((segment) => segment.startsWith('.') && segment !== '.gdignore'), path).toBe(false);
     }
-    for (const required of ['plugin.cfg', 'plugin.gd', 'LICENSE', 'README.md', 'icon.png', 'icon.svg', 'pkarr_sidecar_locator.gd']) {
+    for (const required of ['plugin.cfg', 'plugin.gd', 'LICENSE', 'README.md', 'icon.png', 'icon.svg', 'connection/pkarr_sidecar_locator.gd']) {
       expect(paths).toContain(`addons/pkarr/${required}`);
     }
     // Nothing to warn about but the platforms without a sidecar.

@@ -1,6 +1,6 @@
 /**
  * The packed sidecar (scripts/sea/compress.ts) and its unpacking by the addon
- * (addons/pkarr/pkarr_sidecar_package.gd, PkarrSidecarLocator's `addon_packed` candidate):
+ * (addons/pkarr/connection/pkarr_sidecar_package.gd, PkarrSidecarLocator's `addon_packed` candidate):
  * - in Node: pack → manifest → unpack round trip of the real linux-x64 executable, refusals,
  *   the cache;
  * - in the real Godot 4.6 web engine (test/godot/projects/addon/tests/sidecar_package_test.gd):

@@ -51,7 +51,7 @@ enum State {
 	OPEN, ## Published and kept fresh.
 }
 
-const _HostSync := preload("../internal/lobby_host_sync.gd")
+const _HostSync := preload("internal/lobby_host_sync.gd")
 
 ## Default of [member key_name].
 const DEFAULT_KEY_NAME := "lobby_host"

@@ -13,7 +13,7 @@ const AUTOLOAD_NAME := "Pkarr"
 ## Title of the dock.
 const DOCK_TITLE := "Pkarr"
 ## The dock's script (kept out of the global class list: it is editor-only).
-const DockScript := preload("pkarr_dock.gd")
+const DockScript := preload("editor/pkarr_dock.gd")
 ## The export plugin's script (editor-only as well).
 const ExportPluginScript := preload("export/pkarr_export_plugin.gd")
 
@@ -23,7 +23,7 @@ var _export_plugin: EditorExportPlugin = null
 
 
 func _enable_plugin() -> void:
-	add_autoload_singleton(AUTOLOAD_NAME, _addon_dir().path_join("pkarr_autoload.gd"))
+	add_autoload_singleton(AUTOLOAD_NAME, _addon_dir().path_join("pkarr_service.gd"))
 
 
 func _disable_plugin() -> void:

@@ -1,7 +1,7 @@
 /**
  * The packed sidecar the addon zip ships: `pkarr-sidecar.zst` (one Zstandard frame with its
  * content checksum) and `pkarr-sidecar.json` (the manifest with the executable's size and
- * SHA-256). The addon (addons/pkarr/pkarr_sidecar_package.gd) decompresses it with Godot's
+ * SHA-256). The addon (addons/pkarr/connection/pkarr_sidecar_package.gd) decompresses it with Godot's
  * `PackedByteArray.decompress(size, FileAccess.COMPRESSION_ZSTD)`, checks size and SHA-256,
  * and only then makes it executable. Zstandard because it is the best ratio Godot can decompress
  * (no xz/LZMA in Godot 4.3–4.6; gzip/deflate ≈ 30 % larger).

@@ -2,7 +2,7 @@ extends PkarrTestCase
 ## The editor dock's control (it only needs Control classes, so it runs here too): status,
 ## key list, key creation and the resolver, wired to its own PkarrService.
 
-const DockScript := preload("res://addons/pkarr/pkarr_dock.gd")
+const DockScript := preload("res://addons/pkarr/editor/pkarr_dock.gd")
 
 
 func before_all() -> void:
