@@ -14,6 +14,7 @@
  * Defaults for users: the public Mainline DHT plus the reference's default relays.
  */
 import { Client, DEFAULT_RELAYS } from '../client/client.ts';
+import { isLoopbackHostPort } from '../core/loopback-guard.ts';
 import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
@@ -88,8 +89,6 @@ export interface Network {
   close(): Promise<void>;
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost):\d+$/;
-
 /** Starts the testnet and DHT node as configured and builds the Client. */
 export async function openNetwork(settings: NetworkSettings, log: (line: string) => void): Promise<Network> {
   let testnet: Testnet | null = null;
@@ -106,7 +105,7 @@ export async function openNetwork(settings: NetworkSettings, log: (line: string)
     if (settings.bootstrap !== null) {
       const bootstrap = testnet !== null ? testnet.bootstrap : settings.bootstrap;
       // A purely local bootstrap list means a local network: keep our node on loopback too.
-      const local = bootstrap.length > 0 && bootstrap.every((b) => LOOPBACK.test(b));
+      const local = bootstrap.length > 0 && bootstrap.every(isLoopbackHostPort);
       dht = await DhtClient.start({
         ...(bootstrap.length > 0 ? { bootstrap } : {}),
         host: local ? '127.0.0.1' : '0.0.0.0',

@@ -1,5 +1,8 @@
 /**
- * Test-only network guard. When `PKARR_LOOPBACK_ONLY=1` (set for every `npm test` run and inherited
+ * Loopback addresses (`isLoopbackHost`, `isLoopbackHostPort`: the one definition used everywhere),
+ * and the test-only network guard built on them.
+ *
+ * The guard: when `PKARR_LOOPBACK_ONLY=1` (set for every `npm test` run and inherited
  * by the sidecar processes tests spawn), any relay URL or DHT bootstrap address that is not on the
  * loopback range is refused, so a test can never reach a public relay or bootstrap node by
  * accident (e.g. through a default).
@@ -12,9 +15,16 @@
 import { BlockList, isIPv4 } from 'node:net';
 import { PkarrError } from './errors.ts';
 
-function isLoopbackHost(host: string): boolean {
+/** True for `localhost`, `::1` (bracketed or not) and 127.x.y.z. */
+export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** True for `HOST:PORT` (IPv6 as `[::1]:PORT` or `::1:PORT`) with a loopback HOST and a decimal PORT. */
+export function isLoopbackHostPort(address: string): boolean {
+  const colon = address.lastIndexOf(':');
+  return colon > 0 && /^\d+$/.test(address.slice(colon + 1)) && isLoopbackHost(address.slice(0, colon));
 }
 
 let labNets: { text: string; list: BlockList } | null = null;

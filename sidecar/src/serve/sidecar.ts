@@ -5,6 +5,7 @@
  * down in order: clients (close 1001), port mappings, lobbies, republisher, client, DHT, local testnet.
  */
 import { isPkarrError } from '../core/errors.ts';
+import { isLoopbackHostPort } from '../core/loopback-guard.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import { Client } from '../client/client.ts';
 import { Republisher } from '../client/republisher.ts';
@@ -31,8 +32,6 @@ export interface SidecarDeps {
   /** Called when a client asked for `shutdown`. */
   onShutdownRequested: () => void;
 }
-
-const LOOPBACK = /^(127\.[0-9.]+|localhost|\[::1\]|::1):[0-9]+$/i;
 
 export class Sidecar {
   readonly server: RpcServer<RpcContext>;
@@ -81,7 +80,7 @@ export class Sidecar {
     try {
       if (!options.noDht) {
         const bootstrap = testnet ? testnet.bootstrap : options.bootstrap.length > 0 ? options.bootstrap : undefined;
-        local = bootstrap !== undefined && bootstrap.every((b) => LOOPBACK.test(b));
+        local = bootstrap !== undefined && bootstrap.every(isLoopbackHostPort);
         dht = new LazyDht(DhtClient.start({
           ...(bootstrap ? { bootstrap } : {}),
           host: local ? '127.0.0.1' : '0.0.0.0',
