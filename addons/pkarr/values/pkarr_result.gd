@@ -72,6 +72,26 @@ const SERVER_FAILED := "SERVER_FAILED"
 ## The router did not map the port (no UPnP IGD, NAT-PMP or PCP answered, or it refused).
 const PORT_MAPPING_FAILED := "PORT_MAPPING_FAILED"
 
+# Pkarr core outcomes (the sidecar's error codes; addons/pkarr/core).
+## A z-base-32 text has a character outside the alphabet (uppercase included).
+const INVALID_ZBASE32 := "INVALID_ZBASE32"
+## A public key text is not z-base-32.
+const INVALID_PUBLIC_KEY_ENCODING := "INVALID_PUBLIC_KEY_ENCODING"
+## A public key is not 32 bytes.
+const INVALID_PUBLIC_KEY_LENGTH := "INVALID_PUBLIC_KEY_LENGTH"
+## A signed packet (or relay body) is shorter than its fixed header.
+const INVALID_SIGNED_PACKET_BYTES_LENGTH := "INVALID_SIGNED_PACKET_BYTES_LENGTH"
+## A signed packet is over 1104 bytes, or its DNS message over 1000.
+const PACKET_TOO_LARGE := "PACKET_TOO_LARGE"
+## A packet timestamp is not a valid BEP44 seq (negative, or 2^63 µs and more).
+const INVALID_TIMESTAMP := "INVALID_TIMESTAMP"
+## A DNS message is malformed.
+const DNS_ERROR := "DNS_ERROR"
+## A record cannot be encoded (bad field, address, length, SvcParam, ...).
+const INVALID_RECORD := "INVALID_RECORD"
+## A record name or target is not a valid DNS name.
+const INVALID_NAME := "INVALID_NAME"
+
 ## JSON-RPC [code]-32700[/code]: the sidecar could not parse the request.
 const PARSE_ERROR := "PARSE_ERROR"
 ## JSON-RPC [code]-32600[/code]: the request was not a valid JSON-RPC request.
