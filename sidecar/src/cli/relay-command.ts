@@ -7,13 +7,13 @@
  * stop it gracefully: stop accepting, finish in-flight requests (≤ 5 s), stop background work,
  * close the store, leave the DHT. Errors are one line on stderr; exit 2 for bad arguments, 1 else.
  */
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PkarrError } from '../core/errors.ts';
 import { DEFAULT_BOOTSTRAP, DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import type { Dht } from '../dht/types.ts';
+import { userDataHome } from '../util/data-dir.ts';
 import { parseRateLimit } from '../util/rate-limiter.ts';
 import {
   DEFAULT_CACHE_SIZE, DEFAULT_DHT_RATE_LIMIT, DEFAULT_RATE_LIMIT, DEFAULT_RELAY_PORT, startRelay, type RunningRelay,
@@ -35,12 +35,9 @@ export const RELAY_USAGE = `usage: pkarr-sidecar relay [options]
   --doh-upstream URL      forward non-pkarr DNS-over-HTTPS queries to this RFC 8484 URL
   -h, --help              show this help`;
 
-/** `$XDG_DATA_HOME/pkarr-sidecar/relay`, `%LOCALAPPDATA%\pkarr-sidecar\relay` or `~/.local/share/…`. */
-export function defaultDataDir(): string {
-  const base = process.platform === 'win32'
-    ? (process.env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'))
-    : (process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share'));
-  return join(base, 'pkarr-sidecar', 'relay');
+/** `<user data dir>/pkarr-sidecar/relay` (util/data-dir.ts: `$XDG_DATA_HOME`, `%APPDATA%`, …). */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  return join(userDataHome(env, platform), 'pkarr-sidecar', 'relay');
 }
 
 function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {

@@ -2,11 +2,11 @@
  * Command-line options of `pkarr-sidecar serve` (docs/rpc.md "Start-up"), parsed and checked.
  */
 import { parseArgs } from 'node:util';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PkarrError } from '../core/errors.ts';
 import { DEFAULT_RELAYS } from '../client/client.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
+import { userDataHome } from '../util/data-dir.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
 
 export interface ServeOptions {
@@ -87,10 +87,7 @@ function integer(name: string, text: string | undefined, min: number, max: numbe
 
 /** The platform default: `$XDG_DATA_HOME/pkarr-godot`, `%APPDATA%\pkarr-godot`, … (docs/rpc.md). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
-  if (platform === 'win32') return join(env['APPDATA'] ?? join(homedir(), 'AppData', 'Roaming'), 'pkarr-godot');
-  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'pkarr-godot');
-  const xdg = env['XDG_DATA_HOME'];
-  return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.local', 'share'), 'pkarr-godot');
+  return join(userDataHome(env, platform), 'pkarr-godot');
 }
 
 /** Parses `serve` arguments; throws INVALID_ARGUMENT with a one-line reason on bad input. */
