@@ -130,15 +130,15 @@ describe('LAN party: one bridge, no WAN, no DHT, no relay', () => {
     const found = (name: string) => browserB.waitEvent<any>('b:lobby.found', 10_000, (p) => p.lobby.name === name);
     const both = Promise.all([found('LAN room'), found('Doomed room')]);
     await ok(browserB, 'b', 'lobby.watch', { ...GAME, intervalSeconds: 5 });
-    await both;
+    const [lanRoom, doomedRoom] = await both; // lobby.lost names the key only
 
-    const closed = browserB.waitEvent<any>('b:lobby.lost', 10_000, (p) => p.lobby.name === 'LAN room');
+    const closed = browserB.waitEvent<any>('b:lobby.lost', 10_000, (p) => p.publicKey === lanRoom.lobby.publicKey);
     const t0 = performance.now();
     await ok(host, 'host', 'lobby.close', { key: 'party' });
     expect((await closed).reason).toBe('closed');
     console.log(`closed lobby lost after ${Math.round(performance.now() - t0)} ms`);
 
-    const gone = browserB.waitEvent<any>('b:lobby.lost', 15_000, (p) => p.lobby.name === 'Doomed room');
+    const gone = browserB.waitEvent<any>('b:lobby.lost', 15_000, (p) => p.publicKey === doomedRoom.lobby.publicKey);
     const t1 = performance.now();
     await crasher.call(AGENT, 'crash', 'x');
     expect((await gone).reason).toBe('gone');

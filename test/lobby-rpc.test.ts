@@ -99,29 +99,38 @@ describe('lobby.* methods', () => {
       players: 0, maxPlayers: 4, open: true, endpoints: [{ transport: 'enet', host: '127.0.0.1', port: 7777 }], custom: { mode: 'ctf' }, source: 'dht',
     });
     expect(got['ageSeconds']).toBeTypeOf('number');
+    expect(got['rttMs']).toBeNull(); // by code: the host itself was not contacted
     expect(got['timestamp']).toBeTypeOf('string');
 
     const browsed = (await player.call('lobby.browse', { game: 'rpcgame', gameVersion: '1.0', filters: { notFull: true } }))['result'] as Json;
     expect((browsed['lobbies'] as Json[]).map((l) => l['name'])).toEqual(['RPC room']);
+    const rtt = (browsed['lobbies'] as Json[])[0]!['rttMs'];
+    expect(typeof rtt === 'number' && rtt > 0).toBe(true); // its beacon answered: measured
     expect(browsed['stats']).toMatchObject({ peers: 1, verified: 1, lobbies: 1, rejected: { badSignature: 0 } });
 
     const watch = (await player.call('lobby.watch', { game: 'rpcgame', gameVersion: '1.0', intervalSeconds: 60 }))['result'] as Json;
     const watchId = watch['watchId'] as string;
     const found = await player.next('lobby.found');
-    expect(found).toMatchObject({ watchId, lobby: { name: 'RPC room', source: 'topic' } });
+    expect(found).toMatchObject({ watchId, index: 0, lobby: { name: 'RPC room', source: 'topic' } });
     await player.next('lobby.refreshed', (p) => p['watchId'] === watchId);
 
     expect((await host.call('lobby.update', { key: 'host', players: 2, name: 'Renamed' }))['result']).toMatchObject({ lobby: { players: 2, name: 'Renamed' } });
+    // A refresh asked for: the change comes once, as the watch's notifications (before the answer),
+    // and the answer only counts.
+    const before = player.notifications.length;
     const refreshed = (await player.call('lobby.refresh', { watchId }))['result'] as Json;
-    expect((refreshed['lobbies'] as Json[])[0]).toMatchObject({ players: 2, name: 'Renamed' });
-    expect(await player.next('lobby.updated')).toMatchObject({ watchId, lobby: { players: 2, name: 'Renamed' } });
+    expect(Object.keys(refreshed).sort()).toEqual(['count', 'stats']);
+    expect(refreshed['count']).toBe(1);
+    expect(player.notifications.slice(before).map((n) => n.method)).toEqual(['lobby.updated', 'lobby.refreshed']);
+    expect(await player.next('lobby.updated')).toMatchObject({ watchId, index: 0, lobby: { players: 2, name: 'Renamed' } });
+    expect(await player.next('lobby.refreshed')).toMatchObject({ watchId, count: 1, stats: { lobbies: 1 } });
 
     const hostedList = (await host.call('lobby.hosted'))['result'] as Json[];
     expect(hostedList).toMatchObject([{ key: 'host', lobby: { name: 'Renamed' } }]);
 
     expect((await host.call('lobby.close', { key: 'host', lingerSeconds: 30 }))['result']).toMatchObject({ closed: true, publicKey: hosted['publicKey'] });
     await player.call('lobby.refresh', { watchId });
-    expect(await player.next('lobby.lost')).toMatchObject({ watchId, publicKey: hosted['publicKey'], reason: 'closed' });
+    expect(await player.next('lobby.lost')).toEqual({ watchId, publicKey: hosted['publicKey'], reason: 'closed' });
     expect((await player.call('lobby.unwatch', { watchId }))['result']).toEqual({ removed: true });
     expect((await player.call('lobby.unwatch', { watchId }))['result']).toEqual({ removed: false });
     expect((await host.call('lobby.hosted'))['result']).toEqual([]);

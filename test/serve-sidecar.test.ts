@@ -99,7 +99,7 @@ describe('assembled sidecar', () => {
     expect(watchId).toEqual(expect.any(String));
     const refreshed = await watcher.waitFor((m) => m.method === 'lobby.refreshed' && m.params.watchId === watchId);
     expect(refreshed.params).toMatchObject({ watchId, count: 0 });
-    expect((await other.call('lobby.refresh', { watchId })).result).toMatchObject({ lobbies: [] }); // the watch is shared by id…
+    expect((await other.call('lobby.refresh', { watchId })).result).toMatchObject({ count: 0 }); // the watch is shared by id…
     expect(other.messages.filter((m) => typeof m.method === 'string' && m.method.startsWith('lobby.'))).toEqual([]); // …its events are not
     const closed = new Promise((r) => watcher.ws.once('close', r));
     watcher.ws.close();

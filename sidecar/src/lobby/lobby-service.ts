@@ -58,9 +58,13 @@ export interface LobbyServiceOptions {
   maxWatches?: number;
 }
 
-/** What a watch subscriber receives (see docs/rpc.md, lobby.* notifications). */
+/**
+ * What a watch subscriber receives (see docs/rpc.md, lobby.* notifications). `index` is where the
+ * lobby now stands in the watch's sorted list (LobbyBrowser.positionOf): a subscriber mirrors the
+ * list from these events alone. `refreshed` comes once per refresh, periodic or asked for.
+ */
 export type WatchEvent =
-  | { type: 'found' | 'updated'; watchId: string; lobby: BrowsedLobby }
+  | { type: 'found' | 'updated'; watchId: string; lobby: BrowsedLobby; index: number }
   | { type: 'lost'; watchId: string; lobby: BrowsedLobby; reason: LostReason }
   | { type: 'refreshed'; watchId: string; result: BrowseResult };
 
@@ -71,6 +75,8 @@ interface Watch {
   connectionId: number | null;
   browser: LobbyBrowser;
   timer: NodeJS.Timeout;
+  /** Runs a refresh (or joins the running one) and reports it once as `refreshed`. */
+  refresh(): Promise<BrowseResult>;
 }
 
 /** A handle on LazyDht-style adapters: announce/lookup wait for the node, externalAddress does not. */
@@ -246,25 +252,36 @@ export class LobbyService {
     if (mine >= max) throw new PkarrError('INVALID_ARGUMENT', `too many lobby watches on this connection (at most ${max}): unwatch one first`);
     const id = `w${this.#nextWatch++}`;
     const browser = this.#browser(request);
-    browser.on('found', (lobby) => emit({ type: 'found', watchId: id, lobby }));
-    browser.on('updated', (lobby) => emit({ type: 'updated', watchId: id, lobby }));
+    const position = (lobby: BrowsedLobby): number => browser.positionOf(lobby.publicKey.z32);
+    browser.on('found', (lobby) => emit({ type: 'found', watchId: id, lobby, index: position(lobby) }));
+    browser.on('updated', (lobby) => emit({ type: 'updated', watchId: id, lobby, index: position(lobby) }));
     browser.on('lost', (lobby, reason) => emit({ type: 'lost', watchId: id, lobby, reason }));
-    const refresh = (): void => {
-      browser.refresh().then((result) => {
-        if (this.#watches.has(id)) emit({ type: 'refreshed', watchId: id, result });
-      }, () => undefined);
+    let reported: Promise<BrowseResult> | null = null;
+    const refresh = (): Promise<BrowseResult> => {
+      const running = browser.refresh(); // the running refresh when one is under way
+      if (running !== reported) {
+        reported = running;
+        // Registered before the caller's own continuation: `refreshed` goes out before an answer.
+        running.then((result) => {
+          if (this.#watches.has(id)) emit({ type: 'refreshed', watchId: id, result });
+        }, () => undefined);
+      }
+      return running;
     };
-    const timer = setInterval(refresh, intervalMs);
+    const timer = setInterval(() => void refresh().catch(() => undefined), intervalMs);
     timer.unref();
-    this.#watches.set(id, { id, connectionId: connection?.id ?? null, browser, timer });
-    setImmediate(() => { if (this.#watches.has(id)) refresh(); });
+    this.#watches.set(id, { id, connectionId: connection?.id ?? null, browser, timer, refresh });
+    setImmediate(() => { if (this.#watches.has(id)) void refresh().catch(() => undefined); });
     return id;
   }
 
-  /** Refreshes a watch now (its events fire as usual); null when there is no such watch. */
+  /**
+   * Refreshes a watch now, or joins its running refresh (its events and one `refreshed` fire as
+   * usual); null when there is no such watch.
+   */
   async refreshWatch(id: string): Promise<BrowseResult | null> {
     const watch = this.#watches.get(id);
-    return watch === undefined ? null : watch.browser.refresh();
+    return watch === undefined ? null : watch.refresh();
   }
 
   /** Stops a watch; false when there is no such watch. */

@@ -46,7 +46,7 @@ export const DEFAULT_WATCH_SECONDS = 15;
 export const MIN_WATCH_SECONDS = 5;
 
 /** The JSON form of a lobby (docs/rpc.md). `timestamp` is a decimal string (64-bit). */
-export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: number } | null; lanAddress?: string }, source: string, now: bigint = nowMicros()): Record<string, unknown> {
+export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: number } | null; lanAddress?: string; rttMs?: number | null }, source: string, now: bigint = nowMicros()): Record<string, unknown> {
   return {
     publicKey: lobby.publicKey.z32,
     inviteCode: inviteCodeOf(lobby.publicKey),
@@ -61,6 +61,7 @@ export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: numb
     custom: customMap(Object.entries(lobby.custom)),
     ageSeconds: lobbyAgeSeconds(lobby, now),
     source,
+    rttMs: lobby.rttMs ?? null,
     timestamp: lobby.timestamp.toString(),
     ttl: lobby.ttl,
     ...(lobby.beacon ? { beacon: { host: lobby.beacon.host, port: lobby.beacon.port } } : {}),
@@ -70,6 +71,11 @@ export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: numb
 
 function statsToJson(stats: BrowseStats): Record<string, unknown> {
   return { ...stats, rejected: { ...stats.rejected }, known: { ...stats.known }, directory: { ...stats.directory, rejected: { ...stats.directory.rejected } } };
+}
+
+/** A watch's refresh: how many lobbies are listed, and the statistics (the lobbies come as events). */
+function refreshedToJson(result: BrowseResult): Record<string, unknown> {
+  return { count: result.lobbies.length, stats: statsToJson(result.stats) };
 }
 
 function browseToJson(result: BrowseResult): Record<string, unknown> {
@@ -334,11 +340,11 @@ function eventToNotification(event: WatchEvent): [string, Record<string, unknown
   switch (event.type) {
     case 'found':
     case 'updated':
-      return [`lobby.${event.type}`, { watchId: event.watchId, lobby: lobbyToJson(event.lobby, event.lobby.source) }];
+      return [`lobby.${event.type}`, { watchId: event.watchId, index: event.index, lobby: lobbyToJson(event.lobby, event.lobby.source) }];
     case 'lost':
-      return ['lobby.lost', { watchId: event.watchId, publicKey: event.lobby.publicKey.z32, reason: event.reason, lobby: lobbyToJson(event.lobby, event.lobby.source) }];
+      return ['lobby.lost', { watchId: event.watchId, publicKey: event.lobby.publicKey.z32, reason: event.reason }];
     case 'refreshed':
-      return ['lobby.refreshed', { watchId: event.watchId, count: event.result.lobbies.length, stats: statsToJson(event.result.stats) }];
+      return ['lobby.refreshed', { watchId: event.watchId, ...refreshedToJson(event.result) }];
   }
 }
 
@@ -359,7 +365,8 @@ async function lobbyRefresh(params: Params, ctx: LobbyRpcContext): Promise<unkno
   onlyFields(params, ['watchId']);
   const result = await ctx.lobbies.refreshWatch(requireString(params, 'watchId'));
   if (result === null) throw invalidParams('watchId', 'no such watch');
-  return browseToJson(result);
+  // The lobbies themselves went out as the watch's notifications: not a second time here.
+  return refreshedToJson(result);
 }
 
 async function lobbyUnwatch(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
