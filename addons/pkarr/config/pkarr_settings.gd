@@ -19,8 +19,17 @@ const SIDECAR_AUTOSTART := "pkarr/sidecar/autostart"
 const SIDECAR_WEB_URL := "pkarr/sidecar/web_url"
 ## Token of the sidecar at [constant SIDECAR_WEB_URL] (see its [code]--token-file[/code]).
 const SIDECAR_WEB_TOKEN := "pkarr/sidecar/web_token"
-## HTTP relays the sidecar publishes to and resolves from.
+## HTTP relays the sidecar (or the relay backend) publishes to and resolves from.
 const NETWORK_RELAYS := "pkarr/network/relays"
+## Which backend the [code]Pkarr[/code] autoload uses: [code]auto[/code] (the relay backend on the
+## web without [constant SIDECAR_WEB_URL], on Android and iOS; the sidecar elsewhere),
+## [code]sidecar[/code] or [code]relay[/code] (GDScript over HTTP relays, [PkarrRelayBackend]).
+const BACKEND := "pkarr/backend"
+## The relay backend asks this relay first, alone (a local pkarr relay, e.g. a desktop sidecar's
+## [code]serve[/code]); empty: none.
+const RELAY_LOCAL_URL := "pkarr/relay/local_relay_url"
+## Seconds one relay request of the relay backend may take.
+const RELAY_TIMEOUT := "pkarr/relay/timeout_seconds"
 ## DHT bootstrap nodes ([code]host:port[/code]); empty uses the sidecar's defaults.
 const NETWORK_BOOTSTRAP := "pkarr/network/bootstrap"
 ## Whether the sidecar joins the Mainline DHT.
@@ -42,6 +51,10 @@ const LOBBY_GAME_VERSION := "pkarr/lobby/game_version"
 
 ## The public relays used unless the project lists others.
 const DEFAULT_RELAYS: Array[String] = ["https://pkarr.pubky.app", "https://pkarr.pubky.org"]
+## Accepted values of [constant BACKEND].
+const BACKENDS: Array[String] = ["auto", "sidecar", "relay"]
+## The local relay web apps try first (pkarr's default relay port).
+const DEFAULT_LOCAL_RELAY := "http://127.0.0.1:6881"
 ## Accepted values of [constant LOG_LEVEL].
 const LOG_LEVELS: Array[String] = ["error", "warn", "info", "debug"]
 
@@ -59,6 +72,10 @@ static func definitions() -> Array[Dictionary]:
 		_entry(SIDECAR_WEB_TOKEN, TYPE_STRING, "", PROPERTY_HINT_PASSWORD, "", false),
 		_entry(NETWORK_RELAYS, TYPE_PACKED_STRING_ARRAY, PackedStringArray(DEFAULT_RELAYS),
 				PROPERTY_HINT_NONE, "", true),
+		_entry(BACKEND, TYPE_STRING, "auto", PROPERTY_HINT_ENUM, ",".join(BACKENDS), true),
+		_entry(RELAY_LOCAL_URL, TYPE_STRING, DEFAULT_LOCAL_RELAY, PROPERTY_HINT_PLACEHOLDER_TEXT,
+				DEFAULT_LOCAL_RELAY, false),
+		_entry(RELAY_TIMEOUT, TYPE_FLOAT, 5.0, PROPERTY_HINT_RANGE, "0.5,60,0.5,or_greater,suffix:s", false),
 		_entry(NETWORK_BOOTSTRAP, TYPE_PACKED_STRING_ARRAY, PackedStringArray(),
 				PROPERTY_HINT_NONE, "", false),
 		_entry(NETWORK_USE_DHT, TYPE_BOOL, true, PROPERTY_HINT_NONE, "", true),
