@@ -1,0 +1,31 @@
+/**
+ * addons/pkarr/crypto in the real Godot 4.6 web engine (headless Chromium): PkarrSha512 against
+ * FIPS 180-2 vectors, PkarrEd25519 (pure GDScript) and the WebCrypto path of PkarrSignatures
+ * against the RFC 8032 §7.1 vectors and the pkarr vectors of shared/pkarr-spec.md §6, tampering
+ * and strictness on both paths. The GDScript suites live in test/godot/projects/crypto/tests.
+ */
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './godot/harness/engine-cache.ts';
+import { closeBrowser } from './godot/harness/run-engine.ts';
+import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
+
+const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'crypto');
+const ADDON = join(REPO_ROOT, 'addons', 'pkarr');
+
+afterAll(closeBrowser);
+
+describe('addons/pkarr/crypto in the web engine', () => {
+  it('passes every crypto suite', async () => {
+    const r = await runGodotTests({
+      project: PROJECT,
+      mounts: { 'res://addons/pkarr': ADDON },
+      include: (res) => !res.startsWith('res://addons/pkarr/bin/'),
+      testTimeoutSec: 60,
+      timeoutMs: 240_000,
+    });
+    expect(r.ok, formatGodotTestReport(r)).toBe(true);
+    expect(r.passed).toBeGreaterThanOrEqual(3);
+    if (process.env.PKARR_CRYPTO_SHOW) console.log(r.lines.map((l) => `${l.ms} ${l.text}`).join('\n'));
+  }, 300_000);
+});
