@@ -1,7 +1,8 @@
 /**
  * Packages the Godot addon for the Asset Library / a GitHub release:
- * `build/pkarr-godot-addon-<version>.zip` holding `addons/pkarr/…` and nothing else (godot.md
- * §2.2): every addon file (plugin.cfg, scripts, LICENSE, README, icon) plus, per platform in
+ * `build/pkarr-godot-addon-<version>.zip` holding `addons/pkarr/…` and nothing else (the Asset
+ * Library installs `addons/<name>/` and wants LICENSE and README inside it): every addon file
+ * (plugin.cfg, scripts, LICENSE, README, icon) plus, per platform in
  * `addons/pkarr/bin/<platform>/`, the packed sidecar (`pkarr-sidecar.zst` + `pkarr-sidecar.json`,
  * scripts/sea/compress.ts) that the addon unpacks on first use, or with `--raw` the executables
  * themselves (mode 0755).

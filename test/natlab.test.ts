@@ -1,8 +1,9 @@
 /**
  * The NAT lab (test/natlab/) behaves as it claims: each NAT kind's mapping and filtering, BEP42
- * `ip` from libtorrent nodes behind each NAT, miniupnpd mappings, hairpin on/off, the natlab.md
- * hole-punching result, delay/loss, services on the WAN (cleanup: natlab/cleanup.test.ts). Needs
- * root and namespaces: it FAILS (never skips) without them. Figures are printed, never asserted.
+ * `ip` from libtorrent nodes behind each NAT, miniupnpd mappings, hairpin on/off, the hole-punching
+ * result (two port-restricted NATs: plain sending fails, a TTL-2 opener works), delay/loss,
+ * services on the WAN (cleanup: natlab/cleanup.test.ts). Needs root and namespaces: it FAILS (never
+ * skips) without them. Figures are printed, never asserted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentClient } from './natlab/agent-client.ts';
@@ -355,7 +356,7 @@ describe('NAT lab: TTL through the core', () => {
   });
 });
 
-describe('NAT lab: hole punching reproduces natlab.md', () => {
+describe('NAT lab: hole punching, plain and with a low-TTL opener', () => {
   /**
    * Both hosts learn their public address (KRPC ping), then run `punch`, B starting 300 ms after A
    * (as with any real latency: if both first packets cross the core within the same instant, plain

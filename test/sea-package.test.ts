@@ -1,10 +1,11 @@
 /**
  * `npm run package:addon`: the zip holds `addons/pkarr/…` and nothing else, laid out as Godot's
- * asset installer expects (godot.md §2.2), with the packed sidecar (`pkarr-sidecar.zst` +
- * manifest, unpacked by the addon on first use) or, with `raw`, the executable. Packs a copy of
- * the addon and of the linux-x64 sidecar (built in beforeAll) in a temporary root, without
- * building, so a parallel rebuild of the real binary cannot change it under the test; the other
- * platforms are therefore reported missing. zstd level 3 keeps it fast (the release uses 19).
+ * asset installer expects (one folder under `addons/`, with its own LICENSE and README), with the
+ * packed sidecar (`pkarr-sidecar.zst` + manifest, unpacked by the addon on first use) or, with
+ * `raw`, the executable. Packs a copy of the addon and of the linux-x64 sidecar (built in
+ * beforeAll) in a temporary root, without building, so a parallel rebuild of the real binary cannot
+ * change it under the test; the other platforms are therefore reported missing. zstd level 3 keeps
+ * it fast (the release uses 19).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,7 @@
 /**
  * Bundles the sidecar into one CommonJS file for a single executable: inside the SEA, `require`
- * loads only Node's built-ins, so every dependency must be in the bundle (stack.md §6 step 1).
+ * loads only Node's built-ins, so every dependency must be in the bundle (Node's "Single
+ * executable applications" docs; docs/packaging.md).
  */
 import { builtinModules } from 'node:module';
 import { build } from 'esbuild';

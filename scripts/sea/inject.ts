@@ -4,9 +4,9 @@
  * fuse) → chmod +x. Stripping comes before the injection: stripping an injected binary breaks
  * it (postject's note segment). Mach-O binaries are not stripped: they cannot be run here to
  * check the result. Signatures:
- * - PE: the OpenJS Authenticode signature would be left corrupt by the injection (stack.md §6),
- *   so it is removed first with `osslsigncode remove-signature` (Debian package `osslsigncode`);
- *   the result is unsigned.
+ * - PE: the OpenJS Authenticode signature would be left corrupt by the injection (Node's SEA
+ *   docs), so it is removed first with `osslsigncode remove-signature` (Debian package
+ *   `osslsigncode`); the result is unsigned.
  * - Mach-O: postject drops LC_CODE_SIGNATURE itself; ad-hoc re-signing (`codesign --sign -`)
  *   needs macOS, so the macOS binaries built here are unsigned.
  */
@@ -18,7 +18,7 @@ import { stripElf } from './elf-strip.ts';
 import { SEA_FUSE, SEA_RESOURCE } from './executable-info.ts';
 import type { ExecutableFormat } from './targets.ts';
 
-/** postject prints these for every ELF injection; they are harmless (stack.md §6). */
+/** Printed by postject on every ELF injection; harmless (the binary runs: sea-smoke test). */
 const HARMLESS = [/Can't find string offset for section name/, /Start injection of/, /Injection done/];
 
 function postjectCli(): string {

@@ -1,5 +1,5 @@
 /**
- * The NAT lab: a routed "internet" of network namespaces on one machine (docs/nat.md, natlab.md).
+ * The NAT lab: a routed "internet" of network namespaces on one machine (docs/nat.md, "The lab").
  *
  *   services ns (11.77.0.0/22: libtorrent DHT nodes from 11.77.0.10, other services from 11.77.3.1)
  *        │ eth0 ─ svc0

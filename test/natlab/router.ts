@@ -2,8 +2,8 @@
  * A site's home router: nftables NAT of the chosen kind in the router namespace, optional hairpin
  * (NAT loopback) and optional miniupnpd (UPnP IGD + NAT-PMP + PCP).
  *
- * Ruleset: family inet, table `filter`, with the chains miniupnpd 2.3.1 expects (natlab.md), so the
- * same table works with and without miniupnpd.
+ * Ruleset: family inet, table `filter`, with the chains miniupnpd 2.3.1 expects (Debian's
+ * nft_init.sh that would make them cannot run), so the same table works with and without miniupnpd.
  * - port-restricted: `masquerade` (Linux keeps the source port when free; conntrack filters
  *   inbound by remote address+port).
  * - symmetric: `masquerade random` (a new port per destination).

@@ -1,7 +1,7 @@
 /**
  * Ed25519 primitives behind one small interface, with the fastest backend that loads:
  * - native libsodium (`sodium-native`, an optional dependency) where it can be loaded — about 1.7×
- *   faster than OpenSSL here (stack.md §2; `npm run bench` prints both);
+ *   faster than OpenSSL here (`npm run bench -- core` prints both);
  * - otherwise node:crypto (OpenSSL), which needs no native addon (the single-executable sidecar).
  * `PKARR_CRYPTO=node` forces node:crypto. @noble/ed25519 is used only for what neither exposes
  * cheaply: checking that 32 bytes are a valid curve point (spec §6.1 B). Both backends produce

@@ -11,7 +11,7 @@ import { MAX_DNS_BYTES, SIGNATURE_BYTES, SignedPacket, signable } from '../core/
 /**
  * The BEP44 `seq` for a packet timestamp. bittorrent-dht only takes JS numbers and its wire bencode
  * (k-rpc-socket's bencode@2) goes through doubles, so a timestamp above 2^53 would be sent rounded and
- * fail every signature check (stack.md §1 "seq, integers and bencode"): refuse it.
+ * fail every signature check (bencode@4, which we sign with, prints the exact integer): refuse it.
  */
 export function seqFromTimestamp(timestamp: bigint): number {
   if (typeof timestamp !== 'bigint' || timestamp < 0n || timestamp > BigInt(Number.MAX_SAFE_INTEGER)) {

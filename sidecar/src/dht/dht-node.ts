@@ -1,5 +1,5 @@
 /**
- * Starting a bittorrent-dht node the way that works (stack.md §1): `listen` in the same tick as the
+ * Starting a bittorrent-dht node the way that works: `listen` in the same tick as the
  * constructor (otherwise bootstrapping binds the socket first and `listen` throws), then wait for
  * `listening` and `ready`. `ready` also fires when bootstrapping failed, so callers check the node count.
  */

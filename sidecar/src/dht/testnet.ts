@@ -1,6 +1,6 @@
 /**
- * A local Mainline DHT of bittorrent-dht nodes on 127.0.0.1 (stack.md §1 "Local test network"), for
- * tests, benchmarks and `--testnet N`. Node 0 starts alone; the others bootstrap from it. Every node
+ * A local Mainline DHT of bittorrent-dht nodes on 127.0.0.1, for tests, benchmarks and
+ * `--testnet N`. Node 0 starts alone; the others bootstrap from it. Every node
  * verifies BEP44 signatures and stores items like our client's node does. Nodes can be killed (churn)
  * and added while the network runs.
  */

@@ -1,5 +1,5 @@
 /**
- * The joiner side of hole punching (docs/nat.md §3, natlab.md): announce the punch socket's public
+ * The joiner side of hole punching (docs/nat.md §3): announce the punch socket's public
  * port on the host's rendezvous; send openers with a low IP TTL (default 2) to the host's public
  * punch address, which pass the joiner's own router (creating its mapping) and die before the
  * host's router (leaving no state there that would make it pick another port); once the host's

@@ -2,10 +2,11 @@
  * The JSON-RPC WebSocket server: loopback only, token-authenticated handshake (handshake.ts),
  * bounded in every direction (frame size, connections, in-flight requests, send buffer).
  *
- * Measured pitfalls it guards against (stack.md §5): every socket has an `error` listener (an
- * oversized frame otherwise crashed the process); a client that stops reading is closed with 1013
- * once more than `maxBufferedBytes` wait to be sent; a client that stops answering pings (its peer
- * vanished without FIN/RST) is terminated so it does not hold a client slot (heartbeat.ts).
+ * Pitfalls of ws 8 it guards against, each seen in a measurement: every socket has an `error`
+ * listener (an oversized frame otherwise crashed the process); a client that stops reading is
+ * closed with 1013 once more than `maxBufferedBytes` wait to be sent; a client that stops answering
+ * pings (its peer vanished without FIN/RST) is terminated so it does not hold a client slot
+ * (heartbeat.ts).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -1,6 +1,7 @@
 /**
  * When the sidecar must stop on its own. The Godot editor's Stop button SIGKILLs the game
- * (godot.md §1.1), so the game never gets to say goodbye; the sidecar watches instead:
+ * (`OS::kill`: SIGKILL on Unix, TerminateProcess on Windows), so the game never gets to say
+ * goodbye; the sidecar watches instead:
  *
  * - stdin EOF, but only when stdin is a pipe or socket (what `OS.execute_with_pipe` and Node's
  *   `spawn` give). A terminal or /dev/null on stdin is ignored, so an interactive

@@ -1,7 +1,7 @@
 /**
  * bittorrent-dht nodes (our sidecar/src/dht/dht-node.ts, as the local testnet uses) on lab WAN
  * addresses, run inside the services namespace by an agent (services.ts). They verify BEP44
- * signatures and store items, but send no BEP42 `ip` (natlab.md): use them next to the
+ * signatures and store items, but send no BEP42 `ip` (libtorrent does): use them next to the
  * libtorrent nodes, not instead of them, when a test needs DHT-STUN.
  */
 import type DHT from 'bittorrent-dht';

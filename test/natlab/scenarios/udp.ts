@@ -1,7 +1,7 @@
 /**
  * UDP probes run inside lab namespaces through an agent (lab.agent(host).call(UDP, fn, ...)): open
  * sockets kept in ctx.state, send with an optional IP TTL, record what arrives, KRPC ping a DHT
- * node (BEP42 `ip`), and the natlab.md hole-punching exchange.
+ * node (BEP42 `ip`), and a bare hole-punching exchange (`punch`).
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { PkarrError } from '../../../sidecar/src/core/errors.ts';
@@ -84,7 +84,10 @@ export async function krpcPing(ctx: AgentContext, port: number, node: Peer, time
 export interface PunchOptions {
   port: number;
   peer: Peer;
-  /** Send one opener with IP TTL `openerTtl` first, then pause 500 ms (natlab.md). */
+  /**
+   * Send one opener with IP TTL `openerTtl` first (it creates our mapping and dies before the
+   * peer's router), then pause 500 ms.
+   */
   opener: boolean;
   openerTtl?: number;
   /** Packets to send at normal TTL, every `intervalMs`. */
@@ -96,7 +99,7 @@ export interface PunchOptions {
   delayMs?: number;
 }
 
-/** The natlab.md exchange: optional low-TTL opener, then `count` packets `<tag>:<i>` to the peer; resolves with how many punch packets of another tag arrived (and from where). */
+/** A bare punch exchange: optional low-TTL opener, then `count` packets `<tag>:<i>` to the peer; resolves with how many punch packets of another tag arrived (and from where). */
 export async function punch(ctx: AgentContext, o: PunchOptions): Promise<{ got: number; from: Peer[] }> {
   const start = Date.now();
   if (o.delayMs !== undefined && o.delayMs > 0) await new Promise((r) => setTimeout(r, o.delayMs));

@@ -26,7 +26,7 @@ func test_has() -> void:
 
 func test_json_numbers_are_floats() -> void:
 	var parsed: Variant = JSON.parse_string('{"id": 7, "list": [1, 2], "name": "x"}')
-	assert_eq(typeof(parsed["id"]), TYPE_FLOAT, "godot.md §1.5: every JSON number is a float")
+	assert_eq(typeof(parsed["id"]), TYPE_FLOAT, "Godot's JSON parser reads every number as a float")
 	assert_eq(parsed, {"id": 7, "list": [1, 2], "name": &"x"}, "deep equality: int == float")
 	assert_ne(parsed, {"id": 7, "list": [1, 2, 3], "name": "x"})
 	assert_eq(["a"] as Array[String], ["a"], "typed and untyped arrays compare by content")
