@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the CLI commands: argument parsing (node:util parseArgs, strict), usage errors,
- * one-line error reporting and exit codes, waiting for Ctrl-C. JSON output: util/json.ts.
+ * one-line error reporting and exit codes. JSON output: util/json.ts; waiting for Ctrl-C:
+ * util/stop-signals.ts.
  *
  * Exit codes: 0 success, 1 runtime failure (network, I/O, not found), 2 usage error (unknown flag,
  * missing value, bad key, bad record). Errors are always one line on stderr, never a stack trace.
@@ -81,24 +82,4 @@ export function reportError(command: string, err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`${prefix}: ${oneLine(message)}\n`);
   return EXIT_FAILURE;
-}
-
-/** Resolves on the first SIGINT/SIGTERM (with the signal name); `dispose` removes the handlers. */
-export function waitForStopSignal(): { stopped: Promise<string>; dispose: () => void } {
-  let handler: ((signal: string) => void) | null = null;
-  const dispose = (): void => {
-    if (handler === null) return;
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-    handler = null;
-  };
-  const stopped = new Promise<string>((resolve) => {
-    handler = (signal: string): void => {
-      dispose();
-      resolve(signal);
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-  });
-  return { stopped, dispose };
 }

@@ -13,7 +13,8 @@ import { DEFAULT_DNS_DHT_RATE_LIMIT, DEFAULT_DNS_PORT, DEFAULT_DNS_RATE_LIMIT, s
 import { Forwarder } from '../dns/forwarder.ts';
 import { DEFAULT_PKARR_TLDS } from '../dns/pkarr-name.ts';
 import { parseRateLimit } from '../util/rate-limiter.ts';
-import { EXIT_OK, UsageError, parseCommandArgs, reportError, stringList, stringValue, waitForStopSignal } from './cli-support.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, reportError, stringList, stringValue } from './cli-support.ts';
+import { waitForStopSignal } from '../util/stop-signals.ts';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkSettings, openNetwork, type Network } from './network-options.ts';
 
 export const DEFAULT_FORWARD = '1.1.1.1:53';

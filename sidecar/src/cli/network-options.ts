@@ -18,7 +18,8 @@ import { isLoopbackHostPort } from '../core/loopback-guard.ts';
 import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
-import { UsageError, integerValue, stringList, stringValue, waitForStopSignal, type ParsedValues } from './cli-support.ts';
+import { UsageError, integerValue, stringList, stringValue, type ParsedValues } from './cli-support.ts';
+import { waitForStopSignal } from '../util/stop-signals.ts';
 
 export const NETWORK_OPTIONS = {
   relay: { type: 'string', multiple: true },

@@ -15,6 +15,7 @@ import { Testnet } from '../dht/testnet.ts';
 import type { Dht } from '../dht/types.ts';
 import { userDataHome } from '../util/data-dir.ts';
 import { parseRateLimit } from '../util/rate-limiter.ts';
+import { waitForStopSignal } from '../util/stop-signals.ts';
 import {
   DEFAULT_CACHE_SIZE, DEFAULT_DHT_RATE_LIMIT, DEFAULT_RATE_LIMIT, DEFAULT_RELAY_PORT, startRelay, type RunningRelay,
 } from '../relay/relay-server.ts';
@@ -108,24 +109,6 @@ function parse(args: string[]) {
   };
 }
 
-/** Resolves on the first SIGINT/SIGTERM; `dispose` removes the handlers. */
-function stopSignal(): { stopped: Promise<string>; dispose: () => void } {
-  let on: (signal: string) => void = () => {};
-  const dispose = (): void => {
-    process.off('SIGINT', on);
-    process.off('SIGTERM', on);
-  };
-  const stopped = new Promise<string>((resolve) => {
-    on = (signal: string): void => {
-      dispose();
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-  return { stopped, dispose };
-}
-
 /** Runs the relay until SIGINT/SIGTERM; resolves with the exit code. */
 export async function run(args: string[]): Promise<number> {
   let options: ReturnType<typeof parse>;
@@ -139,7 +122,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${RELAY_USAGE}\n`);
     return 0;
   }
-  const { stopped, dispose } = stopSignal();
+  const { stopped, dispose } = waitForStopSignal();
   let testnet: Testnet | null = null;
   let dht: Dht | null = null;
   let relay: RunningRelay | null = null;
