@@ -1,0 +1,224 @@
+class_name PkarrRelayLobbies
+extends RefCounted
+## The lobby methods the relay backend can answer: [code]lobby.get[/code] (by long code),
+## [code]lobby.browse[/code] (the game's lobby directory, docs/nat.md §4, plus known keys) and
+## [code]lobby.join[/code] of a lobby whose endpoint the game can reach directly. Answers and
+## failures have the sidecar's shapes (docs/rpc.md "Lobbies"): the lobby JSON, and failures
+## carrying [code]error_data.lobbyError[/code] ([code]NO_LOBBY[/code], [code]LOBBY_CLOSED[/code],
+## [code]LOBBY_EXPIRED[/code], [code]NOT_A_LOBBY[/code], [code]OTHER_GAME[/code], ...).
+##
+## Not here: short codes ([code]XXXXX-XXXXX[/code]) fail with [code]NEEDS_SIDECAR[/code] (their
+## slot key is stretched with scrypt, which the addon does not have in GDScript); topics (BEP5
+## beacons need the DHT); punched paths ([code]lobby.join[/code] to a host behind a NAT).
+
+## Directory slots read per window (the sidecar's default).
+const DIRECTORY_SLOTS := PkarrPublicSeeds.DEFAULT_DIRECTORY_SLOTS
+## Lobbies resolved from a directory at most.
+const MAX_DIRECTORY_HOSTS := 300
+## Known keys accepted by [code]lobby.browse[/code].
+const MAX_KNOWN_KEYS := 256
+
+var _backend: PkarrRelayBackend = null
+var _slot_keys: Dictionary = {}
+var _short_code := RegEx.create_from_string("^[0-9A-Za-z]{5}-?[0-9A-Za-z]{5}$")
+
+
+func _init(backend: PkarrRelayBackend) -> void:
+	_backend = backend
+
+
+## Coroutine: answers [code]lobby.get[/code], [code]lobby.browse[/code] or [code]lobby.join[/code].
+func request(method: String, params: Dictionary) -> PkarrResult:
+	match method:
+		"lobby.get":
+			return await get_lobby(str(params.get("code", "")), str(params.get("game", "")),
+					str(params.get("gameVersion", "")), bool(params.get("allowClosed", false)))
+		"lobby.browse":
+			return await browse(params)
+		"lobby.join":
+			return await join(params)
+	return PkarrResult.failure(PkarrResult.METHOD_NOT_FOUND, "unknown method %s" % method)
+
+
+## Coroutine: the lobby JSON behind [param code] (any form of the host's key), checked against
+## [param game] / [param game_version] (empty: not checked), fresh and open (unless
+## [param allow_closed]). A cached record that is closed, stale or older than its TTL is asked
+## for again from the network, as the sidecar does.
+func get_lobby(code: String, game: String, game_version: String, allow_closed: bool = false) -> PkarrResult:
+	var text := code.strip_edges()
+	if _short_code.search(text) != null and not text.begins_with("pk:"):
+		return PkarrResult.failure(PkarrRelayBackend.NEEDS_SIDECAR,
+				"short code %s: looking it up needs the sidecar (scrypt); use the long invite code (pk:...)" % text)
+	var parsed := PkarrZ32.parse_public_key(text)
+	if not parsed.is_ok():
+		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, parsed.error_message,
+				{"field": "code", "code": parsed.error_code})
+	var z32: String = parsed.value["z32"]
+	var found := await _lobby_of(z32, "CacheFirst")
+	if found.is_ok() and _needs_fresh_copy(found.value):
+		var fresh := await _lobby_of(z32, "NetworkOnly")
+		if fresh.is_ok() or fresh.error_code != "NOT_FOUND":
+			found = fresh
+	if not found.is_ok():
+		return found
+	var lobby: Dictionary = found.value["lobby"]
+	return PkarrLobbyRecord.check_found(lobby, game, game_version, allow_closed,
+			int(str(lobby["timestamp"])), _now_micros())
+
+
+## Coroutine: [code]lobby.browse[/code] over the lobby directory of [code]game[/code] /
+## [code]gameVersion[/code] (current and previous window, [constant DIRECTORY_SLOTS] slots
+## each) and [code]knownKeys[/code]; open, fresh lobbies of that version, newest first by
+## default. [code]{lobbies, stats}[/code] with [code]stats.directory[/code] and
+## [code]stats.known[/code] in the sidecar's shape (fields it cannot fill are 0).
+func browse(params: Dictionary) -> PkarrResult:
+	var game := str(params.get("game", ""))
+	var version := str(params.get("gameVersion", ""))
+	if not PkarrLobbyRecord.is_game_id(game) or not PkarrLobbyRecord.is_game_version(version):
+		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "game and gameVersion are required",
+				{"field": "game"})
+	var started := Time.get_ticks_msec()
+	var known: Array = params.get("knownKeys", []) if params.get("knownKeys") is Array else []
+	if known.size() > MAX_KNOWN_KEYS:
+		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "at most %d knownKeys" % MAX_KNOWN_KEYS,
+				{"field": "knownKeys"})
+	var directory := {"slots": 0, "slotsFound": 0, "slotErrors": 0, "entries": 0, "keys": 0,
+			"resolved": 0, "rejected": {"malformed": 0, "wrongWindow": 0, "badPow": 0, "notFound": 0,
+			"notLobby": 0, "otherGame": 0, "failed": 0}}
+	var hosts: Dictionary = {}
+	if bool(params.get("directory", true)):
+		await _read_directory(game, version, directory, hosts)
+	var sources: Dictionary = {}
+	for z32: String in hosts:
+		sources[z32] = "directory"
+	var known_stats := {"requested": known.size(), "found": 0, "notFound": 0, "failed": 0}
+	for code: Variant in known:
+		var parsed := PkarrZ32.parse_public_key(str(code))
+		if parsed.is_ok() and not sources.has(parsed.value["z32"]):
+			sources[parsed.value["z32"]] = "known"
+	var lobbies: Array = []
+	for z32: String in sources:
+		var found := await _lobby_of(z32, "CacheFirst")
+		var from_directory: bool = sources[z32] == "directory"
+		if not found.is_ok():
+			var why := "notFound" if found.error_code == "NOT_FOUND" or found.error_data.get("lobbyError") == "NO_LOBBY" else "failed"
+			if found.error_data.get("lobbyError") in ["NOT_A_LOBBY", "UNSUPPORTED_SCHEMA", "INVALID_LOBBY"]:
+				why = "notLobby"
+			if from_directory:
+				directory["rejected"][why] = int(directory["rejected"].get(why, 0)) + 1
+			else:
+				known_stats["notFound" if why != "failed" else "failed"] += 1
+			continue
+		var lobby: Dictionary = found.value["lobby"]
+		var checked := PkarrLobbyRecord.check_found(lobby, game, version, false, int(str(lobby["timestamp"])), _now_micros())
+		if not checked.is_ok():
+			if from_directory and checked.error_data.get("lobbyError") == "OTHER_GAME":
+				directory["rejected"]["otherGame"] += 1
+			continue
+		lobby["source"] = sources[z32]
+		if from_directory:
+			directory["resolved"] += 1
+		else:
+			known_stats["found"] += 1
+		lobbies.append(lobby)
+	lobbies.sort_custom(func(a: Dictionary, b: Dictionary) -> bool:
+		return int(a["players"]) > int(b["players"]) or (int(a["players"]) == int(b["players"]) and str(a["name"]) < str(b["name"])))
+	return PkarrResult.success({"lobbies": lobbies, "stats": {"lobbies": lobbies.size(),
+			"directory": directory, "known": known_stats, "durationMs": Time.get_ticks_msec() - started}})
+
+
+## Coroutine: [code]lobby.join[/code] where no NAT must be crossed: the lobby's endpoint for
+## [code]transport[/code] ([code]ws[/code] on the web, [code]enet[/code] elsewhere) is answered
+## as [code]{via: "direct", host, port, timings, lobby}[/code]; a full lobby is
+## [code]LOBBY_FULL[/code]; a lobby with only a punch endpoint or none for the transport is
+## [code]NO_TRANSPORT[/code] / [code]NEEDS_SIDECAR[/code].
+func join(params: Dictionary) -> PkarrResult:
+	var started := Time.get_ticks_msec()
+	var transport := str(params.get("transport", "ws" if OS.has_feature("web") else "enet"))
+	var got := await get_lobby(str(params.get("code", "")), str(params.get("game", "")),
+			str(params.get("gameVersion", "")))
+	if not got.is_ok():
+		return got
+	var lobby: Dictionary = got.value
+	if int(lobby["players"]) >= int(lobby["maxPlayers"]):
+		return PkarrResult.failure("INVALID_ARGUMENT", "lobby %s is full (%d of %d)"
+				% [lobby["name"], lobby["players"], lobby["maxPlayers"]], {"lobbyError": "LOBBY_FULL"})
+	var punch_only := false
+	for endpoint: Dictionary in lobby.get("endpoints", []):
+		if endpoint.get("transport") == transport:
+			return PkarrResult.success({"via": "direct", "host": endpoint["host"], "port": endpoint["port"],
+					"timings": {"resolveMs": Time.get_ticks_msec() - started, "pathMs": 0}, "lobby": lobby})
+		punch_only = punch_only or endpoint.get("transport") == "punch"
+	if punch_only:
+		return PkarrResult.failure(PkarrRelayBackend.NEEDS_SIDECAR,
+				"lobby %s is behind a NAT: reaching it needs hole punching, which needs the sidecar" % lobby["name"])
+	return PkarrResult.failure("NOT_FOUND", "lobby %s offers no %s endpoint" % [lobby["name"], transport],
+			{"lobbyError": "NO_TRANSPORT"})
+
+
+## Coroutine: [code]{lobby, packet}[/code] of [param z32] under [param policy], or the lobby failure.
+func _lobby_of(z32: String, policy: String) -> PkarrResult:
+	var resolved := await _backend.resolve(z32, policy)
+	if not resolved.is_ok():
+		return resolved
+	var data: Dictionary = resolved.value
+	if not bool(data.get("found", false)):
+		return PkarrResult.failure("NOT_FOUND", "no lobby at this key: nothing is published under %s" % z32,
+				{"publicKey": z32, "lobbyError": "NO_LOBBY"})
+	var packet := _backend.relay_client.kept_packet(z32)
+	var parsed := PkarrLobbyRecord.parse(z32, int(str(data["timestamp"])), data["records"],
+			str(data["source"]), _now_micros())
+	if not parsed.is_ok():
+		return parsed
+	return PkarrResult.success({"lobby": parsed.value, "packet": packet})
+
+
+func _needs_fresh_copy(found: Dictionary) -> bool:
+	var lobby: Dictionary = found["lobby"]
+	var packet: PkarrRelayPacket = found["packet"]
+	var cached_too_long: bool = lobby["source"] == "cache" and packet != null \
+			and Time.get_ticks_msec() - packet.seen_msec > int(lobby["ttl"]) * 1000
+	var stale: bool = PkarrLobbyRecord.age_seconds(int(str(lobby["timestamp"])), _now_micros()) \
+			> PkarrLobbyRecord.stale_after_seconds(int(lobby["ttl"]))
+	return not bool(lobby["open"]) or cached_too_long or stale
+
+
+func _read_directory(game: String, version: String, stats: Dictionary, hosts: Dictionary) -> void:
+	var window := PkarrPublicSeeds.directory_window(_now_micros())
+	for w: int in [window, window - 1]:
+		for slot: int in DIRECTORY_SLOTS:
+			var slot_key := await _slot_key(game, version, w, slot)
+			if slot_key == "":
+				continue
+			stats["slots"] += 1
+			var found := await _backend.resolve(slot_key, "NetworkOnly")
+			if not found.is_ok():
+				stats["slotErrors"] += 1
+				continue
+			if not bool(found.value.get("found", false)):
+				continue
+			stats["slotsFound"] += 1
+			var read := PkarrDirectorySlot.read(found.value["records"], slot_key, game, version, w)
+			stats["entries"] += int(read["total"])
+			for why: String in read["rejected"]:
+				stats["rejected"][why] = int(stats["rejected"].get(why, 0)) + int(read["rejected"][why])
+			for entry: Dictionary in read["entries"]:
+				if hosts.size() < MAX_DIRECTORY_HOSTS:
+					hosts[entry["hostKey"]] = true
+	stats["keys"] = hosts.size()
+
+
+func _slot_key(game: String, version: String, window: int, slot: int) -> String:
+	var id := "%s|%s|%d|%d" % [game, version, window, slot]
+	if _slot_keys.has(id):
+		return _slot_keys[id]
+	var seed := PkarrPublicSeeds.directory_slot_seed(game, version, window, slot, DIRECTORY_SLOTS)
+	if not seed.is_ok():
+		return ""
+	var z32 := PkarrZ32.encode(await _backend.signatures.public_key_from_seed(seed.value))
+	_slot_keys[id] = z32
+	return z32
+
+
+static func _now_micros() -> int:
+	return int(Time.get_unix_time_from_system() * 1000000.0)

@@ -1,0 +1,221 @@
+extends PkarrTestCase
+## The Pkarr autoload with the relay backend, no sidecar: resolve and publish over our relays on
+## loopback, local relay first, fallback, 304, 429 back-off, bad packets rejected, keys, lobbies.
+## Config (test/relay-backend-engine.test.ts): local, remote, fake, dead, dead2 (relay URLs),
+## keys {known, tampered, wrong, limited, lobby}, knownTimestamp, lobby {game, gameVersion, name},
+## retryAfter, verification ("webcrypto" | "gdscript").
+
+
+func before_all() -> void:
+	ProjectSettings.set_setting("pkarr/relay/local_relay_url", str(config["local"]))
+	ProjectSettings.set_setting("pkarr/network/relays", PackedStringArray([str(config["remote"])]))
+	ProjectSettings.set_setting("pkarr/sidecar/data_dir", "user://pkarr-relay-test")
+	Pkarr.start()
+
+
+func before_each() -> void:
+	timeout_sec = 40.0
+	var backend := _backend()
+	backend.signatures.force_pure_gdscript = str(config.get("verification")) == "gdscript"
+	backend.relay_client.forget()
+	backend.relay_client.backoff = PkarrRelayBackoff.new()
+	backend.relay_client.race_width = 2
+	_use(str(config["local"]), [str(config["remote"])])
+
+
+func test_the_autoload_runs_the_relay_backend_without_a_sidecar() -> void:
+	assert_true(Pkarr.is_ready(), "ready without a sidecar")
+	assert_eq(PkarrRelayBackend.choose(), "relay")
+	ProjectSettings.set_setting("pkarr/backend", "auto")
+	assert_eq(PkarrRelayBackend.choose(), "relay", "auto on the web without web_url")
+	ProjectSettings.set_setting("pkarr/sidecar/web_url", "ws://127.0.0.1:7878/")
+	assert_eq(PkarrRelayBackend.choose(), "sidecar", "auto on the web with web_url")
+	ProjectSettings.set_setting("pkarr/sidecar/web_url", "")
+	ProjectSettings.set_setting("pkarr/backend", "relay")
+	var status: PkarrResult = await Pkarr.call_method("status")
+	if assert_true(status.is_ok(), str(status)):
+		assert_eq(status.value["backend"], "relay")
+		assert_eq(status.value["relays"], [str(config["local"]), str(config["remote"])])
+		assert_eq(status.value["verification"], str(config["verification"]))
+
+
+func test_resolves_through_the_local_relay_first() -> void:
+	_use(str(config["local"]), [str(config["dead"])])
+	var found: PkarrResult = await Pkarr.resolve(_key("known"))
+	if not assert_true(found.is_ok(), str(found)):
+		return
+	var resolved: PkarrResolved = found.value
+	assert_eq(resolved.get_txt("_game"), "hello relays")
+	assert_eq(resolved.get_records("@", "A")[0].address, "10.1.2.3")
+	assert_eq(resolved.timestamp, str(config["knownTimestamp"]))
+	assert_eq(resolved.source, "relay")
+	var outcomes := _outcomes()
+	assert_eq(outcomes.size(), 1, "only the local relay was asked: %s" % [outcomes])
+	assert_eq(outcomes[0]["relay"], str(config["local"]))
+
+
+func test_falls_back_when_the_local_relay_is_down() -> void:
+	_use(str(config["dead"]), [str(config["remote"])])
+	var found: PkarrResult = await Pkarr.resolve(_key("known"))
+	if assert_true(found.is_ok(), str(found)):
+		assert_eq((found.value as PkarrResolved).get_txt("_game"), "hello relays")
+	var outcomes := _outcomes()
+	assert_eq(_column(outcomes, "outcome"), ["error", "packet"], str(outcomes))
+	assert_eq(_column(outcomes, "relay"), [str(config["dead"]), str(config["remote"])])
+
+
+func test_races_two_relays_then_falls_back_to_the_next() -> void:
+	_use("", [str(config["dead"]), str(config["dead2"]), str(config["remote"])])
+	var found: PkarrResult = await Pkarr.resolve(_key("known"))
+	assert_true(found.is_ok(), str(found))
+	var outcomes := _outcomes()
+	assert_eq(outcomes.size(), 3, str(outcomes))
+	assert_eq(outcomes[2], outcomes.filter(func(o: Dictionary) -> bool: return o["outcome"] == "packet")[0])
+	assert_eq(outcomes[2]["relay"], str(config["remote"]))
+
+
+func test_a_second_lookup_is_answered_not_modified() -> void:
+	var client := _backend().relay_client
+	var first: PkarrResult = await client.resolve(_key("known"))
+	assert_true(first.is_ok(), str(first))
+	var second: PkarrResult = await client.resolve(_key("known"))
+	if assert_true(second.is_ok(), str(second)):
+		assert_eq((second.value as PkarrRelayPacket).timestamp, int(str(config["knownTimestamp"])))
+	assert_eq(_column(_outcomes(), "outcome"), ["not_modified"], str(_outcomes()))
+	assert_eq(_outcomes()[0]["status"], 304)
+
+
+func test_a_tampered_packet_is_rejected() -> void:
+	await _rejects("tampered", "the real one")
+
+
+func test_a_packet_signed_by_another_key_is_rejected() -> void:
+	await _rejects("wrong", "signed by the right key")
+
+
+func test_a_rate_limited_relay_is_left_alone_for_its_retry_after() -> void:
+	_use("", [str(config["fake"])])
+	var limited: PkarrResult = await Pkarr.resolve(_key("limited"))
+	assert_eq(limited.error_code, PkarrRelayClient.RATE_LIMITED, str(limited))
+	var wait := float(limited.error_data.get("retryAfter", 0.0))
+	assert_true(wait > float(config["retryAfter"]) - 10.0 and wait <= float(config["retryAfter"]),
+			"waits about Retry-After: %s" % wait)
+	var again: PkarrResult = await Pkarr.resolve(_key("limited"))
+	assert_eq(again.error_code, PkarrRelayClient.RATE_LIMITED, str(again))
+	assert_eq(_column(_outcomes(), "outcome"), ["skipped"], "not asked again")
+	_use("", [str(config["fake"]), str(config["remote"])])
+	var found: PkarrResult = await Pkarr.resolve(_key("limited"))
+	if assert_true(found.is_ok(), str(found)):
+		assert_eq((found.value as PkarrResolved).get_txt("_game"), "behind a rate limit")
+	assert_eq(_column(_outcomes(), "outcome"), ["skipped", "packet"], str(_outcomes()))
+
+
+func test_publishes_then_resolves_its_own_records() -> void:
+	await Pkarr.delete_key("player")
+	var key: PkarrResult = await Pkarr.generate_key("player")
+	if not assert_true(key.is_ok(), str(key)):
+		return
+	var public_key: String = (key.value as PkarrKeyInfo).public_key
+	var records: Array = [PkarrRecord.txt("_game", "published from GDScript"), PkarrRecord.a("@", "192.0.2.7")]
+	var published: PkarrResult = await Pkarr.publish(records, "player")
+	if not assert_true(published.is_ok(), str(published)):
+		return
+	assert_eq((published.value as PkarrPublished).public_key, public_key)
+	assert_true((published.value as PkarrPublished).stored_on >= 1)
+	assert_eq(_column(_outcomes(), "outcome"), ["stored", "stored"], str(_outcomes()))
+	_backend().relay_client.forget()
+	_use("", [str(config["remote"])])
+	var found: PkarrResult = await Pkarr.resolve(public_key, "NetworkOnly")
+	if assert_true(found.is_ok(), str(found)):
+		var resolved: PkarrResolved = found.value
+		assert_eq(resolved.get_txt("_game"), "published from GDScript")
+		assert_eq(resolved.timestamp, (published.value as PkarrPublished).timestamp)
+	# An older packet of the same key: the relays hold a more recent one (409).
+	var seed: PackedByteArray = (await _backend().keys.get_key("player")).value["seed"]
+	var old: PkarrResult = await _backend().relay_client.verifier.sign(seed, public_key,
+			[{"type": "TXT", "name": "_game", "ttl": 300, "text": "older"}], 1000000)
+	var refused: PkarrResult = await _backend().relay_client.publish(old.value)
+	assert_eq(refused.error_code, PkarrRelayClient.NOT_MOST_RECENT, str(refused))
+
+
+func test_keys_are_kept_in_user_storage() -> void:
+	await Pkarr.delete_key("rfc")
+	# RFC 8032 test 1: this seed has the public key d75a9801...511a.
+	var seed := "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+	var expected := PkarrZ32.encode(PkarrBytes.from_hex(
+			"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
+	var imported: PkarrResult = await Pkarr.import_key("rfc", seed)
+	if assert_true(imported.is_ok(), str(imported)):
+		assert_eq((imported.value as PkarrKeyInfo).public_key, expected)
+	assert_true(FileAccess.file_exists("user://pkarr-relay-test/keys/rfc.key"))
+	var exported: PkarrResult = await Pkarr.export_key("rfc")
+	assert_eq((exported.value as PkarrKeyInfo).secret_key, seed)
+	var listed: PkarrResult = await Pkarr.list_keys()
+	assert_has(listed.value.map(func(k: PkarrKeyInfo) -> String: return k.name), "rfc")
+	var clash: PkarrResult = await Pkarr.import_key("rfc", seed.replace("9d", "aa"))
+	assert_eq(clash.error_code, "KEY_EXISTS")
+	var bad: PkarrResult = await Pkarr.import_key("rfc2", "not hex")
+	assert_eq(bad.error_code, PkarrResult.INVALID_PARAMS)
+	var deleted: PkarrResult = await Pkarr.delete_key("rfc")
+	assert_eq(deleted.value, true)
+	var gone: PkarrResult = await Pkarr.export_key("rfc")
+	assert_eq(gone.error_code, "KEY_NOT_FOUND")
+
+
+func test_gets_a_lobby_the_sidecar_code_signed() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	var got: PkarrResult = await Pkarr.get_lobby("pk:" + _key("lobby"), lobby_config["game"], lobby_config["gameVersion"])
+	if assert_true(got.is_ok(), str(got)):
+		var lobby: PkarrLobby = got.value
+		assert_eq(lobby.name, lobby_config["name"])
+		assert_eq(lobby.players, 2)
+		assert_eq(lobby.max_players, 6)
+		assert_eq(lobby.public_key, _key("lobby"))
+		assert_eq(lobby.get_endpoint("ws").port, 9999)
+	var other: PkarrResult = await Pkarr.get_lobby(_key("lobby"), "another-game", "1.0")
+	assert_eq(other.error_code, PkarrResult.OTHER_GAME, str(other))
+	var none: PkarrResult = await Pkarr.get_lobby(_key("known"), lobby_config["game"], lobby_config["gameVersion"])
+	assert_eq(none.error_code, PkarrResult.NOT_A_LOBBY, str(none))
+
+
+func test_what_needs_a_sidecar_fails_with_a_clear_code() -> void:
+	for method: String in ["lobby.host", "lobby.watch", "nat.map"]:
+		var result: PkarrResult = await Pkarr.call_method(method, {})
+		assert_eq(result.error_code, PkarrRelayBackend.NEEDS_SIDECAR, "%s: %s" % [method, result])
+	var unknown: PkarrResult = await Pkarr.call_method("no.such.method", {})
+	assert_eq(unknown.error_code, PkarrResult.METHOD_NOT_FOUND)
+
+
+func _rejects(which: String, real_text: String) -> void:
+	_use("", [str(config["fake"])])
+	var rejected: PkarrResult = await Pkarr.resolve(_key(which))
+	assert_eq(rejected.error_code, PkarrRelayClient.INVALID_SIGNATURE, str(rejected))
+	_backend().relay_client.race_width = 1
+	_use("", [str(config["fake"]), str(config["remote"])])
+	var found: PkarrResult = await Pkarr.resolve(_key(which))
+	if assert_true(found.is_ok(), str(found)):
+		assert_eq((found.value as PkarrResolved).get_txt("_game"), real_text)
+		assert_eq((found.value as PkarrResolved).records.size(), 1)
+	assert_eq(_column(_outcomes(), "outcome"), ["rejected", "packet"], str(_outcomes()))
+
+
+func _backend() -> PkarrRelayBackend:
+	return Pkarr.get_node("Connection") as PkarrRelayBackend
+
+
+func _use(local: String, remotes: Array) -> void:
+	var client := _backend().relay_client
+	client.local_relay = local
+	client.relays = PackedStringArray(remotes)
+
+
+func _key(which: String) -> String:
+	return str((config["keys"] as Dictionary)[which])
+
+
+func _outcomes() -> Array[Dictionary]:
+	return _backend().relay_client.last_outcomes
+
+
+func _column(rows: Array[Dictionary], column: String) -> Array:
+	return rows.map(func(row: Dictionary) -> Variant: return row[column])

@@ -1,0 +1,165 @@
+/**
+ * The relay backend of addons/pkarr (addons/pkarr/relay) in the real Godot 4.6 web engine, with NO
+ * sidecar: the `Pkarr` autoload answers through pkarr HTTP relays in GDScript. The page (origin
+ * http://127.0.0.1:<page port>) calls, cross-origin:
+ * - two of our relays (sidecar/src/relay/relay-server.ts on an in-memory DHT, port 0): `local`
+ *   (what `pkarr/relay/local_relay_url` points at, in place of 127.0.0.1:6881) and `remote`;
+ * - a fake relay (below) that serves tampered packets, packets signed by another key, and 429s;
+ * - a `dead` URL where nothing listens.
+ * The GDScript suites (test/godot/projects/relay/tests) run twice: verification through WebCrypto
+ * and through the pure-GDScript Ed25519 (forced). Lobby records are signed by the sidecar's TS
+ * lobby code (signLobby) and read back by `Pkarr.get_lobby`.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keypair } from '../sidecar/src/core/keys.ts';
+import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
+import { signLobby } from '../sidecar/src/lobby/lobby-record.ts';
+import { applyCors, sendPreflight } from '../sidecar/src/relay/http-util.ts';
+import { startRelay, type RunningRelay } from '../sidecar/src/relay/relay-server.ts';
+import { ensureGodotWeb, REPO_ROOT } from './godot/harness/engine-cache.ts';
+import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
+import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
+import { FakeDht, makePacket, rawRequest } from './relay-server-helpers.ts';
+
+const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'relay');
+const ADDON = join(REPO_ROOT, 'addons', 'pkarr');
+const NO_BIN = (res: string): boolean => !res.startsWith('res://addons/pkarr/bin/');
+/** Seconds the fake relay's 429 asks the client to wait. */
+const RETRY_AFTER = 30;
+
+/** A relay that misbehaves on purpose, per key; every request is counted. */
+class FakeRelay {
+  readonly hits = new Map<string, number>();
+  readonly serve = new Map<string, Uint8Array>();
+  readonly limited = new Set<string>();
+  #server: Server | null = null;
+  url = '';
+
+  async start(): Promise<void> {
+    this.#server = createHttpServer((req, res) => this.#handle(req, res));
+    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    applyCors(req, res);
+    if (req.method === 'OPTIONS') return sendPreflight(req, res);
+    const key = (req.url ?? '/').slice(1).split('?')[0] ?? '';
+    this.hits.set(key, (this.hits.get(key) ?? 0) + 1);
+    if (this.limited.has(key)) {
+      res.writeHead(429, { 'Retry-After': String(RETRY_AFTER), 'Content-Type': 'text/plain' });
+      res.end(`Too Many Requests! Wait for ${RETRY_AFTER}s\n`);
+      return;
+    }
+    const body = this.serve.get(key);
+    if (req.method === 'GET' && body !== undefined) {
+      res.writeHead(200, { 'Content-Type': 'application/pkarr.org/relays#payload' });
+      res.end(body);
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('Not Found\n');
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** A loopback URL where nothing listens (a port bound and released). */
+async function deadUrl(): Promise<string> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+async function put(relay: RunningRelay, packet: SignedPacket): Promise<void> {
+  const response = await rawRequest(`${relay.url}/${packet.publicKey.z32}`, { method: 'PUT', body: packet.toRelayPayload() });
+  if (response.status !== 204) throw new Error(`PUT to ${relay.url} answered ${response.status}: ${response.body.toString()}`);
+}
+
+let local: RunningRelay;
+let remote: RunningRelay;
+const fake = new FakeRelay();
+const config: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  await Promise.all([ensureGodotWeb(), getBrowser()]);
+  const options = { port: 0, rateLimit: null, dhtRateLimit: null, log: (): void => {} };
+  local = await startRelay({ ...options, dht: new FakeDht() });
+  remote = await startRelay({ ...options, dht: new FakeDht() });
+  await fake.start();
+
+  const known = Keypair.generate();
+  const knownPacket = makePacket(known, ['A @ 10.1.2.3 300', 'TXT _game "hello relays" 300']);
+  await put(local, knownPacket);
+  await put(remote, knownPacket);
+
+  // Only the remote relay has the valid packet of these; the fake relay serves bad bytes for them.
+  const tampered = Keypair.generate();
+  const tamperedPacket = makePacket(tampered, ['TXT _game "the real one" 300']);
+  await put(remote, tamperedPacket);
+  const badBytes = new Uint8Array(tamperedPacket.toRelayPayload());
+  badBytes[badBytes.length - 2] = (badBytes[badBytes.length - 2] ?? 0) ^ 0x01;
+  fake.serve.set(tampered.publicKey.z32, badBytes);
+
+  const wrong = Keypair.generate();
+  await put(remote, makePacket(wrong, ['TXT _game "signed by the right key" 300']));
+  fake.serve.set(wrong.publicKey.z32, makePacket(Keypair.generate(), ['TXT _game "signed by another key" 300']).toRelayPayload());
+
+  const limited = Keypair.generate();
+  await put(remote, makePacket(limited, ['TXT _game "behind a rate limit" 300']));
+  fake.limited.add(limited.publicKey.z32);
+
+  const host = Keypair.generate();
+  const lobby = {
+    game: 'relay-test', gameVersion: '1.0', name: 'Relay room', players: 2, maxPlayers: 6, open: true,
+    endpoints: [{ transport: 'ws', host: '127.0.0.1', port: 9999 }], custom: { mode: 'ctf' },
+  };
+  await put(local, signLobby(host, lobby as Parameters<typeof signLobby>[1]));
+
+  Object.assign(config, {
+    local: local.url, remote: remote.url, fake: fake.url, dead: await deadUrl(), dead2: await deadUrl(),
+    keys: {
+      known: known.publicKey.z32, tampered: tampered.publicKey.z32, wrong: wrong.publicKey.z32,
+      limited: limited.publicKey.z32, lobby: host.publicKey.z32,
+    },
+    knownTimestamp: knownPacket.timestamp.toString(),
+    lobby: { game: lobby.game, gameVersion: lobby.gameVersion, name: lobby.name },
+    retryAfter: RETRY_AFTER,
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await local?.close();
+  await remote?.close();
+  await fake.close();
+  await closeBrowser();
+});
+
+describe('relay backend in the web engine, no sidecar', () => {
+  for (const path of ['webcrypto', 'gdscript'] as const) {
+    it(`resolves, publishes, rejects bad packets and backs off (verification: ${path})`, async () => {
+      const hitsBefore = fake.hits.get((config.keys as Record<string, string>).limited) ?? 0;
+      const result = await runGodotTests({
+        project: PROJECT,
+        mounts: { 'res://addons/pkarr': ADDON },
+        include: NO_BIN,
+        config: { ...config, verification: path },
+        testTimeoutSec: 60,
+        timeoutMs: 240_000,
+      });
+      expect(result.ok, formatGodotTestReport(result)).toBe(true);
+      expect(result.failed, formatGodotTestReport(result)).toBe(0);
+      expect(result.passed, formatGodotTestReport(result)).toBeGreaterThanOrEqual(10);
+      // The 429 relay was asked once by the back-off test, then left alone.
+      const limitedKey = (config.keys as Record<string, string>).limited;
+      expect((fake.hits.get(limitedKey) ?? 0) - hitsBefore).toBe(1);
+    }, 300_000);
+  }
+});
