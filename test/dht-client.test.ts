@@ -13,12 +13,24 @@ import { putArguments } from '../sidecar/src/dht/bep44.ts';
 import { putToNodes } from '../sidecar/src/dht/put-query.ts';
 import { ItemLookup } from '../sidecar/src/dht/item-lookup.ts';
 import { destroyDhtNode, startDhtNode } from '../sidecar/src/dht/dht-node.ts';
+import { RttEstimator } from '../sidecar/src/dht/rtt-estimator.ts';
+import { PUBLISH_QUORUM } from '../sidecar/src/dht/publish-query.ts';
+import type { DhtPutResult } from '../sidecar/src/dht/types.ts';
 
 const TIMEOUT_MS = 400;
 let base = 1_795_452_946_131_000n; // a realistic µs timestamp; each test takes its own range
 function nextTimestamp(): bigint {
   base += 1_000_000n;
   return base;
+}
+
+/** A put's result checked against the quorum rule; resolves with the final count once the background puts answered. */
+async function finalCount(result: DhtPutResult): Promise<number> {
+  expect(result.storedOn).toBeGreaterThanOrEqual(PUBLISH_QUORUM);
+  expect(result.settled).toBeDefined();
+  const total = await result.settled!;
+  expect(total).toBeGreaterThanOrEqual(result.storedOn);
+  return total;
 }
 
 function packetAt(keypair: Keypair, timestamp: bigint, address = '10.0.0.1'): SignedPacket {
@@ -100,8 +112,7 @@ describe('DhtClient on a 30-node testnet', () => {
   it('publishes from one client and resolves from another, and from one that joined after the put', async () => {
     const keypair = Keypair.generate();
     const packet = packetAt(keypair, nextTimestamp());
-    const { storedOn } = await alice.put(packet);
-    expect(storedOn).toBeGreaterThanOrEqual(15);
+    expect(await finalCount(await alice.put(packet))).toBeGreaterThanOrEqual(15);
 
     const got = await bob.get(keypair.publicKey);
     expect(got.packet?.isSameAs(packet)).toBe(true);
@@ -121,8 +132,7 @@ describe('DhtClient on a 30-node testnet', () => {
     const raw = testnet.node(testnet.liveIndices()[0]!)!;
     expect(() => raw.put({ k: Buffer.from(keypair.publicKey.bytes), seq: 1, v: Buffer.from(packet.dns), sig: Buffer.from(packet.signature) })).toThrow(/1000/);
 
-    const { storedOn } = await alice.put(packet);
-    expect(storedOn).toBeGreaterThanOrEqual(15);
+    expect(await finalCount(await alice.put(packet))).toBeGreaterThanOrEqual(15);
     const got = await bob.get(keypair.publicKey, { mostRecent: true });
     expect(got.packet?.isSameAs(packet)).toBe(true);
   });
@@ -232,12 +242,12 @@ describe('DhtClient on a 30-node testnet', () => {
     const packet = packetAt(keypair, nextTimestamp());
     const first = await alice.put(packet);
     const second = await bob.put(packet);
-    expect(second.storedOn).toBeGreaterThanOrEqual(Math.min(first.storedOn, 15));
+    expect(await second.settled).toBeGreaterThanOrEqual(Math.min(await first.settled ?? 0, 15));
 
     // Underneath: the nodes answer 302 to the equal seq and are confirmed to hold the very same item.
     const raw = await startDhtNode({ bootstrap: testnet.bootstrap, host: '127.0.0.1', port: 0, timeoutMs: TIMEOUT_MS });
     try {
-      const lookup = new ItemLookup({ rpc: raw._rpc, key: keypair.publicKey, deadlineMs: 5000 });
+      const lookup = new ItemLookup({ rpc: raw._rpc, key: keypair.publicKey, deadlineMs: 5000, rtt: new RttEstimator({ maxMs: TIMEOUT_MS }) });
       await lookup.start().finished;
       const outcome = await putToNodes(raw._rpc, lookup.tokenNodes(20), putArguments(packet));
       // Nodes this lookup reached that the earlier puts missed (e.g. alice's or bob's own node) may
@@ -275,7 +285,7 @@ describe('DhtClient on a 30-node testnet', () => {
     for (const node of nodes) node._rpc.on('query', onQuery);
     let storedOn: number;
     try {
-      ({ storedOn } = await alice.put(packet));
+      storedOn = await finalCount(await alice.put(packet));
     } finally {
       for (const node of nodes) node._rpc.off('query', onQuery);
     }
@@ -427,7 +437,7 @@ describe('DhtClient put with stale cached write tokens', () => {
     client = await DhtClient.start({ bootstrap: testnet.bootstrap, host: '127.0.0.1', timeoutMs: TIMEOUT_MS });
     const keypair = Keypair.generate();
     const first = packetAt(keypair, nextTimestamp(), '10.0.0.1');
-    expect((await client.put(first)).storedOn).toBeGreaterThanOrEqual(15);
+    expect(await finalCount(await client.put(first))).toBeGreaterThanOrEqual(15);
 
     // Kill the 20 nodes closest to the target: exactly the ones whose tokens the client cached.
     const target = keypair.publicKey.dhtTarget();
@@ -437,9 +447,10 @@ describe('DhtClient put with stale cached write tokens', () => {
     expect(testnet.size).toBe(10);
 
     const second = packetAt(keypair, nextTimestamp(), '10.0.0.2');
-    const { storedOn } = await client.put(second);
+    const result = await client.put(second);
     // Without the fallback every cached node times out and the put fails with DHT_ERROR.
-    expect(storedOn).toBeGreaterThanOrEqual(1);
+    expect(result.storedOn).toBeGreaterThanOrEqual(1);
+    const storedOn = await result.settled!;
     const survivors = testnet.liveIndices().map((i) => testnet.node(i)!._values.get(Buffer.from(target).toString('hex')));
     expect(survivors.filter((item) => item?.seq === Number(second.timestamp)).length).toBe(storedOn);
   });

@@ -80,7 +80,7 @@ describe('Testnet', () => {
     cleanup.push(() => publisher.destroy());
     const keypair = Keypair.generate();
     const packet = SignedPacket.sign(keypair, [{ type: 'TXT', name: '_x', ttl: 60, strings: ['hi'] }]);
-    expect((await publisher.put(packet)).storedOn).toBeGreaterThan(10);
+    expect(await (await publisher.put(packet)).settled).toBeGreaterThan(10);
     await testnet.kill(5);
     await testnet.addNodes(5);
     const resolver = await DhtClient.start({ bootstrap: testnet.bootstrap, host: '127.0.0.1', timeoutMs: 300 });

@@ -65,12 +65,19 @@ declare module 'bittorrent-dht' {
     inflight: number;
     timeout: number;
     destroyed: boolean;
+    /**
+     * One query, sent at once (no queue, unlike Krpc.query); `peer.id` set = a reply with another id
+     * fails with EUNEXPECTEDNODE. Fails with ETIMEDOUT after the socket's timeout. Returns the transaction id.
+     */
+    query(peer: KrpcNode, message: KrpcQuery, cb: KrpcCallback): number;
   }
 
   export interface KBucketLike {
     count(): number;
     toArray(): KrpcNode[];
     closest(id: Uint8Array, n?: number): KrpcNode[];
+    get(id: Uint8Array): KrpcNode | null;
+    remove(id: Uint8Array): void;
   }
 
   /** k-rpc's RPC object (`dht._rpc`). */

@@ -4,7 +4,11 @@
  * - get: our own iterative lookup (item-lookup.ts) that never reads the local store, verifies every
  *   item (`k`, signature, DNS), resolves on the first valid packet and keeps going in the background.
  * - put: our own BEP44 put (put-query.ts) with the packet's signature, `target` added, no 1000-byte
- *   off-by-one, Rust mainline's outcome rules, and "already stored" recognised for republishing.
+ *   off-by-one, Rust mainline's outcome rules, and "already stored" recognised for republishing. It
+ *   returns once a quorum of the closest nodes stored the packet and puts to the rest in the
+ *   background (publish-query.ts).
+ * - Lookups ask each node with a soft timeout from its round-trip estimate (rtt-estimator.ts,
+ *   iterative-lookup.ts) instead of waiting the fixed KRPC timeout for the dead.
  * - Our node is also a full DHT node: it stores others' items, verifying their signatures.
  */
 import type DHT from 'bittorrent-dht';
@@ -16,8 +20,10 @@ import { putArguments } from './bep44.ts';
 import { destroyDhtNode, parseNodeAddress, startDhtNode, type NodeAddress } from './dht-node.ts';
 import { decodeCompactIPv4, ExternalAddressVotes, type ExternalAddress } from './address-votes.ts';
 import { ItemLookup } from './item-lookup.ts';
-import { putResult, putToNodes, storedCount } from './put-query.ts';
+import { lookupAndPut, PUBLISH_QUORUM, QuorumPut, type QuorumSnapshot } from './publish-query.ts';
+import { putResult, storedCount, type PutOutcome } from './put-query.ts';
 import { quickAnnounce } from './quick-announce.ts';
+import { RttEstimator } from './rtt-estimator.ts';
 import { TokenCache } from './token-cache.ts';
 import type { Dht, DhtGetOptions, DhtGetResult, DhtLookupStats, DhtPutResult } from './types.ts';
 
@@ -46,6 +52,10 @@ export interface DhtClientOptions {
   concurrency?: number;
   /** Longest a lookup runs before it ends with what it has (default 5 × timeoutMs). */
   maxLookupMs?: number;
+  /** Stored nodes after which `put` returns, 1..20 (default PUBLISH_QUORUM = 10; publish-query.ts). */
+  publishQuorum?: number;
+  /** Lowest soft timeout of a lookup query, ms (default 100; the highest is timeoutMs). */
+  minQueryTimeoutMs?: number;
 }
 
 /** Cancel hooks of running operations, so that destroy() settles every pending promise. */
@@ -73,14 +83,18 @@ function assertPort(port: number, allowZero: boolean): void {
 export class DhtClient implements Dht {
   readonly #dht: DHT;
   readonly #maxLookupMs: number;
+  readonly #quorum: number;
+  readonly #rtt: RttEstimator;
   readonly #tokens = new TokenCache();
   readonly #votes = new ExternalAddressVotes();
   readonly #active = new Set<Cancel>();
   #destroying: Promise<void> | null = null;
 
-  private constructor(dht: DHT, maxLookupMs: number) {
+  private constructor(dht: DHT, maxLookupMs: number, quorum: number, rtt: RttEstimator) {
     this.#dht = dht;
     this.#maxLookupMs = maxLookupMs;
+    this.#quorum = quorum;
+    this.#rtt = rtt;
     dht._rpc.socket.on('response', (message: { ip?: unknown } | null, rinfo: { address: string; port: number }) => {
       if (message?.ip !== undefined) this.#votes.record(message.ip, `${rinfo.address}:${rinfo.port}`);
     });
@@ -92,6 +106,10 @@ export class DhtClient implements Dht {
     if (!(Number.isFinite(timeoutMs) && timeoutMs >= 10)) throw new PkarrError('INVALID_ARGUMENT', `invalid DHT timeout ${timeoutMs} ms (≥ 10)`);
     const maxLookupMs = options.maxLookupMs ?? 5 * timeoutMs;
     if (!(Number.isFinite(maxLookupMs) && maxLookupMs > 0)) throw new PkarrError('INVALID_ARGUMENT', `invalid maxLookupMs ${maxLookupMs}`);
+    const quorum = options.publishQuorum ?? PUBLISH_QUORUM;
+    if (!(Number.isInteger(quorum) && quorum >= 1 && quorum <= PUT_NODES)) throw new PkarrError('INVALID_ARGUMENT', `invalid publish quorum ${String(quorum)} (1..${PUT_NODES})`);
+    const minMs = Math.min(options.minQueryTimeoutMs ?? 100, timeoutMs);
+    const rtt = new RttEstimator({ minMs, maxMs: timeoutMs });
     const bootstrap = [...(options.bootstrap ?? DEFAULT_BOOTSTRAP)];
     for (const node of bootstrap) assertAllowedHost(node.replace(/:\d+$/, ''), 'DHT bootstrap node');
     const dht = await startDhtNode({
@@ -101,7 +119,7 @@ export class DhtClient implements Dht {
       timeoutMs,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     });
-    return new DhtClient(dht, maxLookupMs);
+    return new DhtClient(dht, maxLookupMs, quorum, rtt);
   }
 
   /** Nodes in the routing table. */
@@ -136,29 +154,51 @@ export class DhtClient implements Dht {
     return this.#dht.toJSON().nodes.map((node) => `${node.host}:${node.port}`);
   }
 
+  /**
+   * Puts `packet` on the closest nodes and resolves once `publishQuorum` of them stored it (or every
+   * put answered); the rest is put in the background (`settled`). With write tokens from a recent
+   * lookup of the key (a resolve just before), no new lookup is made.
+   */
   async put(packet: SignedPacket, signal?: AbortSignal): Promise<DhtPutResult> {
     const args = putArguments(packet); // throws INVALID_TIMESTAMP first, even when closed
     this.#assertOpen();
     const what = `DHT put of ${packet.publicKey.z32} @${packet.timestamp}`;
+    const noNodes = (): PkarrError => new PkarrError('NO_DHT_NODES', `${what}: no DHT node answered (routing table has ${this.nodeCount} nodes)`);
     return this.#guard(signal, async () => {
-      let nodes = this.#tokens.get(args.target);
-      const cached = nodes !== null;
-      if (nodes === null) nodes = await this.#collectTokens(packet.publicKey, signal);
-      this.#assertOpen();
-      if (signal?.aborted) throw abortError(signal); // already rejected by #guard: just stop here
-      if (nodes.length === 0) {
-        throw new PkarrError('NO_DHT_NODES', `${what}: no DHT node answered (routing table has ${this.nodeCount} nodes)`);
-      }
-      let outcome = await putToNodes(this.#dht._rpc, nodes, args);
-      if (cached && storedCount(outcome) === 0 && outcome.conflicts === 0 && !this.#closed(signal)) {
+      const cached = this.#tokens.get(args.target);
+      if (cached !== null) {
+        const put = new QuorumPut(this.#dht._rpc, args, this.#quorum);
+        for (const node of cached) put.add(node);
+        put.close();
+        const snapshot = await put.early;
+        const { outcome } = snapshot;
+        if (storedCount(outcome) > 0 || outcome.conflicts > 0 || this.#closed(signal)) return this.#putAnswer(snapshot, put.settled, what);
         // Every cached node failed (gone, or token expired): look up fresh nodes once.
         this.#tokens.delete(args.target);
-        nodes = await this.#collectTokens(packet.publicKey, signal);
-        if (nodes.length === 0) throw new PkarrError('NO_DHT_NODES', `${what}: no DHT node answered (routing table has ${this.nodeCount} nodes)`);
-        outcome = await putToNodes(this.#dht._rpc, nodes, args);
       }
-      return { storedOn: putResult(outcome, what) };
+      if (signal?.aborted) throw abortError(signal);
+      const { put, lookup, lookupEnd } = lookupAndPut({
+        rpc: this.#dht._rpc, key: packet.publicKey, args, rtt: this.#rtt, k: PUT_NODES, quorum: this.#quorum, deadlineMs: this.#maxLookupMs,
+      });
+      // The lookup may outlive this call (background puts): destroy() still ends it.
+      const cancel: Cancel = () => lookup.cancel();
+      const onAbort = (): void => lookup.cancel();
+      this.#active.add(cancel);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void lookupEnd.then((end) => {
+        this.#active.delete(cancel);
+        signal?.removeEventListener('abort', onAbort);
+        if (end !== 'cancelled') this.#tokens.set(lookup.target, lookup.tokenNodes(PUT_NODES));
+      });
+      const snapshot = await put.early;
+      if (snapshot.outcome.contacted === 0) throw noNodes();
+      return this.#putAnswer(snapshot, put.settled, what);
     });
+  }
+
+  #putAnswer(snapshot: QuorumSnapshot, settled: Promise<PutOutcome>, what: string): DhtPutResult {
+    const storedOn = putResult(snapshot.outcome, what);
+    return { storedOn, pending: snapshot.pending, settled: settled.then(storedCount) };
   }
 
   async get(key: PublicKey, options: DhtGetOptions = {}): Promise<DhtGetResult> {
@@ -170,6 +210,7 @@ export class DhtClient implements Dht {
       const lookup = new ItemLookup({
         rpc: this.#dht._rpc,
         key,
+        rtt: this.#rtt,
         floor,
         deadlineMs: this.#maxLookupMs,
         onPacket: (packet) => {
@@ -357,7 +398,7 @@ export class DhtClient implements Dht {
 
   /** A full lookup toward the key, cancelled by `signal` or destroy; caches the write tokens found. */
   async #runLookup(key: PublicKey, signal: AbortSignal | undefined): Promise<ItemLookup> {
-    const lookup = new ItemLookup({ rpc: this.#dht._rpc, key, deadlineMs: this.#maxLookupMs });
+    const lookup = new ItemLookup({ rpc: this.#dht._rpc, key, rtt: this.#rtt, deadlineMs: this.#maxLookupMs });
     const cancel: Cancel = () => lookup.cancel();
     const onAbort = (): void => lookup.cancel();
     this.#active.add(cancel);
@@ -370,10 +411,5 @@ export class DhtClient implements Dht {
       this.#active.delete(cancel);
       signal?.removeEventListener('abort', onAbort);
     }
-  }
-
-  async #collectTokens(key: PublicKey, signal: AbortSignal | undefined): Promise<ReturnType<ItemLookup['tokenNodes']>> {
-    const lookup = await this.#runLookup(key, signal);
-    return lookup.tokenNodes(PUT_NODES);
   }
 }

@@ -1,7 +1,8 @@
 /**
- * One iterative BEP44 `get` lookup toward sha1(key), run on k-rpc's `closest` directly so the local
- * store is never consulted (stack.md §1 "local-store pitfall") and so that we see every reply as it
- * arrives (bittorrent-dht's own `get` only reports after the whole lookup, i.e. after every timeout).
+ * One iterative BEP44 `get` lookup toward sha1(key), run on our own iterative lookup
+ * (iterative-lookup.ts: adaptive per-node soft timeouts) so the local store is never consulted
+ * (stack.md §1 "local-store pitfall") and so that we see every reply as it arrives (bittorrent-dht's
+ * own `get` only reports after the whole lookup, i.e. after every timeout).
  *
  * Every reply is checked (bep44.ts `checkItem`); the lookup keeps the most recent packet, the highest
  * invalid seq, which packet each responder holds (for `holders`) and the responders' write tokens
@@ -11,6 +12,8 @@ import type { Krpc, KrpcMessage, KrpcNode, KrpcPeer } from 'bittorrent-dht';
 import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import { checkItem, itemId, type ItemCheck } from './bep44.ts';
+import { IterativeLookup, type LookupTimers } from './iterative-lookup.ts';
+import type { RttEstimator } from './rtt-estimator.ts';
 
 export interface ItemLookupOptions {
   rpc: Krpc;
@@ -21,6 +24,11 @@ export interface ItemLookupOptions {
   deadlineMs: number;
   /** Called once per distinct valid packet above `floor`, in arrival order. */
   onPacket?: (packet: SignedPacket) => void;
+  /** Round-trip estimates: soft timeouts come from here, and every reply updates them. */
+  rtt: RttEstimator;
+  /** After every reply, failure or soft timeout while the lookup runs (publish-query.ts). */
+  onProgress?: () => void;
+  timers?: LookupTimers;
 }
 
 /** Why a lookup ended. */
@@ -59,6 +67,7 @@ export class ItemLookup {
   readonly #tokenNodes = new Map<string, TokenNode>();
   #ended = false;
   #timer: NodeJS.Timeout | undefined;
+  #lookup: IterativeLookup | null = null;
   #end: (reason: LookupEnd) => void = () => {};
 
   constructor(options: ItemLookupOptions) {
@@ -69,6 +78,7 @@ export class ItemLookup {
         if (this.#ended) return;
         this.#ended = true;
         clearTimeout(this.#timer);
+        this.#lookup?.end();
         resolve(reason);
       };
     });
@@ -81,7 +91,17 @@ export class ItemLookup {
     // BEP44: nodes holding seq ≤ this answer without the value (Rust mainline honours it; others ignore it).
     if (floor !== undefined && floor >= 0n && floor <= BigInt(Number.MAX_SAFE_INTEGER)) a.seq = Number(floor);
     this.#timer = setTimeout(() => this.#end('deadline'), deadlineMs);
-    rpc.closest(this.target, { q: 'get', a }, (message, peer) => this.#onReply(message, peer), () => this.#end('complete'));
+    const { rtt, onProgress, timers } = this.#options;
+    this.#lookup = new IterativeLookup({
+      rpc,
+      target: this.target,
+      query: { q: 'get', a },
+      rtt,
+      ...(timers === undefined ? {} : { timers }),
+      onReply: (message, peer) => this.#onReply(message, peer),
+      onProgress: () => { if (!this.#ended) onProgress?.(); },
+      onComplete: () => this.#end('complete'),
+    }).start();
     return this;
   }
 
@@ -92,6 +112,11 @@ export class ItemLookup {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** True when no candidate closer than `id` is still unasked or within its RTO (see IterativeLookup). */
+  settledBefore(id: Buffer): boolean {
+    return this.#lookup?.settledBefore(id) ?? false;
   }
 
   /** The `k` closest responders that gave us a write token, closest to the target first. */
@@ -106,10 +131,10 @@ export class ItemLookup {
     return n;
   }
 
-  #onReply(message: KrpcMessage, peer: KrpcPeer): boolean {
-    if (this.#ended) return false; // stop k-rpc from sending more queries
+  #onReply(message: KrpcMessage, peer: KrpcPeer): void {
+    if (this.#ended) return;
     const r = message.r;
-    if (!r || !Buffer.isBuffer(r.id) || r.id.length !== 20) return true;
+    if (!r || !Buffer.isBuffer(r.id) || r.id.length !== 20) return;
     const host = peer.address ?? peer.host ?? '';
     const address = `${host}:${peer.port}`;
     if (!this.#responders.has(address)) {
@@ -119,7 +144,7 @@ export class ItemLookup {
     if (Buffer.isBuffer(r.token) && r.token.length > 0) {
       this.#tokenNodes.set(address, { id: r.id, host, port: peer.port, token: r.token });
     }
-    if (r.v === undefined) return true;
+    if (r.v === undefined) return;
 
     const id = itemId(r);
     let check = this.#checked.get(id);
@@ -139,6 +164,5 @@ export class ItemLookup {
         if (fresh) this.#options.onPacket?.(packet);
       }
     }
-    return true;
   }
 }

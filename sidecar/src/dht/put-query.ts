@@ -39,7 +39,9 @@ function query(rpc: Krpc, node: TokenNode, q: string, a: Record<string, unknown>
       resolve({ err: new Error('DHT node destroyed'), message: null });
       return;
     }
-    rpc.query({ id: node.id, host: node.host, port: node.port }, { q, a }, (err, message) => resolve({ err, message }));
+    // Straight to the socket: k-rpc's queue would hold a put back behind queries to unresponsive
+    // nodes still waiting out their KRPC timeout. `a` already carries this node's token.
+    rpc.socket.query({ id: node.id, host: node.host, port: node.port }, { q, a }, (err, message) => resolve({ err, message }));
   });
 }
 
@@ -56,21 +58,29 @@ async function confirmHeld(rpc: Krpc, node: TokenNode, args: PutArguments): Prom
   return r.seq === args.seq && Buffer.isBuffer(r.k) && r.k.equals(args.k) && Buffer.isBuffer(r.v) && r.v.equals(args.v);
 }
 
-/** Puts the item on every node (each with its own token) and collects the outcome. */
+export function emptyOutcome(): PutOutcome {
+  return { contacted: 0, stored: 0, alreadyStored: 0, conflicts: 0, errors: new Map() };
+}
+
+/** Puts the item on one node (with its own token) and adds the answer to `outcome` (counted as contacted at once). */
+export async function putToNode(rpc: Krpc, node: TokenNode, args: PutArguments, outcome: PutOutcome): Promise<void> {
+  outcome.contacted++;
+  const { err } = await query(rpc, node, 'put', { id: rpc.id, token: node.token, ...args });
+  if (err === null) {
+    outcome.stored++;
+  } else if (isConflict(err)) {
+    if (err.code === 302 && await confirmHeld(rpc, node, args)) outcome.alreadyStored++;
+    else outcome.conflicts++;
+  } else {
+    const text = describe(err);
+    outcome.errors.set(text, (outcome.errors.get(text) ?? 0) + 1);
+  }
+}
+
+/** Puts the item on every node and waits for every answer (the reference's put; publish-query.ts returns at a quorum). */
 export async function putToNodes(rpc: Krpc, nodes: readonly TokenNode[], args: PutArguments): Promise<PutOutcome> {
-  const outcome: PutOutcome = { contacted: nodes.length, stored: 0, alreadyStored: 0, conflicts: 0, errors: new Map() };
-  const addError = (text: string): void => { outcome.errors.set(text, (outcome.errors.get(text) ?? 0) + 1); };
-  await Promise.all(nodes.map(async (node) => {
-    const { err } = await query(rpc, node, 'put', { id: rpc.id, token: node.token, ...args });
-    if (err === null) {
-      outcome.stored++;
-    } else if (isConflict(err)) {
-      if (err.code === 302 && await confirmHeld(rpc, node, args)) outcome.alreadyStored++;
-      else outcome.conflicts++;
-    } else {
-      addError(describe(err));
-    }
-  }));
+  const outcome = emptyOutcome();
+  await Promise.all(nodes.map((node) => putToNode(rpc, node, args, outcome)));
   return outcome;
 }
 

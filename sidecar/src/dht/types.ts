@@ -29,8 +29,15 @@ export interface DhtGetResult {
 }
 
 export interface DhtPutResult {
-  /** Number of nodes that acknowledged storing the item (`Pkarr-Dht-Stored-Nodes`). */
+  /**
+   * Number of nodes that acknowledged storing the item (`Pkarr-Dht-Stored-Nodes`) when the put
+   * returned: at least the publish quorum, or all there were (dht/publish-query.ts).
+   */
   storedOn: number;
+  /** Puts still in flight when the put returned; they go on in the background. */
+  pending?: number;
+  /** The final stored count, once every background put answered. Never rejects. */
+  settled?: Promise<number>;
 }
 
 export interface DhtLookupStats {

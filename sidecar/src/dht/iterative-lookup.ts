@@ -1,0 +1,283 @@
+/**
+ * An iterative Kademlia lookup toward a target with adaptive soft timeouts (replaces k-rpc's
+ * `closest`, whose every query waits out the one fixed KRPC timeout).
+ *
+ * Candidates are kept sorted by XOR distance to the target. The *window* is the `k` closest
+ * candidates that are not known to be unreachable; every window candidate not asked yet is asked
+ * (at most `parallelism` waiting at once). A query that has not answered within the node's RTO
+ * (rtt-estimator.ts: its own estimate, else the network's) goes *slow*: the window no longer counts
+ * it, so the next candidate is asked and the lookup need not wait for it; a late reply is still
+ * used (the node comes back) until the hard KRPC timeout of the socket, when it fails for good and
+ * leaves the routing table as in k-rpc. The lookup is complete when every window candidate has
+ * answered: dead nodes cost one RTO, not the full KRPC timeout.
+ *
+ * `settledBefore(id)` tells whether every candidate closer than `id` has answered or been given up
+ * on, i.e. whether a node is known to be among the closest reachable ones (publish-query.ts puts to
+ * such nodes while the lookup still runs).
+ */
+import type { Krpc, KrpcError, KrpcMessage, KrpcPeer, KrpcQuery } from 'bittorrent-dht';
+import type { RttEstimator } from './rtt-estimator.ts';
+
+/** Timer hooks (tests inject fake ones). */
+export interface LookupTimers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const REAL_TIMERS: LookupTimers = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+type State = 'new' | 'pending' | 'slow' | 'answered' | 'failed';
+
+export interface Candidate {
+  /** Unknown only for bootstrap routers until they answer. */
+  id: Buffer | undefined;
+  host: string;
+  port: number;
+  state: State;
+}
+
+interface Entry extends Candidate {
+  key: string;
+  sentAt: number;
+  timer: unknown;
+}
+
+export interface IterativeLookupOptions {
+  rpc: Krpc;
+  target: Buffer;
+  query: KrpcQuery;
+  rtt: RttEstimator;
+  /** Window size (default 20, BEP5/mainline K). */
+  k?: number;
+  /** Queries waiting at once, slow ones not counted (default 16, k-rpc's concurrency). */
+  parallelism?: number;
+  timers?: LookupTimers;
+  /** Every valid reply (an `r` with a 20-byte id), in arrival order. */
+  onReply: (message: KrpcMessage, peer: KrpcPeer) => void;
+  /** After every change of a candidate's state (reply, failure, soft timeout). */
+  onProgress?: () => void;
+  /** Once, when the window has nothing left to ask or wait for. */
+  onComplete: () => void;
+}
+
+function distanceCompare(a: Buffer, b: Buffer, target: Buffer): number {
+  for (let i = 0; i < target.length; i++) {
+    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
+    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
+    if (da !== db) return da - db;
+  }
+  return 0;
+}
+
+/** Compact IPv4 node infos (BEP5: 20-byte id, 4-byte address, 2-byte port each). */
+export function parseCompactNodes(nodes: unknown): { id: Buffer; host: string; port: number }[] {
+  if (!Buffer.isBuffer(nodes)) return [];
+  const out: { id: Buffer; host: string; port: number }[] = [];
+  for (let i = 0; i + 26 <= nodes.length; i += 26) {
+    const port = nodes.readUInt16BE(i + 24);
+    if (port === 0) continue;
+    out.push({ id: Buffer.from(nodes.subarray(i, i + 20)), host: `${nodes[i + 20]}.${nodes[i + 21]}.${nodes[i + 22]}.${nodes[i + 23]}`, port });
+  }
+  return out;
+}
+
+export class IterativeLookup {
+  readonly #o: IterativeLookupOptions;
+  readonly #k: number;
+  readonly #parallelism: number;
+  readonly #timers: LookupTimers;
+  /** Candidates with an id, closest first. */
+  readonly #sorted: Entry[] = [];
+  readonly #byKey = new Map<string, Entry>();
+  #waiting = 0;
+  #ended = false;
+  #tableDone = false;
+  #routersAsked = false;
+
+  constructor(options: IterativeLookupOptions) {
+    this.#o = options;
+    this.#k = options.k ?? 20;
+    this.#parallelism = options.parallelism ?? 16;
+    this.#timers = options.timers ?? REAL_TIMERS;
+  }
+
+  /** Seeds from the routing table (and the bootstrap routers when it is smaller than that list, as k-rpc does), then asks. */
+  start(): this {
+    const { rpc, target } = this.#o;
+    const known = rpc.nodes.closest(target, this.#k);
+    for (const node of known) if (node.id !== undefined) this.#add(node.id, node.host, node.port);
+    if (known.length < Math.max(1, rpc.bootstrap.length)) this.#askRouters();
+    this.#kick();
+    return this;
+  }
+
+  #askRouters(): void {
+    if (this.#routersAsked) return;
+    this.#routersAsked = true;
+    for (const router of this.#o.rpc.bootstrap) {
+      const key = `${router.host}:${router.port}`;
+      if (this.#byKey.has(key)) continue;
+      const entry: Entry = { id: undefined, host: router.host, port: router.port, state: 'new', key, sentAt: 0, timer: undefined };
+      this.#byKey.set(key, entry);
+      this.#send(entry);
+    }
+  }
+
+  /**
+   * When dead or slow candidates leave the window short of `k`, more come from the routing table
+   * (farther from the target), and when that has none left and nobody answered, from the
+   * bootstrap routers (k-rpc does the same once its failed nodes left the table).
+   */
+  #topUp(): void {
+    if (this.#tableDone) return;
+    let usable = 0;
+    for (const entry of this.#sorted) if (entry.state !== 'failed' && entry.state !== 'slow') usable++;
+    if (usable >= this.#k) return;
+    let added = 0;
+    for (const node of this.#o.rpc.nodes.closest(this.#o.target, this.#byKey.size + this.#k)) {
+      if (node.id === undefined || this.#byKey.has(`${node.host}:${node.port}`)) continue;
+      this.#add(node.id, node.host, node.port);
+      added++;
+    }
+    if (added > 0) return;
+    this.#tableDone = true;
+    if (!this.#sorted.some((e) => e.state === 'answered')) this.#askRouters();
+  }
+
+  /** Stops asking; replies still in flight are ignored. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const entry of this.#byKey.values()) this.#timers.clearTimeout(entry.timer);
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Queries sent and not answered yet (slow ones included). */
+  get inFlight(): number {
+    let n = 0;
+    for (const entry of this.#byKey.values()) if (entry.state === 'pending' || entry.state === 'slow') n++;
+    return n;
+  }
+
+  /** The candidates, closest first (a snapshot, for tests and diagnostics). */
+  candidates(): Candidate[] {
+    return this.#sorted.map(({ id, host, port, state }) => ({ id, host, port, state }));
+  }
+
+  /** True when no candidate closer to the target than `id` is still unasked or within its RTO. */
+  settledBefore(id: Buffer): boolean {
+    const target = this.#o.target;
+    for (const entry of this.#sorted) {
+      if (distanceCompare(entry.id!, id, target) >= 0) return true;
+      if (entry.state === 'new' || entry.state === 'pending') return false;
+    }
+    return true;
+  }
+
+  #add(id: Buffer, host: string, port: number): void {
+    const key = `${host}:${port}`;
+    if (this.#byKey.has(key) || id.equals(this.#o.rpc.id)) return;
+    const entry: Entry = { id, host, port, state: 'new', key, sentAt: 0, timer: undefined };
+    this.#byKey.set(key, entry);
+    this.#insert(entry);
+  }
+
+  #insert(entry: Entry): void {
+    const target = this.#o.target;
+    let lo = 0;
+    let hi = this.#sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (distanceCompare(this.#sorted[mid]!.id!, entry.id!, target) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    this.#sorted.splice(lo, 0, entry);
+  }
+
+  #send(entry: Entry): void {
+    const { rpc, rtt, query } = this.#o;
+    entry.state = 'pending';
+    entry.sentAt = this.#timers.now();
+    this.#waiting++;
+    entry.timer = this.#timers.setTimeout(() => this.#onSoftTimeout(entry), rtt.rto(entry.key));
+    const peer = entry.id === undefined ? { host: entry.host, port: entry.port } : { id: entry.id, host: entry.host, port: entry.port };
+    rpc.socket.query(peer, query, (err, message, from) => this.#onAnswer(entry, err, message, from));
+  }
+
+  #onSoftTimeout(entry: Entry): void {
+    if (this.#ended || entry.state !== 'pending') return;
+    entry.state = 'slow';
+    this.#waiting--;
+    this.#changed();
+  }
+
+  #onAnswer(entry: Entry, err: KrpcError | null, message: KrpcMessage | null, from: KrpcPeer): void {
+    this.#timers.clearTimeout(entry.timer);
+    if (entry.state === 'pending') this.#waiting--;
+    const r = message?.r;
+    const replied = err === null && r !== undefined && Buffer.isBuffer(r.id) && r.id.length === 20;
+    if (err !== null && typeof err.code === 'number') this.#o.rtt.record(entry.key, this.#timers.now() - entry.sentAt); // an error reply is a round trip
+    if (!replied) {
+      entry.state = 'failed';
+      const id = entry.id;
+      // As k-rpc: a node that timed out (hard timeout) or answered with another id leaves the routing table.
+      if (id !== undefined && (err?.code === 'ETIMEDOUT' || err?.code === 'EUNEXPECTEDNODE') && this.#o.rpc.nodes.get(id)) this.#o.rpc.nodes.remove(id);
+      if (!this.#ended) this.#changed();
+      return;
+    }
+    this.#o.rtt.record(entry.key, this.#timers.now() - entry.sentAt);
+    entry.state = 'answered';
+    if (this.#ended) return;
+    if (entry.id === undefined) {
+      // A bootstrap router: it now has an id and takes its place among the candidates (unless it is a known node).
+      const id = r.id as Buffer;
+      if (!id.equals(this.#o.rpc.id) && !this.#sorted.some((e) => e.id!.equals(id))) {
+        entry.id = id;
+        this.#insert(entry);
+      }
+    }
+    for (const node of parseCompactNodes(r.nodes)) this.#add(node.id, node.host, node.port);
+    this.#o.onReply(message!, from ?? { host: entry.host, port: entry.port });
+    if (!this.#ended) this.#changed();
+  }
+
+  #changed(): void {
+    this.#kick();
+    if (!this.#ended) this.#o.onProgress?.();
+  }
+
+  /** Asks the window's unasked candidates; completes when the window has nothing left to ask or wait for. */
+  #kick(): void {
+    if (this.#ended) return;
+    this.#topUp();
+    let inWindow = 0;
+    let open = false;
+    for (const entry of this.#sorted) {
+      if (inWindow >= this.#k) break;
+      if (entry.state === 'failed' || entry.state === 'slow') continue;
+      inWindow++;
+      if (entry.state === 'new') {
+        open = true;
+        if (this.#waiting < this.#parallelism && !this.#o.rpc.destroyed) this.#send(entry);
+      } else if (entry.state === 'pending') {
+        open = true;
+      }
+    }
+    // Bootstrap routers not answered yet (within their RTO) keep the lookup open.
+    if (!open) {
+      for (const entry of this.#byKey.values()) if (entry.id === undefined && entry.state === 'pending') open = true;
+    }
+    if (!open) {
+      this.end();
+      this.#o.onComplete();
+    }
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * A publish that does not wait for the slowest nodes: the BEP44 put goes to each of the `k` closest
+ * nodes as soon as the lookup knows it is one of them, and the call returns once a quorum of them
+ * stored the packet; the other puts (and the rest of the lookup) carry on in the background.
+ *
+ * When is a node known to be among the closest? When it answered with a write token, it is among
+ * the `k` closest such responders, and every candidate closer to the target has answered or been
+ * given up on after its RTO (iterative-lookup.ts `settledBefore`). So puts start while the lookup
+ * still waits for slow nodes farther out, and dead nodes never hold the put back.
+ *
+ * Quorum (PUBLISH_QUORUM = 10 of K = 20). The reference counts a put's success responses
+ * (`stored_at`, sent as `Pkarr-Dht-Stored-Nodes`), calls a put successful with one, and its
+ * diagnostics flag a publish stored on fewer than 10 nodes (`minimum_publish_stored_nodes 10`,
+ * pkarr-spec §5.2). We return at that same healthy mark: 10 is half of the 20 closest nodes a
+ * resolver's lookup converges on, so a resolver that reaches the target's neighbourhood meets a
+ * holder among its first answers even when half of those 20 are gone; and after 10 successes
+ * fewer than half of 20 puts can be 301/302 conflicts, so the reference's "more than half
+ * conflicted → NOT_MOST_RECENT" outcome can no longer happen. The count reported is the number
+ * stored when the call returned (≥ the quorum, or everything when fewer nodes answered);
+ * `settled` gives the final count.
+ */
+import type { Krpc } from 'bittorrent-dht';
+import type { PublicKey } from '../core/keys.ts';
+import type { PutArguments } from './bep44.ts';
+import { ItemLookup, type LookupEnd, type TokenNode } from './item-lookup.ts';
+import type { LookupTimers } from './iterative-lookup.ts';
+import { emptyOutcome, putToNode, storedCount, type PutOutcome } from './put-query.ts';
+import type { RttEstimator } from './rtt-estimator.ts';
+
+/** Stored nodes after which a publish returns (see above). */
+export const PUBLISH_QUORUM = 10;
+
+/** The outcome when the caller was answered, and how many puts were still in flight then. */
+export interface QuorumSnapshot {
+  outcome: PutOutcome;
+  pending: number;
+  /** True when the quorum was reached (false: every put answered first). */
+  quorum: boolean;
+}
+
+function copy(outcome: PutOutcome): PutOutcome {
+  return { ...outcome, errors: new Map(outcome.errors) };
+}
+
+/** Puts to nodes as they are added; `early` settles at the quorum or when every put answered after `close()`. */
+export class QuorumPut {
+  readonly outcome = emptyOutcome();
+  readonly early: Promise<QuorumSnapshot>;
+  /** The outcome once every put answered after `close()`. Never rejects. */
+  readonly settled: Promise<PutOutcome>;
+  readonly #rpc: Krpc;
+  readonly #args: PutArguments;
+  readonly #quorum: number;
+  readonly #sent = new Set<string>();
+  #inFlight = 0;
+  #closed = false;
+  #early: ((snapshot: QuorumSnapshot) => void) | null = null;
+  #settled: (outcome: PutOutcome) => void = () => {};
+
+  constructor(rpc: Krpc, args: PutArguments, quorum: number) {
+    this.#rpc = rpc;
+    this.#args = args;
+    this.#quorum = quorum;
+    this.early = new Promise((resolve) => { this.#early = resolve; });
+    this.settled = new Promise((resolve) => { this.#settled = resolve; });
+  }
+
+  /** Puts to `node` unless it got one already (by address) or `close()` was called. */
+  add(node: TokenNode): void {
+    const key = `${node.host}:${node.port}`;
+    if (this.#closed || this.#sent.has(key)) return;
+    this.#sent.add(key);
+    this.#inFlight++;
+    void putToNode(this.#rpc, node, this.#args, this.outcome).then(() => {
+      this.#inFlight--;
+      this.#check();
+    });
+  }
+
+  /** No more nodes will be added. */
+  close(): void {
+    this.#closed = true;
+    this.#check();
+  }
+
+  /** Nodes a put was sent to. */
+  get sent(): number {
+    return this.#sent.size;
+  }
+
+  #check(): void {
+    const stored = storedCount(this.outcome);
+    if (this.#early !== null && stored >= this.#quorum) {
+      this.#early({ outcome: copy(this.outcome), pending: this.#inFlight, quorum: true });
+      this.#early = null;
+    }
+    if (this.#closed && this.#inFlight === 0) {
+      this.#early?.({ outcome: copy(this.outcome), pending: 0, quorum: false });
+      this.#early = null;
+      this.#settled(this.outcome);
+    }
+  }
+}
+
+export interface LookupPutOptions {
+  rpc: Krpc;
+  key: PublicKey;
+  args: PutArguments;
+  rtt: RttEstimator;
+  /** Put targets: the `k` closest responders with a token (default 20). */
+  k?: number;
+  quorum?: number;
+  deadlineMs: number;
+  timers?: LookupTimers;
+}
+
+export interface LookupPut {
+  put: QuorumPut;
+  lookup: ItemLookup;
+  /** How the lookup ended. */
+  lookupEnd: Promise<LookupEnd>;
+}
+
+/** Runs the lookup toward the key and puts to the closest nodes as they become known (see above). */
+export function lookupAndPut(options: LookupPutOptions): LookupPut {
+  const k = options.k ?? 20;
+  const put = new QuorumPut(options.rpc, options.args, options.quorum ?? PUBLISH_QUORUM);
+  const offer = (): void => {
+    // Closest first; a node is settled only if every closer one is (settledBefore is monotone).
+    for (const node of lookup.tokenNodes(k)) {
+      if (!lookup.settledBefore(node.id)) break;
+      put.add(node);
+    }
+  };
+  const lookup = new ItemLookup({
+    rpc: options.rpc,
+    key: options.key,
+    deadlineMs: options.deadlineMs,
+    rtt: options.rtt,
+    onProgress: offer,
+    ...(options.timers === undefined ? {} : { timers: options.timers }),
+  });
+  const lookupEnd = lookup.start().finished.then((end) => {
+    // Complete or deadline: the k closest known now are the put set. Cancelled: only what was sent.
+    if (end !== 'cancelled') for (const node of lookup.tokenNodes(k)) put.add(node);
+    put.close();
+    return end;
+  });
+  return { put, lookup, lookupEnd };
+}
