@@ -14,8 +14,11 @@
  * Each trigger calls `onStop(reason)` once; a second signal while stopping calls `onForce`.
  */
 import { fstatSync } from 'node:fs';
+import { onStopSignals } from '../util/stop-signals.ts';
 
-export type StopReason = 'stdin-eof' | 'parent-exited' | 'SIGTERM' | 'SIGINT' | 'SIGHUP' | 'shutdown';
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+export type StopReason = 'stdin-eof' | 'parent-exited' | (typeof STOP_SIGNALS)[number] | 'shutdown';
 
 export interface LifetimeOptions {
   /** Watch stdin for EOF: 'auto' (default: only pipes/sockets), or force on/off. */
@@ -92,14 +95,10 @@ export function watchLifetime(options: LifetimeOptions): () => void {
   }
 
   const onForce = options.onForce ?? ((): void => process.exit(1));
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    const handler = (): void => {
-      if (stopping) onForce();
-      else stop(signal);
-    };
-    process.on(signal, handler);
-    disposers.push(() => process.off(signal, handler));
-  }
+  disposers.push(onStopSignals(STOP_SIGNALS, (signal) => {
+    if (stopping) onForce();
+    else stop(signal);
+  }));
 
   return () => {
     for (const dispose of disposers.splice(0)) dispose();

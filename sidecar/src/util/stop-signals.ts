@@ -5,7 +5,7 @@
  */
 
 /** Calls `handler` with the signal's name on each of `signals`; the returned function removes the handlers. */
-export function onStopSignals(signals: readonly NodeJS.Signals[], handler: (signal: NodeJS.Signals) => void): () => void {
+export function onStopSignals<S extends NodeJS.Signals>(signals: readonly S[], handler: (signal: S) => void): () => void {
   const listeners = signals.map((signal) => {
     const listener = (): void => handler(signal);
     process.on(signal, listener);
