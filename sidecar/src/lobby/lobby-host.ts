@@ -85,6 +85,15 @@ export interface LobbyOpenOptions {
   address?: string;
   /** Full endpoint list instead of port/transport/address. */
   endpoints?: LobbyEndpoint[];
+  /**
+   * Game servers on several transports at `address` (e.g. ENet and a WebSocket server for
+   * browser players), one endpoint each, instead of port/transport; ignored with `endpoints`.
+   */
+  servers?: { transport: string; port: number }[];
+  /** Joinable from the start (default true); false opens it locked (`open=0`). */
+  open?: boolean;
+  /** The game server admits each player with the handshake of docs/lobby.md §4.1 (`admit=1`). */
+  admission?: boolean;
   custom?: Record<string, string>;
   /** Browsable (default true): beacon + topic and/or directory; false = invite-only (join by code). */
   public?: boolean;
@@ -206,7 +215,8 @@ export class LobbyHost {
     if (endpoints === undefined) {
       const address = resolveHostAddress({ ...(options.address === undefined ? {} : { address: options.address }), dht: this.#dht() });
       addressSource = address.source;
-      endpoints = [{ transport: options.transport ?? 'enet', host: address.host, port: options.port ?? Number.NaN }];
+      const servers = options.servers ?? [{ transport: options.transport ?? 'enet', port: options.port ?? Number.NaN }];
+      endpoints = servers.map((server) => ({ transport: server.transport, host: address.host, port: server.port }));
     }
     const info: LobbyInfo = {
       game: options.game,
@@ -214,11 +224,12 @@ export class LobbyHost {
       name: options.name,
       players: options.players ?? 0,
       maxPlayers: options.maxPlayers,
-      open: true,
+      open: options.open ?? true,
       endpoints,
       ...(options.custom === undefined ? {} : { custom: customMap(Object.entries(options.custom)) }),
       ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
       ...(options.reach === undefined ? {} : { reach: options.reach }),
+      ...(options.admission === undefined ? {} : { admission: options.admission }),
     };
     validateLobbyInfo(info); // before binding anything
     const topic = isPublic && (options.beacon ?? true) && this.#options.dht !== null ? lobbyTopic(info.game, info.gameVersion) : null;

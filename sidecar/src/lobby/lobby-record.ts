@@ -10,7 +10,8 @@
  * Metadata are DNS-SD style attributes (txt-attributes.ts) under `_lobby`: required `v` (schema
  * version, 1), `game`, `gv`, `name`, `players`, `max`, `open` (1/0); optional `beacon` (the TCP port
  * of the host's beacon, lobby-browser.ts), `reach` (how the host can be reached through its NAT,
- * docs/nat.md: public, mapped, cone, symmetric, unknown) and custom `x-<key>` attributes. Unknown keys are ignored;
+ * docs/nat.md: public, mapped, cone, symmetric, unknown), `admit` (`1`: the game server admits each
+ * player with the handshake of docs/lobby.md §4.1) and custom `x-<key>` attributes. Unknown keys are ignored;
  * nothing is clamped: a bad value rejects the record with the reason.
  */
 import { PkarrError, isPkarrError } from '../core/errors.ts';
@@ -66,6 +67,8 @@ export interface LobbyInfo {
   beaconPort?: number;
   /** How the host can be reached through its NAT (absent: not stated, read as `unknown`). */
   reach?: NatType;
+  /** The game server admits each player explicitly (docs/lobby.md §4.1), published as `admit=1`. */
+  admission?: boolean;
   /** Record TTL in seconds (default 60). */
   ttl?: number;
 }
@@ -88,6 +91,11 @@ export interface Lobby {
    * this sidecar does not know (a newer host): a joiner then tries every path.
    */
   reach: NatType;
+  /**
+   * The game server admits each player with the handshake of docs/lobby.md §4.1 (`admit=1`); a
+   * joiner waits for its admission. Another `admit` value (a newer handshake) reads as false.
+   */
+  admission: boolean;
   /** Every address the record claims (apex A/AAAA, SVCB hints). */
   addresses: string[];
   /** Record TTL (seconds, smallest of the `_lobby` TXT records). */
@@ -121,6 +129,7 @@ function contentProblem(info: Omit<LobbyInfo, 'endpoints'>): string | null {
   if (!Number.isInteger(info.players) || info.players < 0 || info.players > info.maxPlayers) return `invalid player count ${String(info.players)} (0-${String(info.maxPlayers)}, at most max players)`;
   if (typeof info.open !== 'boolean') return 'open must be true or false';
   if (info.beaconPort !== undefined && (!Number.isInteger(info.beaconPort) || info.beaconPort < 1 || info.beaconPort > 65535)) return `invalid beacon port ${String(info.beaconPort)}`;
+  if (info.admission !== undefined && typeof info.admission !== 'boolean') return 'admission must be true or false';
   if (info.reach !== undefined && !isNatType(info.reach)) return `invalid reach ${JSON.stringify(info.reach)} (${NAT_TYPES.join(', ')})`;
   for (const [key, value] of Object.entries(info.custom ?? {})) {
     if (!CUSTOM_KEY_PATTERN.test(key)) return `invalid custom key ${JSON.stringify(key)} (1-30 characters from a-z 0-9 _ -)`;
@@ -156,6 +165,7 @@ export function encodeLobby(info: LobbyInfo): DnsRecord[] {
   ];
   if (info.beaconPort !== undefined) attributes.push(['beacon', String(info.beaconPort)]);
   if (info.reach !== undefined) attributes.push(['reach', info.reach]);
+  if (info.admission === true) attributes.push(['admit', '1']);
   for (const [key, value] of Object.entries(info.custom ?? {})) attributes.push([`${CUSTOM_PREFIX}${key}`, value]);
   const txt: DnsRecord = { type: 'TXT', name: LOBBY_RECORD_NAME, ttl, strings: encodeAttributes(attributes) };
   return [txt, ...encodeEndpoints(info.endpoints, ttl)];
@@ -228,6 +238,7 @@ export function parseLobby(packet: SignedPacket): Lobby {
     custom,
     beaconPort: content.beaconPort ?? null,
     reach: isNatType(reachText) ? reachText : 'unknown',
+    admission: attrs.get('admit') === '1',
     addresses: lobbyAddresses(packet),
     ttl: Math.min(...txts.map((r) => r.ttl)),
     timestamp: packet.timestamp,

@@ -11,6 +11,7 @@
  */
 import { PkarrError } from '../core/errors.ts';
 import type { Keypair, PublicKey } from '../core/keys.ts';
+import { keyStoreFailure } from '../keystore/key-store.ts';
 import type { RateLimit } from '../util/rate-limiter.ts';
 import type { ExternalAddressSource } from './host-address.ts';
 import { LobbyBrowser, type BrowseResult, type BrowsedLobby, type LostReason, type LobbyBrowserOptions } from './lobby-browser.ts';
@@ -26,6 +27,8 @@ import type { TopicDht } from './topic.ts';
 /** Where hosted lobbies' keys come from (the KeyStore). */
 export interface LobbyKeySource {
   get(name: string): Promise<Keypair>;
+  /** Creates key `name` (refused with reason KEY_EXISTS when it exists); absent: keys are never created here. */
+  generate?(name: string): Promise<unknown>;
 }
 
 /** The side of an RPC connection the service pushes watch events to (RpcConnection fits). */
@@ -99,6 +102,27 @@ export class LobbyService {
 
   constructor(options: LobbyServiceOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Makes sure key `name` exists, creating it when missing (lobby.host `createKey`: opening a
+   * lobby is one round trip, not a keys.generate expected to fail first). True when created.
+   */
+  async ensureKey(name: string): Promise<boolean> {
+    const keys = this.#options.keys;
+    try {
+      await keys.get(name);
+      return false;
+    } catch (err) {
+      if (keyStoreFailure(err) !== 'KEY_NOT_FOUND' || keys.generate === undefined) throw err;
+    }
+    try {
+      await keys.generate(name);
+      return true;
+    } catch (err) {
+      if (keyStoreFailure(err) === 'KEY_EXISTS') return false; // created meanwhile by another call
+      throw err;
+    }
   }
 
   /** Opens a lobby under key `name` (one lobby per key at a time). */

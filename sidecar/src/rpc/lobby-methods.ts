@@ -37,7 +37,8 @@ export interface LobbyRpcContext {
 
 /** How `lobby.host` makes a lobby reachable when no address or endpoints are given (docs/nat.md). */
 export interface LobbyNatHooks {
-  prepare(name: string, options: { port: number; transport: string; map: boolean; punch: boolean }): Promise<{ endpoints: LobbyEndpoint[]; reach: NatType; beacon: boolean }>;
+  /** `servers` (several transports): an endpoint for each that players can reach; else `port`/`transport`. */
+  prepare(name: string, options: { port: number; transport: string; servers?: { transport: string; port: number }[]; map: boolean; punch: boolean }): Promise<{ endpoints: LobbyEndpoint[]; reach: NatType; beacon: boolean }>;
   release(name: string): Promise<void>;
 }
 
@@ -57,6 +58,7 @@ export function lobbyToJson(lobby: Lobby & { beacon?: { host: string; port: numb
     maxPlayers: lobby.maxPlayers,
     open: lobby.open,
     reach: lobby.reach,
+    admission: lobby.admission,
     endpoints: lobby.endpoints.map((e) => ({ transport: e.transport, host: e.host, port: e.port, ...(e.alpn === undefined ? {} : { alpn: e.alpn }) })),
     custom: customMap(Object.entries(lobby.custom)),
     ageSeconds: lobbyAgeSeconds(lobby, now),
@@ -139,6 +141,27 @@ function optionalEndpoints(params: Params): LobbyEndpoint[] | undefined {
   });
 }
 
+/** At most this many game servers per lobby (`servers`). */
+const MAX_SERVERS = 4;
+
+/** `servers`: the game servers of a host on several transports, [{transport, port}], distinct transports. */
+function optionalServers(params: Params): { transport: string; port: number }[] | undefined {
+  const v = params['servers'];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_SERVERS) throw invalidParams('servers', `must be a list of 1-${MAX_SERVERS} {transport, port}`);
+  const seen = new Set<string>();
+  return v.map((item: unknown, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw invalidParams(`servers[${i}]`, 'must be {transport, port}');
+    const server = item as Params;
+    onlyFields(server, ['transport', 'port']);
+    const transport = requireString(server, 'transport');
+    if (!/^[a-z][a-z0-9-]{0,15}$/.test(transport)) throw invalidParams(`servers[${i}].transport`, 'must be 1-16 of a-z 0-9 - starting with a letter (e.g. enet, ws)');
+    if (seen.has(transport)) throw invalidParams(`servers[${i}].transport`, `${transport} is listed twice`);
+    seen.add(transport);
+    return { transport, port: requireInt(server, 'port', 1, 65535) };
+  });
+}
+
 function knownKeys(params: Params): string[] | undefined {
   const v = params['knownKeys'];
   if (v === undefined) return undefined;
@@ -204,10 +227,12 @@ function browseRequest(params: Params): BrowseRequest {
 }
 
 async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown> {
-  onlyFields(params, ['key', 'game', 'gameVersion', 'name', 'maxPlayers', 'players', 'port', 'transport', 'address', 'endpoints', 'custom', 'public', 'beacon', 'directory', 'ttl', 'beaconPort', 'beaconPublicPort', 'nat', 'map', 'punch']);
+  onlyFields(params, ['key', 'game', 'gameVersion', 'name', 'maxPlayers', 'players', 'port', 'transport', 'servers', 'address', 'endpoints', 'custom', 'public', 'beacon', 'directory', 'ttl', 'beaconPort', 'beaconPublicPort', 'nat', 'map', 'punch', 'open', 'admission', 'createKey']);
   const name = requireKeyName(params, 'key');
   const endpoints = optionalEndpoints(params);
-  const port = endpoints === undefined ? requireInt(params, 'port', 1, 65535) : optionalInt(params, 'port', 1, 65535);
+  const servers = optionalServers(params);
+  if (servers !== undefined && (params['port'] !== undefined || params['transport'] !== undefined)) throw invalidParams('servers', 'give servers or port and transport, not both');
+  const port = endpoints === undefined && servers === undefined ? requireInt(params, 'port', 1, 65535) : servers?.[0]?.port;
   const options = {
     game: requireString(params, 'game'),
     gameVersion: requireString(params, 'gameVersion'),
@@ -217,8 +242,11 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
     public: optionalBoolean(params, 'public', true),
     beacon: optionalBoolean(params, 'beacon', true),
     directory: optionalBoolean(params, 'directory', true),
+    open: optionalBoolean(params, 'open', true),
+    admission: optionalBoolean(params, 'admission', false),
     ...(port === undefined ? {} : { port }),
     ...(endpoints === undefined ? {} : { endpoints }),
+    ...(servers === undefined ? {} : { servers }),
   };
   const extra = {
     transport: optionalString(params, 'transport'),
@@ -229,10 +257,14 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
     beaconPublicPort: optionalInt(params, 'beaconPublicPort', 1, 65535),
   };
   const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+  const useNat = ctx.nat && extra.address === undefined && endpoints === undefined && optionalBoolean(params, 'nat', true);
+  const natOptions = { map: optionalBoolean(params, 'map', true), punch: optionalBoolean(params, 'punch', true) };
+  // Everything is checked; now the key (one round trip: no keys.generate expected to fail first).
+  const keyCreated = optionalBoolean(params, 'createKey', false) ? await ctx.lobbies.ensureKey(name) : false;
   // No address and no endpoints: the sidecar finds how players reach this host (map, punch).
   let natError: string | undefined;
-  const nat = ctx.nat && extra.address === undefined && endpoints === undefined && optionalBoolean(params, 'nat', true)
-    ? await ctx.nat.prepare(name, { port: port!, transport: extra.transport ?? 'enet', map: optionalBoolean(params, 'map', true), punch: optionalBoolean(params, 'punch', true) }).catch((err: unknown) => {
+  const nat = useNat
+    ? await ctx.nat!.prepare(name, { port: port!, transport: extra.transport ?? servers?.[0]?.transport ?? 'enet', ...(servers === undefined ? {} : { servers }), ...natOptions }).catch((err: unknown) => {
       // No public address (no internet: a LAN party): with LAN discovery the lobby lives on the LAN.
       if (!ctx.lobbies.lanActive || !isPkarrError(err, 'ADDRESS_UNKNOWN')) throw err;
       natError = err.message;
@@ -250,6 +282,7 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
   return {
     publicKey: host.publicKey.z32,
     inviteCode: inviteCodeOf(host.publicKey),
+    keyCreated,
     shortCode: hosting.shortCode,
     ...(hosting.shortCodeError === undefined ? {} : { shortCodeError: hosting.shortCodeError }),
     timestamp: opened.packet.timestamp.toString(),

@@ -31,7 +31,14 @@ export function lobbyNatHooks(nat: NatService, keypairOf: (name: string) => Prom
   return {
     async prepare(name, options) {
       const prepared = await nat.host(name, await keypairOf(name), { gamePort: options.port, map: options.map, punch: options.punch });
-      const own = prepared.address === null ? [] : [{ transport: options.transport, host: prepared.address, port: prepared.publicGamePort }];
+      const address = prepared.address;
+      // The first server's (UDP) port is mapped and punched; other servers (a WebSocket server's TCP
+      // port) are reachable only on a public address, at their own port.
+      const [first, ...others] = options.servers ?? [{ transport: options.transport, port: options.port }];
+      const own = address === null || first === undefined ? [] : [
+        { transport: first.transport, host: address, port: prepared.publicGamePort },
+        ...(prepared.reach === 'public' ? others.map((s) => ({ transport: s.transport, host: address, port: s.port })) : []),
+      ];
       // A beacon needs an inbound TCP port: only a public host has one (mapped hosts map UDP only).
       return { endpoints: [...own, ...prepared.endpoints], reach: prepared.reach, beacon: prepared.reach === 'public' };
     },
