@@ -30,7 +30,7 @@ function info(name: string, beaconPort: number | undefined, extra: Partial<Lobby
 }
 
 /** A host: a key and a beacon on 127.0.0.1 serving its current record. */
-interface Host { keypair: Keypair; beacon: BeaconServer; port: number; sign(extra?: Partial<LobbyInfo>): SignedPacket; name: string }
+interface Host { keypair: Keypair; beacon: BeaconServer; port: number; packet: SignedPacket | null; sign(extra?: Partial<LobbyInfo>): SignedPacket; name: string }
 
 async function host(name: string, extra: Partial<LobbyInfo> = {}): Promise<Host> {
   const keypair = Keypair.generate();
@@ -39,12 +39,13 @@ async function host(name: string, extra: Partial<LobbyInfo> = {}): Promise<Host>
   let current = extra;
   let last = 0n;
   const h: Host = {
-    keypair, beacon, name, port: beacon.port,
+    keypair, beacon, name, port: beacon.port, packet: null,
     sign(change = {}) {
       current = { ...current, ...change };
       last = nowMicros() > last ? nowMicros() : last + 1n; // strictly newer each time
       const packet = signLobby(keypair, info(name, h.port, current), { timestamp: last });
       beacon.setPacket(packet);
+      h.packet = packet;
       return packet;
     },
   };
@@ -126,6 +127,21 @@ describe('the lobby list a player sees', () => {
     expect(again.lobbies.find((l) => l.name === 'Near')?.rttMs).toBe(rtt);
   });
 
+  it('a lobby first listed without a round-trip time is updated once its beacon answers', async () => {
+    const host1 = await host('Measured later');
+    // The same record also resolves as a known key, which may be listed first (rttMs null).
+    const b = browser({ dht: topicOf([host1]), client: clientOf([host1.packet!]), knownKeys: [host1.keypair.publicKey] });
+    const seen: (number | null)[] = [];
+    b.on('found', (l) => seen.push(l.rttMs));
+    b.on('updated', (l) => seen.push(l.rttMs));
+    await b.refresh();
+    expect(seen.length === 1 || (seen.length === 2 && seen[0] === null)).toBe(true);
+    expect(seen.at(-1)).toBeGreaterThan(0); // the last event a client saw carries the measurement
+    const events = seen.length;
+    await b.refresh();
+    expect(seen).toHaveLength(events); // later measurements are not events
+  });
+
   it('lists a lobby heard on the LAN as a LAN lobby, with the round-trip time its beacon answered with', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const lanHost = await LanDiscovery.start({ port, interfaces: ['127.0.0.1'], ipv6: false, announceIntervalMs: 1000 });
@@ -146,9 +162,11 @@ describe('the lobby list a player sees', () => {
     const lobby = result.lobbies[0]!;
     expect([lobby.source, lobby.lanAddress]).toEqual(['lan', '127.0.0.1']);
     expect(typeof lobby.rttMs === 'number' && lobby.rttMs > 0).toBe(true);
+    // Listed from the LAN first (no round trip), then measured by its beacon: one update.
+    expect(view.events).toEqual(['found Both ways', 'updated Both ways 1']);
     // Heard and fetched again on the next refresh: no event, whatever copy comes first.
     await b.refresh();
-    expect(view.events).toEqual(['found Both ways']);
+    expect(view.events).toEqual(['found Both ways', 'updated Both ways 1']);
     expect(b.lobbies[0]?.source).toBe('lan');
   });
 

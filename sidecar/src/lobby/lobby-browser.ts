@@ -123,11 +123,12 @@ interface Entry {
 }
 
 /**
- * The fields whose change is worth an `updated` event (not the timestamp: hosts re-sign every TTL;
- * not the round-trip time, which jitters), and whether the lobby is heard on the local network.
+ * The fields whose change is worth an `updated` event (not the timestamp: hosts re-sign every TTL),
+ * whether the lobby is heard on the local network, and whether its round-trip time is known (a
+ * first measurement is news; later ones, which jitter, are not).
  */
 function contentOf(l: BrowsedLobby): string {
-  return JSON.stringify([l.name, l.players, l.maxPlayers, l.open, l.endpoints, l.custom, l.beaconPort, l.reach, l.source === 'lan']);
+  return JSON.stringify([l.name, l.players, l.maxPlayers, l.open, l.endpoints, l.custom, l.beaconPort, l.reach, l.source === 'lan', l.rttMs !== null]);
 }
 
 /**
@@ -384,8 +385,10 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     // still says the lobby is around: the entry stays, with the newest round-trip time.
     const choice = entry === undefined ? { kept: 'candidate' as const, lobby: copy } : preferredCopy(entry.lobby, copy, 'candidate');
     if (entry !== undefined && choice.kept === 'current') {
-      entry.lobby = choice.lobby; // perhaps with a newer round-trip time: not worth an event
+      const measured = entry.lobby.rttMs === null && choice.lobby.rttMs !== null;
+      entry.lobby = choice.lobby; // perhaps with a newer round-trip time
       entry.misses = 0;
+      if (measured && entry.visible) this.emit('updated', entry.lobby); // the first measurement
       return;
     }
     const candidate = choice.lobby;
