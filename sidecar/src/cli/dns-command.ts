@@ -13,7 +13,8 @@ import { DEFAULT_DNS_DHT_RATE_LIMIT, DEFAULT_DNS_PORT, DEFAULT_DNS_RATE_LIMIT, s
 import { Forwarder } from '../dns/forwarder.ts';
 import { DEFAULT_PKARR_TLDS } from '../dns/pkarr-name.ts';
 import { parseRateLimit } from '../util/rate-limiter.ts';
-import { EXIT_OK, UsageError, parseCommandArgs, reportError, stringList, stringValue } from './cli-support.ts';
+import { EXIT_OK, reportError } from './cli-support.ts';
+import { UsageError, parseCommandArgs, stringList, stringValue } from '../util/cli-flags.ts';
 import { waitForStopSignal } from '../util/stop-signals.ts';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkSettings, openNetwork, type Network } from './network-options.ts';
 

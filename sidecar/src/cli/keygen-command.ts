@@ -9,7 +9,8 @@
 import { isPkarrError } from '../core/errors.ts';
 import { Keypair } from '../core/keys.ts';
 import { writeFileAtomic } from '../keystore/atomic-file.ts';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandArgs, reportError, stringValue } from './cli-support.ts';
+import { EXIT_FAILURE, EXIT_OK, reportError } from './cli-support.ts';
+import { UsageError, parseCommandArgs, stringValue } from '../util/cli-flags.ts';
 
 export const KEYGEN_USAGE = `usage: pkarr-sidecar keygen [--out FILE] [--force]
   Generates an Ed25519 key. The secret is the 64-hex seed (the pkarr key-file form).

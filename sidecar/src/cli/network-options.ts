@@ -18,7 +18,7 @@ import { isLoopbackHostPort } from '../core/loopback-guard.ts';
 import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
-import { UsageError, integerValue, stringList, stringValue, type ParsedValues } from './cli-support.ts';
+import { UsageError, checkBootstrap, integerValue, stringList, stringValue, type ParsedValues } from '../util/cli-flags.ts';
 import { waitForStopSignal } from '../util/stop-signals.ts';
 
 export const NETWORK_OPTIONS = {
@@ -62,11 +62,7 @@ export function networkSettings(values: ParsedValues): NetworkSettings {
   if (noRelay && relays.length > 0) throw new UsageError('--no-relay contradicts --relay');
   if (noDht && (bootstrap.length > 0 || testnet !== null)) throw new UsageError('--no-dht contradicts --bootstrap/--testnet');
   if (testnet !== null && bootstrap.length > 0) throw new UsageError('--testnet and --bootstrap cannot be combined');
-  for (const entry of bootstrap) {
-    if (!/^[^\s:]+:\d{1,5}$/.test(entry) || Number(entry.slice(entry.lastIndexOf(':') + 1)) > 65535) {
-      throw new UsageError(`--bootstrap must be HOST:PORT, got ${JSON.stringify(entry)}`);
-    }
-  }
+  checkBootstrap(bootstrap);
   for (const url of relays) {
     try {
       normalizeRelayUrl(url);

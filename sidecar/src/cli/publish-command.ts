@@ -14,7 +14,8 @@ import { parseRecordText } from '../core/record-text.ts';
 import { SignedPacket } from '../core/signed-packet.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { PublishResult } from '../client/types.ts';
-import { EXIT_OK, UsageError, parseCommandArgs, reportError, stringValue } from './cli-support.ts';
+import { EXIT_OK, reportError } from './cli-support.ts';
+import { UsageError, parseCommandArgs, stringValue } from '../util/cli-flags.ts';
 import { toJson } from '../util/json.ts';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkSettings, openNetwork, type Network } from './network-options.ts';
 

@@ -8,11 +8,11 @@
  * close the store, leave the DHT. Errors are one line on stderr; exit 2 for bad arguments, 1 else.
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { PkarrError } from '../core/errors.ts';
 import { DEFAULT_BOOTSTRAP, DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import type { Dht } from '../dht/types.ts';
+import { optionalInteger, parseFlags } from '../util/cli-flags.ts';
 import { userDataHome } from '../util/data-dir.ts';
 import { parseRateLimit } from '../util/rate-limiter.ts';
 import { waitForStopSignal } from '../util/stop-signals.ts';
@@ -41,15 +41,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
   return join(userDataHome(env, platform), 'pkarr-sidecar', 'relay');
 }
 
-function integer(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new PkarrError('INVALID_ARGUMENT', `--${name} must be an integer ${min}..${max}, got ${JSON.stringify(text)}`);
-  }
-  return n;
-}
-
 function checkUrl(text: string | undefined): string | null {
   if (text === undefined) return null;
   let url: URL;
@@ -65,7 +56,7 @@ function checkUrl(text: string | undefined): string | null {
 }
 
 function parse(args: string[]) {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     strict: true,
     allowPositionals: false,
@@ -86,7 +77,7 @@ function parse(args: string[]) {
     },
   });
   const bootstrap = (values.bootstrap ?? []).flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== '');
-  const testnet = values.testnet === undefined ? null : integer('testnet', values.testnet, 0, 1, 1000);
+  const testnet = optionalInteger(values.testnet, '--testnet', 1, 1000);
   if (testnet !== null && bootstrap.length > 0) throw new PkarrError('INVALID_ARGUMENT', '--testnet and --bootstrap exclude each other');
   const rate = values.rate ?? DEFAULT_RATE_LIMIT;
   const dhtRate = values['dht-rate'] ?? DEFAULT_DHT_RATE_LIMIT;
@@ -95,12 +86,12 @@ function parse(args: string[]) {
   return {
     help: values.help ?? false,
     host: values.host ?? '127.0.0.1',
-    port: integer('port', values.port, DEFAULT_RELAY_PORT, 0, 65535),
+    port: optionalInteger(values.port, '--port', 0, 65535) ?? DEFAULT_RELAY_PORT,
     dataDir: values['data-dir'] ?? defaultDataDir(),
     bootstrap: bootstrap.length > 0 ? bootstrap : [...DEFAULT_BOOTSTRAP],
     testnet,
-    dhtPort: integer('dht-port', values['dht-port'], 0, 0, 65535),
-    cacheSize: integer('cache-size', values['cache-size'], DEFAULT_CACHE_SIZE, 0, 1_000_000_000),
+    dhtPort: optionalInteger(values['dht-port'], '--dht-port', 0, 65535) ?? 0,
+    cacheSize: optionalInteger(values['cache-size'], '--cache-size', 0, 1_000_000_000) ?? DEFAULT_CACHE_SIZE,
     rate,
     dhtRate,
     behindProxy: values['behind-proxy'] ?? false,

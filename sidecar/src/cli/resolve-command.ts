@@ -10,7 +10,8 @@ import type { ResolveResult } from '../client/types.ts';
 import { PublicKey } from '../core/keys.ts';
 import { formatRecordText } from '../core/record-text.ts';
 import { nowMicros } from '../core/timestamp.ts';
-import { EXIT_FAILURE, EXIT_OK, UsageError, parseCommandArgs, reportError, stringValue } from './cli-support.ts';
+import { EXIT_FAILURE, EXIT_OK, reportError } from './cli-support.ts';
+import { UsageError, parseCommandArgs, stringValue } from '../util/cli-flags.ts';
 import { toJson } from '../util/json.ts';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkSettings, openNetwork, type Network } from './network-options.ts';
 

@@ -8,7 +8,8 @@
  *     $ pkarr-sidecar publish --key k --bootstrap 127.0.0.1:40001 --no-relay 'A @ 1.2.3.4 300'
  */
 import { Testnet } from '../dht/testnet.ts';
-import { EXIT_OK, UsageError, integerValue, parseCommandArgs, reportError } from './cli-support.ts';
+import { EXIT_OK, reportError } from './cli-support.ts';
+import { UsageError, integerValue, parseCommandArgs } from '../util/cli-flags.ts';
 import { waitForStopSignal } from '../util/stop-signals.ts';
 import { toJson } from '../util/json.ts';
 

@@ -1,11 +1,10 @@
 /**
  * Command-line options of `pkarr-sidecar serve` (docs/rpc.md "Start-up"), parsed and checked.
  */
-import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
-import { PkarrError } from '../core/errors.ts';
 import { DEFAULT_RELAYS } from '../client/client.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
+import { UsageError, checkBootstrap, optionalInteger, parseFlags } from '../util/cli-flags.ts';
 import { userDataHome } from '../util/data-dir.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
 
@@ -73,18 +72,6 @@ Runs the JSON-RPC 2.0 service on ws://127.0.0.1:<port>/ (see docs/rpc.md). Print
 Stops on SIGTERM/SIGINT, the shutdown method, --parent-pid exiting, or EOF on stdin when stdin is
 a pipe (a terminal's stdin is not watched).`;
 
-function usage(message: string): PkarrError {
-  return new PkarrError('INVALID_ARGUMENT', message);
-}
-
-function integer(name: string, text: string | undefined, min: number, max: number): number | null {
-  if (text === undefined) return null;
-  if (!/^[0-9]+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw usage(`--${name} must be an integer in ${min}..${max}, got ${JSON.stringify(text)}`);
-  }
-  return Number(text);
-}
-
 /** The platform default: `$XDG_DATA_HOME/pkarr-godot`, `%APPDATA%\pkarr-godot`, … (docs/rpc.md). */
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
   return join(userDataHome(env, platform), 'pkarr-godot');
@@ -92,80 +79,73 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
 
 /** Parses `serve` arguments; throws INVALID_ARGUMENT with a one-line reason on bad input. */
 export function parseServeOptions(args: readonly string[]): ServeOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        'data-dir': { type: 'string' },
-        relay: { type: 'string', multiple: true },
-        'no-relays': { type: 'boolean' },
-        'no-relay': { type: 'boolean' },
-        timeout: { type: 'string' },
-        bootstrap: { type: 'string', multiple: true },
-        testnet: { type: 'string' },
-        'no-dht': { type: 'boolean' },
-        'parent-pid': { type: 'string' },
-        'allow-origin': { type: 'string', multiple: true },
-        'token-file': { type: 'string' },
-        'republish-interval': { type: 'string' },
-        'heartbeat-interval': { type: 'string' },
-        'punch-port': { type: 'string' },
-        'no-nat': { type: 'boolean' },
-        'no-lan': { type: 'boolean' },
-        'lan-interval': { type: 'string' },
-        'log-level': { type: 'string' },
-        'log-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
+  const { values } = parseFlags({
+    args: [...args],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+      relay: { type: 'string', multiple: true },
+      'no-relays': { type: 'boolean' },
+      'no-relay': { type: 'boolean' },
+      timeout: { type: 'string' },
+      bootstrap: { type: 'string', multiple: true },
+      testnet: { type: 'string' },
+      'no-dht': { type: 'boolean' },
+      'parent-pid': { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'token-file': { type: 'string' },
+      'republish-interval': { type: 'string' },
+      'heartbeat-interval': { type: 'string' },
+      'punch-port': { type: 'string' },
+      'no-nat': { type: 'boolean' },
+      'no-lan': { type: 'boolean' },
+      'lan-interval': { type: 'string' },
+      'log-level': { type: 'string' },
+      'log-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw usage(`--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}`);
-  for (const b of values.bootstrap ?? []) {
-    if (!/^[^\s:]+:[0-9]{1,5}$/.test(b) || Number(b.slice(b.lastIndexOf(':') + 1)) > 65535) throw usage(`--bootstrap must be HOST:PORT, got ${JSON.stringify(b)}`);
-  }
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be error, warn, info or debug, got ${JSON.stringify(logLevel)}`);
+  checkBootstrap(values.bootstrap ?? []);
   for (const o of values['allow-origin'] ?? []) {
-    if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(o)) throw usage(`--allow-origin must be an origin like http://127.0.0.1:8060, got ${JSON.stringify(o)}`);
+    if (!/^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(o)) throw new UsageError(`--allow-origin must be an origin like http://127.0.0.1:8060, got ${JSON.stringify(o)}`);
   }
   const noDht = values['no-dht'] ?? false;
   const noRelays = (values['no-relays'] ?? false) || (values['no-relay'] ?? false);
-  const testnet = integer('testnet', values.testnet, 1, 1000);
+  const testnet = optionalInteger(values.testnet, '--testnet', 1, 1000);
   const bootstrap = values.bootstrap ?? [];
-  if (noDht && (testnet !== null || bootstrap.length > 0)) throw usage('--no-dht cannot be combined with --testnet or --bootstrap');
-  if (testnet !== null && bootstrap.length > 0) throw usage('--testnet and --bootstrap cannot be combined');
-  if (noRelays && values.relay) throw usage('--no-relays cannot be combined with --relay');
+  if (noDht && (testnet !== null || bootstrap.length > 0)) throw new UsageError('--no-dht cannot be combined with --testnet or --bootstrap');
+  if (testnet !== null && bootstrap.length > 0) throw new UsageError('--testnet and --bootstrap cannot be combined');
+  if (noRelays && values.relay) throw new UsageError('--no-relays cannot be combined with --relay');
   for (const url of values.relay ?? []) {
     try {
       normalizeRelayUrl(url);
     } catch (err) {
-      throw usage(`--relay: ${(err as Error).message}`);
+      throw new UsageError(`--relay: ${(err as Error).message}`);
     }
   }
   // As the CLI's network flags: the public relays unless --relay, --no-relays or a local --testnet.
   const relays = values.relay ?? (noRelays || testnet !== null ? [] : [...DEFAULT_RELAYS]);
   return {
-    port: integer('port', values.port, 0, 65535) ?? 0,
+    port: optionalInteger(values.port, '--port', 0, 65535) ?? 0,
     dataDir: resolve(values['data-dir'] ?? defaultDataDir()),
     relays,
     bootstrap,
     testnet,
     noDht,
-    parentPid: integer('parent-pid', values['parent-pid'], 1, 2 ** 31 - 1),
+    parentPid: optionalInteger(values['parent-pid'], '--parent-pid', 1, 2 ** 31 - 1),
     allowOrigins: values['allow-origin'] ?? [],
     tokenFile: values['token-file'] ?? null,
-    republishIntervalSeconds: integer('republish-interval', values['republish-interval'], 1, 10 * 365 * 86400),
-    heartbeatIntervalSeconds: integer('heartbeat-interval', values['heartbeat-interval'], 0, 86_400),
-    timeoutMs: integer('timeout', values.timeout, 10, 600_000),
-    punchPort: integer('punch-port', values['punch-port'], 0, 65535) ?? 0,
+    republishIntervalSeconds: optionalInteger(values['republish-interval'], '--republish-interval', 1, 10 * 365 * 86400),
+    heartbeatIntervalSeconds: optionalInteger(values['heartbeat-interval'], '--heartbeat-interval', 0, 86_400),
+    timeoutMs: optionalInteger(values.timeout, '--timeout', 10, 600_000),
+    punchPort: optionalInteger(values['punch-port'], '--punch-port', 0, 65535) ?? 0,
     noNat: values['no-nat'] ?? false,
     noLan: values['no-lan'] ?? false,
-    lanIntervalSeconds: integer('lan-interval', values['lan-interval'], 1, 300),
+    lanIntervalSeconds: optionalInteger(values['lan-interval'], '--lan-interval', 1, 300),
     logLevel,
     logFile: values['log-file'] ?? null,
     help: values.help ?? false,
