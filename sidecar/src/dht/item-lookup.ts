@@ -1,8 +1,9 @@
 /**
  * One iterative BEP44 `get` lookup toward sha1(key), run on our own iterative lookup
  * (iterative-lookup.ts: adaptive per-node soft timeouts) so the local store is never consulted
- * (stack.md §1 "local-store pitfall") and so that we see every reply as it arrives (bittorrent-dht's
- * own `get` only reports after the whole lookup, i.e. after every timeout).
+ * (bittorrent-dht's `get` answers from this node's own stored copy, however stale, without asking
+ * the network) and so that we see every reply as it arrives (bittorrent-dht's own `get` only
+ * reports after the whole lookup, i.e. after every timeout).
  *
  * Every reply is checked (bep44.ts `checkItem`); the lookup keeps the most recent packet, the highest
  * invalid seq, which packet each responder holds (for `holders`) and the responders' write tokens
