@@ -127,6 +127,8 @@ declare module 'bittorrent-dht' {
     nodeId?: Buffer;
     /** Our announced host (adds ourselves as a peer on announce). Not the bind address. */
     host?: string;
+    /** The udp4 socket k-rpc-socket uses (default: a new one). */
+    socket?: import('node:dgram').Socket;
   }
 
   export interface PutOptions {

@@ -56,6 +56,8 @@ export interface DhtClientOptions {
   publishQuorum?: number;
   /** Lowest soft timeout of a lookup query, ms (default 100; the highest is timeoutMs). */
   minQueryTimeoutMs?: number;
+  /** An unbound udp4 socket to use (benchmarks: link delay and loss); default a new one. */
+  socket?: import('node:dgram').Socket;
 }
 
 /** Cancel hooks of running operations, so that destroy() settles every pending promise. */
@@ -118,6 +120,7 @@ export class DhtClient implements Dht {
       port: options.port ?? 0,
       timeoutMs,
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.socket !== undefined ? { socket: options.socket } : {}),
     });
     return new DhtClient(dht, maxLookupMs, quorum, rtt);
   }

@@ -4,6 +4,7 @@
  * `listening` and `ready`. `ready` also fires when bootstrapping failed, so callers check the node count.
  */
 import DHT from 'bittorrent-dht';
+import type { Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import { verifySignature } from '../core/ed25519.ts';
@@ -47,6 +48,8 @@ export interface StartNodeOptions {
   timeoutMs: number;
   /** Parallel UDP queries (bittorrent-dht default 16). */
   concurrency?: number;
+  /** An unbound udp4 socket to use instead of a new one (benchmarks wrap `send` to add link delay and loss). */
+  socket?: Socket;
 }
 
 /**
@@ -67,6 +70,7 @@ export async function startDhtNode(options: StartNodeOptions): Promise<DHT> {
     verify: verifyItemSignature,
     timeout: options.timeoutMs,
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.socket !== undefined ? { socket: options.socket } : {}),
   });
   // Same tick as the constructor (bootstrapping starts on process.nextTick).
   dht.listen(options.port, options.host);

@@ -13,6 +13,8 @@ export interface TestnetOptions {
   timeoutMs?: number;
   /** How many live nodes `bootstrap` lists (default 8; see there). */
   bootstrapSize?: number;
+  /** Makes each node's unbound udp4 socket (benchmarks: link delay and loss); default a plain one. */
+  createSocket?: () => import('node:dgram').Socket;
 }
 
 /** Each node's routing table is topped up to this many nodes (or all others, when fewer). */
@@ -24,11 +26,17 @@ export class Testnet {
   readonly #nodes: (DHT | null)[] = [];
   readonly #timeoutMs: number;
   readonly #bootstrapSize: number;
+  readonly #createSocket: (() => import('node:dgram').Socket) | undefined;
   #destroyed = false;
 
   private constructor(options: TestnetOptions) {
     this.#timeoutMs = options.timeoutMs ?? 500;
     this.#bootstrapSize = options.bootstrapSize ?? 8;
+    this.#createSocket = options.createSocket;
+  }
+
+  #socket(): { socket?: import('node:dgram').Socket } {
+    return this.#createSocket === undefined ? {} : { socket: this.#createSocket() };
   }
 
   /** Starts `size` (≥ 1) nodes and resolves once every node is bootstrapped with a filled routing table. */
@@ -38,7 +46,7 @@ export class Testnet {
     }
     const testnet = new Testnet(options);
     try {
-      const first = await startDhtNode({ bootstrap: [], host: HOST, port: 0, timeoutMs: testnet.#timeoutMs });
+      const first = await startDhtNode({ bootstrap: [], host: HOST, port: 0, timeoutMs: testnet.#timeoutMs, ...testnet.#socket() });
       testnet.#nodes.push(first);
       await testnet.addNodes(size - 1);
     } catch (err) {
@@ -89,7 +97,7 @@ export class Testnet {
     const bootstrap = this.addresses().slice(0, 1);
     if (bootstrap.length === 0 && count > 0) throw new PkarrError('NO_DHT_NODES', 'testnet has no live node to bootstrap from');
     const started = await Promise.allSettled(Array.from({ length: count }, () =>
-      startDhtNode({ bootstrap, host: HOST, port: 0, timeoutMs: this.#timeoutMs })));
+      startDhtNode({ bootstrap, host: HOST, port: 0, timeoutMs: this.#timeoutMs, ...this.#socket() })));
     const indices: number[] = [];
     let failure: unknown = null;
     for (const result of started) {

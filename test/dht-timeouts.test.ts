@@ -1,0 +1,176 @@
+/**
+ * Adaptive per-node timeouts (dht/rtt-estimator.ts) and the lookup that uses them as soft timeouts
+ * (dht/iterative-lookup.ts), driven step by step with a scripted k-rpc and fake timers: which node
+ * is asked when, never how long anything took.
+ */
+import { describe, expect, it } from 'vitest';
+import { isPkarrError } from '../sidecar/src/core/errors.ts';
+import { IterativeLookup, parseCompactNodes } from '../sidecar/src/dht/iterative-lookup.ts';
+import { RttEstimator } from '../sidecar/src/dht/rtt-estimator.ts';
+import { compact, FakeKrpc, FakeTimers, idAt } from './dht-fake-krpc.ts';
+
+describe('RttEstimator', () => {
+  it('starts at the initial RTO, then follows the network until a node has its own estimate', () => {
+    const rtt = new RttEstimator({ minMs: 50, maxMs: 2000 });
+    expect(rtt.rto('a:1')).toBe(1000);
+    expect(rtt.networkRtt).toBeNull();
+    rtt.record('a:1', 100); // srtt 100, rttvar 50
+    expect(rtt.rto('a:1')).toBe(300);
+    expect(rtt.rto('never-timed:2')).toBe(300); // the network's estimate
+    for (let i = 0; i < 40; i++) rtt.record('a:1', 100);
+    expect(rtt.rto('a:1')).toBeLessThan(110); // steady RTT: the variation decays
+    expect(rtt.rto('a:1')).toBeGreaterThanOrEqual(100);
+    rtt.record('b:1', 400);
+    expect(rtt.rto('b:1')).toBe(1200); // its own first sample
+    expect(rtt.rto('a:1')).toBeLessThan(110); // unchanged by another node
+  });
+
+  it('stays within its bounds', () => {
+    const rtt = new RttEstimator({ minMs: 80, maxMs: 500 });
+    expect(rtt.rto('x:1')).toBe(500); // initial 1000 capped by maxMs
+    rtt.record('fast:1', 1);
+    expect(rtt.rto('fast:1')).toBe(80);
+    rtt.record('slow:1', 5000);
+    expect(rtt.rto('slow:1')).toBe(500);
+  });
+
+  it('ignores nonsense samples and refuses bad bounds', () => {
+    const rtt = new RttEstimator();
+    rtt.record('a:1', Number.NaN);
+    rtt.record('a:1', -5);
+    expect(rtt.networkRtt).toBeNull();
+    for (const bounds of [{ minMs: 0 }, { minMs: 500, maxMs: 100 }, { initialMs: 5000, maxMs: 2000 }, { capacity: 0 }]) {
+      let caught: unknown;
+      try {
+        new RttEstimator(bounds);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isPkarrError(caught, 'INVALID_ARGUMENT')).toBe(true);
+    }
+  });
+
+  it('forgets the least recently timed node beyond its capacity', () => {
+    const rtt = new RttEstimator({ capacity: 2, minMs: 10 });
+    rtt.record('a:1', 100);
+    rtt.record('b:1', 20);
+    rtt.record('c:1', 20);
+    expect(rtt.size).toBe(2);
+    // a:1 is gone: it gets the network's RTO, no longer its own 300.
+    expect(rtt.rto('a:1')).not.toBe(300);
+  });
+});
+
+/** Node ranks (distance to the all-zero target) → ports. */
+const port = (rank: number): number => 10_000 + rank;
+const node = (rank: number): { id: Buffer; host: string; port: number } => ({ id: idAt(rank), host: '127.0.0.1', port: port(rank) });
+
+function lookup(fake: FakeKrpc, timers: FakeTimers, rtt: RttEstimator, k: number, extra: { onProgress?: () => void } = {}): { lookup: IterativeLookup; replies: number[]; completed: () => boolean } {
+  const replies: number[] = [];
+  let completed = false;
+  const l = new IterativeLookup({
+    rpc: fake.rpc, target: Buffer.alloc(20), query: { q: 'get', a: {} }, rtt, k, timers,
+    onReply: (_m, peer) => replies.push(peer.port),
+    onComplete: () => { completed = true; },
+    ...extra,
+  });
+  return { lookup: l, replies, completed: () => completed };
+}
+
+describe('IterativeLookup soft timeouts', () => {
+  it('gives up on a silent node after its RTO (not the KRPC timeout) and asks the next one', () => {
+    const fake = new FakeKrpc([node(1), node(2), node(3)]);
+    const timers = new FakeTimers();
+    const rtt = new RttEstimator({ minMs: 50, maxMs: 2000 });
+    rtt.record('elsewhere:1', 100); // the network so far: RTO 300 for nodes never timed
+    const { lookup: l, completed } = lookup(fake, timers, rtt, 2);
+    l.start();
+    expect(fake.sent.map((q) => q.peer.port)).toEqual([port(1), port(2)]); // the window: the 2 closest
+    fake.reply(port(2));
+    expect(completed()).toBe(false); // node 1 is still within its RTO
+    expect(l.settledBefore(idAt(2))).toBe(false);
+    timers.advance(299);
+    expect(fake.to(port(3))).toHaveLength(0);
+    timers.advance(1); // 300 ms: node 1 goes slow, node 3 enters the window
+    expect(fake.to(port(3))).toHaveLength(1);
+    expect(l.settledBefore(idAt(2))).toBe(true);
+    fake.reply(port(3));
+    expect(completed()).toBe(true); // without node 1's answer or its hard timeout
+    expect(l.inFlight).toBe(1); // node 1's query is still open on the socket
+    expect(l.candidates().find((c) => c.port === port(1))?.state).toBe('slow');
+  });
+
+  it('uses a node\'s own estimate: a node known to be fast is given up on sooner', () => {
+    const fake = new FakeKrpc([node(1), node(2)]);
+    const timers = new FakeTimers();
+    const rtt = new RttEstimator({ minMs: 50, maxMs: 2000 });
+    for (let i = 0; i < 20; i++) rtt.record(`127.0.0.1:${port(1)}`, 60);
+    rtt.record('elsewhere:1', 400);
+    const { lookup: l } = lookup(fake, timers, rtt, 1);
+    l.start();
+    expect(fake.sent.map((q) => q.peer.port)).toEqual([port(1)]);
+    timers.advance(rtt.rto(`127.0.0.1:${port(1)}`) - 1);
+    expect(fake.to(port(2))).toHaveLength(0);
+    timers.advance(1);
+    expect(fake.to(port(2))).toHaveLength(1);
+    expect(rtt.rto(`127.0.0.1:${port(1)}`)).toBeLessThan(rtt.rto('never-timed:1'));
+  });
+
+  it('still uses a slow node\'s late reply (its closer nodes are asked) until the hard timeout', () => {
+    const fake = new FakeKrpc([node(5), node(6)]);
+    const timers = new FakeTimers();
+    const rtt = new RttEstimator({ minMs: 50, maxMs: 2000, initialMs: 200 });
+    const { lookup: l, replies, completed } = lookup(fake, timers, rtt, 1);
+    l.start();
+    timers.advance(200); // node 5 goes slow; node 6 is asked
+    expect(fake.to(port(6))).toHaveLength(1);
+    fake.reply(port(5), { nodes: compact([node(1)]) }); // late, but it names a closer node
+    expect(replies).toEqual([port(5)]);
+    expect(fake.to(port(1))).toHaveLength(1);
+    expect(completed()).toBe(false);
+    fake.reply(port(1));
+    expect(completed()).toBe(true); // window (k=1) = node 1, answered
+    expect(replies).toEqual([port(5), port(1)]);
+  });
+
+  it('drops a node that hits the hard timeout from the routing table, as k-rpc does', () => {
+    const fake = new FakeKrpc([node(1), node(2)]);
+    const timers = new FakeTimers();
+    const { lookup: l, completed } = lookup(fake, timers, new RttEstimator({ minMs: 50, initialMs: 100 }), 2);
+    l.start();
+    fake.fail(port(1), 'ETIMEDOUT', 'Query timed out');
+    fake.reply(port(2));
+    expect(completed()).toBe(true);
+    expect(fake.removed.map((id) => id.toString('hex'))).toEqual([idAt(1).toString('hex')]);
+  });
+
+  it('tops the window up from the routing table, then the bootstrap routers, when every seed is dead', () => {
+    const table = Array.from({ length: 3 }, (_, i) => node(i + 1));
+    const fake = new FakeKrpc(table);
+    fake.bootstrap.push({ host: '127.0.0.1', port: 9999 });
+    const timers = new FakeTimers();
+    const { lookup: l, completed } = lookup(fake, timers, new RttEstimator({ minMs: 50, initialMs: 100 }), 2);
+    l.start();
+    expect(fake.sent.map((q) => q.peer.port)).toEqual([port(1), port(2)]);
+    expect(fake.to(9999)).toHaveLength(0); // the table had enough nodes
+    timers.advance(100); // both slow: node 3 comes from the table, which then has no more; nobody answered: the router is asked
+    expect(fake.to(port(3))).toHaveLength(1);
+    expect(fake.to(9999)).toHaveLength(1);
+    expect(completed()).toBe(false);
+    const routerId = idAt(9);
+    const q = fake.to(9999)[0]!;
+    q.done = true;
+    q.cb(null, { y: 'r', r: { id: routerId, nodes: compact([node(4)]) } }, { address: '127.0.0.1', port: 9999 });
+    expect(fake.to(port(4))).toHaveLength(1);
+    fake.reply(port(4));
+    expect(completed()).toBe(false); // node 3, closer than node 4, is still within its RTO
+    timers.advance(100);
+    expect(completed()).toBe(true);
+  });
+
+  it('parses compact node infos and skips port 0 and truncated entries', () => {
+    const nodes = parseCompactNodes(Buffer.concat([compact([node(1), { id: idAt(2), port: 0 }]), Buffer.alloc(10)]));
+    expect(nodes).toEqual([{ id: idAt(1), host: '127.0.0.1', port: port(1) }]);
+    expect(parseCompactNodes('not a buffer')).toEqual([]);
+  });
+});
