@@ -58,6 +58,8 @@ export interface RpcServices {
   nat?: () => NatStatusJson;
   /** LAN lobby discovery (lan/lan-discovery.ts status); absent = not wired. */
   lan?: () => unknown;
+  /** The local pkarr relay (serve/local-relay.ts): `{url}` or `{url: null, reason}`; absent = not wired. */
+  localRelay?: () => unknown;
   relays: readonly string[];
   republisher: RepublishRegistry | null;
   /** Last successful republish per z32 (µs), kept by the serve wiring. */
@@ -110,6 +112,7 @@ function status(params: Params, s: RpcServices): unknown {
     dht: s.dht(),
     ...(s.nat ? { nat: s.nat() } : {}),
     ...(s.lan ? { lan: s.lan() } : {}),
+    ...(s.localRelay ? { localRelay: s.localRelay() } : {}),
     relays: [...s.relays],
     keys: s.keys.count(),
     republishing: s.republisher?.list().length ?? 0,

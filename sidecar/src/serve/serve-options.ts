@@ -6,6 +6,7 @@ import { DEFAULT_RELAYS } from '../client/client.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
 import { UsageError, checkBootstrap, optionalInteger, parseFlags } from '../util/cli-flags.ts';
 import { userDataHome } from '../util/data-dir.ts';
+import { LOCAL_RELAY_PORT } from './local-relay.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
 
 export interface ServeOptions {
@@ -32,6 +33,8 @@ export interface ServeOptions {
   noLan: boolean;
   /** Seconds between LAN announcements of hosted lobbies, or null for the default (15). */
   lanIntervalSeconds: number | null;
+  /** Port of the local pkarr relay on 127.0.0.1 (default 6881, 0 = any free port), or null with --no-local-relay. */
+  localRelayPort: number | null;
   logLevel: LogLevel;
   logFile: string | null;
   help: boolean;
@@ -64,6 +67,10 @@ Runs the JSON-RPC 2.0 service on ws://127.0.0.1:<port>/ (see docs/rpc.md). Print
                              lobbies announced, LAN lobbies browsed and joined by code, also
                              with --no-dht --no-relays; docs/lobby.md)
   --lan-interval SEC         seconds between LAN announcements (default 15, 1..300)
+  --local-relay-port N       answer as a pkarr relay on 127.0.0.1:N, the relay web apps try
+                             first (default 6881; 0: any free port; skipped when N is taken;
+                             needs the DHT)
+  --no-local-relay           no local relay
   --heartbeat-interval SEC   seconds between pings to each client; one that answers neither
                              the last ping nor anything else is dropped (default 15, 0 = off)
   --log-level LEVEL          error | warn | info | debug (default info)
@@ -102,6 +109,8 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
       'no-nat': { type: 'boolean' },
       'no-lan': { type: 'boolean' },
       'lan-interval': { type: 'string' },
+      'local-relay-port': { type: 'string' },
+      'no-local-relay': { type: 'boolean' },
       'log-level': { type: 'string' },
       'log-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -119,6 +128,7 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
   const bootstrap = values.bootstrap ?? [];
   if (noDht && (testnet !== null || bootstrap.length > 0)) throw new UsageError('--no-dht cannot be combined with --testnet or --bootstrap');
   if (testnet !== null && bootstrap.length > 0) throw new UsageError('--testnet and --bootstrap cannot be combined');
+  if ((values['no-local-relay'] ?? false) && values['local-relay-port'] !== undefined) throw new UsageError('--no-local-relay cannot be combined with --local-relay-port');
   if (noRelays && values.relay) throw new UsageError('--no-relays cannot be combined with --relay');
   for (const url of values.relay ?? []) {
     try {
@@ -146,6 +156,7 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
     noNat: values['no-nat'] ?? false,
     noLan: values['no-lan'] ?? false,
     lanIntervalSeconds: optionalInteger(values['lan-interval'], '--lan-interval', 1, 300),
+    localRelayPort: values['no-local-relay'] ?? false ? null : optionalInteger(values['local-relay-port'], '--local-relay-port', 0, 65535) ?? LOCAL_RELAY_PORT,
     logLevel,
     logFile: values['log-file'] ?? null,
     help: values.help ?? false,

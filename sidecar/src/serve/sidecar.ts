@@ -2,7 +2,7 @@
  * One running sidecar: key store + (lazy) DHT node + pkarr client + republisher behind the
  * JSON-RPC WebSocket server. `Sidecar.start` returns as soon as the server listens (the DHT keeps
  * bootstrapping and announces itself with the `dht.ready` notification); `stop` tears everything
- * down in order: clients (close 1001), port mappings, lobbies, republisher, client, DHT, local testnet.
+ * down in order: clients (close 1001), the local relay, port mappings, lobbies, republisher, client, DHT, local testnet.
  */
 import { isPkarrError } from '../core/errors.ts';
 import { isLoopbackHostPort } from '../core/loopback-guard.ts';
@@ -17,6 +17,7 @@ import { LanDiscovery } from '../lan/lan-discovery.ts';
 import { NatService, type NatEvent } from '../nat/nat-service.ts';
 import { PortMapperService } from '../nat/port-mapper-service.ts';
 import { LazyDht } from './lazy-dht.ts';
+import { startLocalRelay, type LocalRelayState } from './local-relay.ts';
 import type { Logger } from '../util/log.ts';
 import { createMethodDispatcher, type RpcContext, type RpcServices } from '../rpc/methods.ts';
 import { registerLobbyMethods } from '../rpc/lobby-methods.ts';
@@ -45,12 +46,13 @@ export class Sidecar {
   readonly #nat: PortMapperService;
   readonly #traversal: NatService | null;
   readonly #lan: LanDiscovery | null;
+  readonly #localRelay: LocalRelayState;
   #stopping: Promise<void> | null = null;
 
   private constructor(parts: {
     server: RpcServer<RpcContext>; services: RpcServices; log: Logger; testnet: Testnet | null;
     dht: LazyDht<DhtClient> | null; client: Client | null; republisher: Republisher | null; lobbies: LobbyService;
-    nat: PortMapperService; traversal: NatService | null; lan: LanDiscovery | null;
+    nat: PortMapperService; traversal: NatService | null; lan: LanDiscovery | null; localRelay: LocalRelayState;
   }) {
     this.server = parts.server;
     this.services = parts.services;
@@ -63,6 +65,7 @@ export class Sidecar {
     this.#nat = parts.nat;
     this.#traversal = parts.traversal;
     this.#lan = parts.lan;
+    this.#localRelay = parts.localRelay;
   }
 
   /** Opens the key store, starts the network parts and listens. */
@@ -76,6 +79,7 @@ export class Sidecar {
     let server: RpcServer<RpcContext> | null = null;
     let traversal: NatService | null = null;
     let lan: LanDiscovery | null = null;
+    let localRelay: LocalRelayState = { url: null, reason: 'off (--no-local-relay)' };
     let local = false;
     try {
       if (!options.noDht) {
@@ -134,6 +138,15 @@ export class Sidecar {
         if (lan.active) log.info(`LAN lobby discovery on ${st.sockets.v4.join(', ')}${st.sockets.v6.length > 0 ? ` and IPv6 link-local on ${st.sockets.v6.join(', ')}` : ` (no IPv6: ${st.sockets.ipv6Error ?? 'off'})`}`);
         else log.info(`LAN lobby discovery off: ${st.reason ?? 'no socket'}`);
       }
+      // The local pkarr relay web apps try first (serve/local-relay.ts): over this sidecar's DHT.
+      if (options.localRelayPort !== null) {
+        if (dht === null) localRelay = { url: null, reason: 'off (no DHT)' };
+        else {
+          localRelay = await startLocalRelay({ port: options.localRelayPort, dht, log: (line) => log.warn(line) });
+          if (localRelay.url !== null) log.info(`local pkarr relay on ${localRelay.url}`);
+          else log.info(`no local pkarr relay: ${localRelay.reason}`);
+        }
+      }
       // Lobby watches notify the connection that created them and end with it (docs/rpc.md "Lobbies").
       const lobbies = new LobbyService({
         keys, client, dht: dht === null ? null : topicDhtOf(dht), maxWatches: 32, lan,
@@ -157,6 +170,7 @@ export class Sidecar {
         lastRepublished,
         ...(traversal === null ? {} : { nat: () => traversal!.status() }),
         lan: () => (lan === null ? { enabled: false, reason: 'off (--no-lan)' } : lan.status()),
+        localRelay: () => (localRelay.url !== null ? { url: localRelay.url } : { url: null, reason: localRelay.reason }),
         shutdown: deps.onShutdownRequested,
       };
       const dispatcher = createMethodDispatcher<RpcContext>({
@@ -182,7 +196,7 @@ export class Sidecar {
           lobbies.dropConnection(connection.id).catch((err: unknown) => log.warn(`ending the lobby watches of client #${connection.id}: ${String(err)}`));
         },
       });
-      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies, nat, traversal, lan });
+      const sidecar = new Sidecar({ server, services, log, testnet, dht, client, republisher, lobbies, nat, traversal, lan, localRelay });
       dht?.started().then(
         (node) => {
           if (sidecar.#stopping) return;
@@ -199,6 +213,7 @@ export class Sidecar {
       await server?.close().catch(() => undefined);
       await traversal?.close().catch(() => undefined);
       await lan?.close().catch(() => undefined);
+      if (localRelay.url !== null) await localRelay.relay.close().catch(() => undefined);
       await republisher?.stop().catch(() => undefined);
       await client?.close().catch(() => undefined);
       await dht?.destroy().catch(() => undefined);
@@ -227,6 +242,8 @@ export class Sidecar {
       }
     };
     await step('rpc server', () => this.server.close());
+    const relay = this.#localRelay;
+    await step('local relay', () => (relay.url !== null ? relay.relay.close() : undefined));
     // Mappings first: a few LAN round trips, done well within the stop deadline (serve-command.ts).
     await step('nat traversal', () => this.#traversal?.close());
     await step('port mappings', async () => {
