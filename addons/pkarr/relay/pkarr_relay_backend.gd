@@ -132,7 +132,7 @@ func request(method: String, params: Dictionary = {}, timeout: float = -1.0) -> 
 				% [method, OS.get_name(), _why_not(method)])
 	match method:
 		"status":
-			return PkarrResult.success(status_json())
+			return PkarrResult.success(await status_json())
 		"keys.generate":
 			return await keys.generate(str(params.get("name", "")))
 		"keys.list":
@@ -163,8 +163,10 @@ func request(method: String, params: Dictionary = {}, timeout: float = -1.0) -> 
 	return PkarrResult.failure(PkarrResult.METHOD_NOT_FOUND, "unknown method %s" % method)
 
 
-## The [code]status[/code] answer: the sidecar's shape, with [code]backend: "relay"[/code].
+## Coroutine: the [code]status[/code] answer: the sidecar's shape, with [code]backend: "relay"[/code],
+## [code]localRelay[/code] and [code]verification[/code] ([code]webcrypto[/code] or [code]gdscript[/code]).
 func status_json() -> Dictionary:
+	var verification: String = await signatures.backend()
 	return {
 		"version": "relay-backend", "pid": 0, "backend": "relay",
 		"dataDir": keys.directory.trim_suffix("/keys") if keys != null else "",
@@ -172,7 +174,7 @@ func status_json() -> Dictionary:
 		"relays": Array(relay_client.relay_order()), "localRelay": relay_client.local_relay,
 		"keys": keys.count() if keys != null else 0, "republishing": _republish.size(),
 		"uptime": (Time.get_ticks_msec() - _started_msec) / 1000,
-		"verification": signatures.path_name(),
+		"verification": verification,
 	}
 
 

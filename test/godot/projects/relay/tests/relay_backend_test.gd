@@ -16,7 +16,7 @@ func before_all() -> void:
 func before_each() -> void:
 	timeout_sec = 40.0
 	var backend := _backend()
-	backend.signatures.force_pure_gdscript = str(config.get("verification")) == "gdscript"
+	backend.signatures.force_pure = str(config.get("verification")) == "gdscript"
 	backend.relay_client.forget()
 	backend.relay_client.backoff = PkarrRelayBackoff.new()
 	backend.relay_client.race_width = 2
@@ -176,6 +176,82 @@ func test_gets_a_lobby_the_sidecar_code_signed() -> void:
 	assert_eq(other.error_code, PkarrResult.OTHER_GAME, str(other))
 	var none: PkarrResult = await Pkarr.get_lobby(_key("known"), lobby_config["game"], lobby_config["gameVersion"])
 	assert_eq(none.error_code, PkarrResult.NOT_A_LOBBY, str(none))
+
+
+func test_browses_the_lobby_directory_and_known_keys() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	var params := {"game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"]}
+	var browsed: PkarrResult = await Pkarr.call_method("lobby.browse", params)
+	if not assert_true(browsed.is_ok(), str(browsed)):
+		return
+	var lobbies: Array = browsed.value["lobbies"]
+	assert_eq(lobbies.map(func(l: Dictionary) -> String: return l["publicKey"]), [_key("lobby")])
+	assert_eq(lobbies[0]["source"], "directory")
+	var stats: Dictionary = browsed.value["stats"]["directory"]
+	assert_eq(stats["slots"], 16)
+	assert_eq(stats["slotsFound"], 1)
+	assert_eq(stats["keys"], 2)
+	assert_eq(stats["resolved"], 1)
+	assert_eq(stats["rejected"]["otherGame"], 1)
+	params["directory"] = false
+	params["knownKeys"] = ["pk:" + _key("lobby"), _key("known")]
+	var known: PkarrResult = await Pkarr.call_method("lobby.browse", params)
+	if assert_true(known.is_ok(), str(known)):
+		assert_eq(known.value["lobbies"].map(func(l: Dictionary) -> String: return l["source"]), ["known"])
+		assert_eq(known.value["stats"]["known"], {"requested": 2, "found": 1, "notFound": 1, "failed": 0})
+
+
+func test_join_answers_a_direct_endpoint() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	var joined: PkarrResult = await Pkarr.call_method("lobby.join", {"code": "pk:" + _key("lobby"),
+			"game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"], "transport": "ws"})
+	if assert_true(joined.is_ok(), str(joined)):
+		assert_eq(joined.value["via"], "direct")
+		assert_eq([joined.value["host"], joined.value["port"]], ["127.0.0.1", 9999])
+	var no_enet: PkarrResult = await Pkarr.call_method("lobby.join", {"code": "pk:" + _key("lobby"),
+			"game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"], "transport": "enet"})
+	assert_eq(no_enet.error_data.get("lobbyError"), "NO_TRANSPORT", str(no_enet))
+	var short: PkarrResult = await Pkarr.get_lobby("K7M4Q-X9PT2")
+	assert_eq(short.error_code, PkarrRelayBackend.NEEDS_SIDECAR, str(short))
+
+
+func test_put_answers_map_to_distinct_codes() -> void:
+	await Pkarr.delete_key("statuses")
+	assert_true((await Pkarr.generate_key("statuses")).is_ok())
+	var records: Array = [PkarrRecord.txt("_game", "status check")]
+	var expected := {400: PkarrRelayClient.BAD_REQUEST, 409: PkarrRelayClient.NOT_MOST_RECENT,
+			413: PkarrRelayClient.PACKET_TOO_LARGE, 429: PkarrRelayClient.RATE_LIMITED,
+			500: PkarrRelayClient.RELAY_ERROR}
+	for status: int in expected:
+		_use("", ["%s/status-%d" % [config["fake"], status]])
+		var result: PkarrResult = await Pkarr.publish(records, "statuses", false)
+		assert_eq(result.error_code, expected[status], "PUT answered %d: %s" % [status, result])
+	# One relay stores it, one holds a more recent packet: conflicts >= successes is NOT_MOST_RECENT.
+	_use("", [str(config["remote"]), "%s/status-409" % config["fake"]])
+	var split: PkarrResult = await Pkarr.publish(records, "statuses", false)
+	assert_eq(split.error_code, PkarrRelayClient.NOT_MOST_RECENT, str(split))
+	_use("", [str(config["remote"]), "%s/status-500" % config["fake"]])
+	var partly: PkarrResult = await Pkarr.publish(records, "statuses", false)
+	assert_true(partly.is_ok(), "one relay storing it is a success: %s" % partly)
+
+
+func test_republishes_kept_records() -> void:
+	await Pkarr.delete_key("kept")
+	assert_true((await Pkarr.generate_key("kept")).is_ok())
+	var published: PkarrResult = await Pkarr.publish([PkarrRecord.txt("_game", "kept alive")], "kept")
+	if not assert_true(published.is_ok(), str(published)):
+		return
+	var public_key: String = (published.value as PkarrPublished).public_key
+	var listed: PkarrResult = await Pkarr.call_method("republish.list")
+	assert_has(listed.value.map(func(e: Dictionary) -> String: return e["publicKey"]), public_key)
+	for entry: Dictionary in listed.value:
+		if entry["publicKey"] != public_key:
+			await Pkarr.call_method("republish.remove", {"publicKey": entry["publicKey"]})
+	_backend().republish_all()
+	assert_true(await wait_for_signal(Pkarr.record_republished, 10.0), "record_republished")
+	assert_has(last_signal_args, public_key)
+	var removed: PkarrResult = await Pkarr.call_method("republish.remove", {"publicKey": public_key})
+	assert_eq(removed.value, {"removed": true})
 
 
 func test_what_needs_a_sidecar_fails_with_a_clear_code() -> void:
