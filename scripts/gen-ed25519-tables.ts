@@ -82,6 +82,24 @@ for (let k = 0; k < 64; k++) {
   cur = add(cur, twoB);
 }
 
+// The points of order dividing 8 (the torsion subgroup): L·P for random curve points P.
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+const encode = ([x, y]: Affine): string => {
+  const v = y | ((x & 1n) << 255n);
+  return Buffer.from(v.toString(16).padStart(64, '0'), 'hex').reverse().toString('hex');
+};
+const torsion = new Set<string>();
+for (let y = 2n; torsion.size < 8 && y < 200n; y++) {
+  let point: Affine;
+  try {
+    point = [recoverX(y, 0n), y];
+  } catch {
+    continue;
+  }
+  torsion.add(encode(mul(L, point)));
+}
+if (torsion.size !== 8) throw new Error(`found ${torsion.size} small-order points`);
+
 const packed = (values: bigint[]): string => {
   const rows: string[] = [];
   for (let i = 0; i < values.length; i += 10) rows.push('\t' + values.slice(i, i + 10).join(', ') + ',');
@@ -101,6 +119,10 @@ static var D2 := ${packed(limbs(2n * D))}
 static var SQRT_M1 := ${packed(limbs(SQRT_M1))}
 ## comb[i][j - 1] = j·256^i·B for i in 0..31, j in 1..8 (240 ints per i).
 static var COMB := ${packed(comb)}
+## The canonical encodings of the 8 points of small order (hex; RFC 8032 decoding accepts them).
+const SMALL_ORDER_HEX: Array[String] = [
+${[...torsion].sort().map((h) => `\t"${h}",`).join('\n')}
+]
 ## (2k + 1)·B for k in 0..63, for the width-8 NAF of verification.
 static var ODD := ${packed(odd)}
 `;

@@ -22,10 +22,11 @@ describe('addons/pkarr/crypto in the web engine', () => {
       mounts: { 'res://addons/pkarr': ADDON },
       include: (res) => !res.startsWith('res://addons/pkarr/bin/'),
       testTimeoutSec: 60,
+      ...(process.env.PKARR_CRYPTO_FILTER ? { filter: process.env.PKARR_CRYPTO_FILTER } : {}),
       timeoutMs: 240_000,
     });
+    if (process.env.PKARR_CRYPTO_SHOW) console.log(r.lines.map((l) => `${l.ms} ${l.text}`).join('\n'));
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
     expect(r.passed).toBeGreaterThanOrEqual(3);
-    if (process.env.PKARR_CRYPTO_SHOW) console.log(r.lines.map((l) => `${l.ms} ${l.text}`).join('\n'));
   }, 300_000);
 });

@@ -9,8 +9,9 @@ extends RefCounted
 ## [/codeblock]
 ## Keys are the 32-byte seed (pkarr's secret key) and the 32-byte encoded public key.
 ## [method verify] is strict and never raises: wrong lengths, a public key that is not a canonical
-## encoding of a curve point or is of small order, and a non-canonical S (≥ L) all give
-## [code]false[/code]; the check is the cofactorless [S]B = R + [k]A on encodings.
+## encoding of a curve point or is one of the 8 points of small order, and a non-canonical S
+## (≥ L) all give [code]false[/code]; the check is the cofactorless [S]B = R + [k]A, comparing
+## encodings (so a non-canonical R fails too).
 ## [method sign] and [method public_key_from_seed] return an empty array for a seed that is not
 ## 32 bytes. Not constant-time (timings depend on the secret): fine for signing pkarr records in
 ## a game, not a hardened signer.
@@ -60,12 +61,10 @@ static func sign(seed: PackedByteArray, message: PackedByteArray) -> PackedByteA
 ## True when [param signature] (64 bytes) is a valid signature of [param message] by
 ## [param public_key] (32 bytes). Never raises; any malformed input gives false.
 static func verify(public_key: PackedByteArray, message: PackedByteArray, signature: PackedByteArray) -> bool:
-	if public_key.size() != 32 or signature.size() != 64:
-		return false
-	if not PkarrScalar25519.is_canonical(signature, 32):
+	if not check_encodings(public_key, signature):
 		return false
 	var point_a: Array = decode_point(public_key)
-	if point_a.is_empty() or is_small_order(point_a):
+	if point_a.is_empty():
 		return false
 	var big_r: PackedByteArray = signature.slice(0, 32)
 	var k: PackedByteArray = PkarrScalar25519.reduce(PkarrSha512.hash(big_r + public_key + message))
@@ -74,20 +73,26 @@ static func verify(public_key: PackedByteArray, message: PackedByteArray, signat
 	return encode_point(check) == big_r
 
 
+## The cheap part of strict verification, shared with the WebCrypto path: a 32-byte public key
+## whose y is canonical (below p) and that is not one of the 8 small-order points, and a 64-byte
+## signature whose S is below L. A key that passes can still be off the curve.
+static func check_encodings(public_key: PackedByteArray, signature: PackedByteArray) -> bool:
+	if public_key.size() != 32 or signature.size() != 64:
+		return false
+	if not PkarrScalar25519.is_canonical(signature, 32):
+		return false
+	if not _is_canonical_y(public_key):
+		return false
+	return not _T.SMALL_ORDER_HEX.has(public_key.hex_encode())
+
+
 ## The point [X, Y, Z, T] (extended coordinates) encoded in 32 bytes, or [] when the bytes are
 ## not the canonical encoding of a curve point (RFC 8032 §5.1.3).
 static func decode_point(bytes: PackedByteArray) -> Array:
 	if bytes.size() != 32:
 		return []
-	# y must be below p = 2^255 - 19.
-	if (bytes[31] & 0x7f) == 0x7f and bytes[0] >= 0xed:
-		var all_ff: bool = true
-		for i in range(1, 31):
-			if bytes[i] != 0xff:
-				all_ff = false
-				break
-		if all_ff:
-			return []
+	if not _is_canonical_y(bytes):
+		return []
 	var sign: int = bytes[31] >> 7
 	var y: PackedInt64Array = _F.from_bytes(bytes)
 	var one: PackedInt64Array = _F.one()
@@ -110,6 +115,16 @@ static func decode_point(bytes: PackedByteArray) -> Array:
 	return [x, _F.carry(y), one, _F.mul(x, y)]
 
 
+## True when the low 255 bits of the 32 bytes encode a y below p = 2^255 - 19.
+static func _is_canonical_y(bytes: PackedByteArray) -> bool:
+	if (bytes[31] & 0x7f) != 0x7f or bytes[0] < 0xed:
+		return true
+	for i in range(1, 31):
+		if bytes[i] != 0xff:
+			return true
+	return false
+
+
 ## The 32-byte encoding of a point [X, Y, Z, ...].
 static func encode_point(p: Array) -> PackedByteArray:
 	var zi: PackedInt64Array = _F.invert(p[2])
@@ -117,12 +132,6 @@ static func encode_point(p: Array) -> PackedByteArray:
 	if _F.is_negative(_F.mul(p[0], zi)):
 		out[31] |= 0x80
 	return out
-
-
-## True when 8·P is the neutral element (P has order 1, 2, 4 or 8).
-static func is_small_order(p: Array) -> bool:
-	var q: Array = _dbl(_dbl(_dbl(p, false), false), false)
-	return _F.is_zero(q[0])
 
 
 ## seed -> [clamped scalar a, prefix] (RFC 8032 §5.1.5).
