@@ -15,8 +15,8 @@ describe('RttEstimator', () => {
     expect(rtt.rto('a:1')).toBe(1000);
     expect(rtt.networkRtt).toBeNull();
     rtt.record('a:1', 100); // srtt 100, rttvar 50
-    expect(rtt.rto('a:1')).toBe(300);
-    expect(rtt.rto('never-timed:2')).toBe(300); // the network's estimate
+    expect(rtt.rto('a:1')).toBe(300); // its own: SRTT + 4·RTTVAR
+    expect(rtt.rto('never-timed:2')).toBe(200); // the network's: SRTT + 2·RTTVAR
     for (let i = 0; i < 40; i++) rtt.record('a:1', 100);
     expect(rtt.rto('a:1')).toBeLessThan(110); // steady RTT: the variation decays
     expect(rtt.rto('a:1')).toBeGreaterThanOrEqual(100);
@@ -82,16 +82,16 @@ describe('IterativeLookup soft timeouts', () => {
     const fake = new FakeKrpc([node(1), node(2), node(3)]);
     const timers = new FakeTimers();
     const rtt = new RttEstimator({ minMs: 50, maxMs: 2000 });
-    rtt.record('elsewhere:1', 100); // the network so far: RTO 300 for nodes never timed
+    rtt.record('elsewhere:1', 100); // the network so far: RTO 200 for nodes never timed
     const { lookup: l, completed } = lookup(fake, timers, rtt, 2);
     l.start();
     expect(fake.sent.map((q) => q.peer.port)).toEqual([port(1), port(2)]); // the window: the 2 closest
     fake.reply(port(2));
     expect(completed()).toBe(false); // node 1 is still within its RTO
     expect(l.settledBefore(idAt(2))).toBe(false);
-    timers.advance(299);
+    timers.advance(199);
     expect(fake.to(port(3))).toHaveLength(0);
-    timers.advance(1); // 300 ms: node 1 goes slow, node 3 enters the window
+    timers.advance(1); // 200 ms: node 1 goes slow, node 3 enters the window
     expect(fake.to(port(3))).toHaveLength(1);
     expect(l.settledBefore(idAt(2))).toBe(true);
     fake.reply(port(3));

@@ -167,7 +167,7 @@ export class Client implements PkarrClient {
     const dhtWork: Promise<DhtPublishOutcome | null> = dht === null
       ? Promise.resolve(null)
       : dht.put(packet, this.#lifetime.signal).then(
-        (put) => ({ ok: true, storedOn: put.storedOn }),
+        (put) => ({ ok: true, storedOn: put.storedOn, ...(put.pending === undefined ? {} : { pending: put.pending }) }),
         (error: unknown) => ({ ok: false, error: describe(error), code: errorCode(error) }),
       );
     const relayWork = this.relays.map((relay): Promise<RelayPublishOutcome> => relay.put(packet, this.#lifetime.signal).then(

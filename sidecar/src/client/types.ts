@@ -18,7 +18,11 @@ export interface ResolveResult {
 export interface PublishResult {
   /** Max nodes that stored it (DHT count or relay header), as the reference merges results. */
   storedOn: number;
-  dht: { ok: boolean; storedOn?: number; error?: string; code?: string } | null;
+  /**
+   * The DHT put: `storedOn` when it returned (it returns once a quorum of the closest nodes stored
+   * the packet, dht/publish-query.ts), `pending` puts still going on in the background then.
+   */
+  dht: { ok: boolean; storedOn?: number; pending?: number; error?: string; code?: string } | null;
   relays: { url: string; ok: boolean; storedOn?: number; status?: number; error?: string; code?: string }[];
 }
 

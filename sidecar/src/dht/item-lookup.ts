@@ -27,6 +27,8 @@ export interface ItemLookupOptions {
   onPacket?: (packet: SignedPacket) => void;
   /** Round-trip estimates: soft timeouts come from here, and every reply updates them. */
   rtt: RttEstimator;
+  /** Lookup window (default 20, K). */
+  k?: number;
   /** After every reply, failure or soft timeout while the lookup runs (publish-query.ts). */
   onProgress?: () => void;
   timers?: LookupTimers;
@@ -92,13 +94,14 @@ export class ItemLookup {
     // BEP44: nodes holding seq ≤ this answer without the value (Rust mainline honours it; others ignore it).
     if (floor !== undefined && floor >= 0n && floor <= BigInt(Number.MAX_SAFE_INTEGER)) a.seq = Number(floor);
     this.#timer = setTimeout(() => this.#end('deadline'), deadlineMs);
-    const { rtt, onProgress, timers } = this.#options;
+    const { rtt, onProgress, timers, k } = this.#options;
     this.#lookup = new IterativeLookup({
       rpc,
       target: this.target,
       query: { q: 'get', a },
       rtt,
       ...(timers === undefined ? {} : { timers }),
+      ...(k === undefined ? {} : { k }),
       onReply: (message, peer) => this.#onReply(message, peer),
       onProgress: () => { if (!this.#ended) onProgress?.(); },
       onComplete: () => this.#end('complete'),

@@ -42,6 +42,13 @@ function copy(outcome: PutOutcome): PutOutcome {
   return { ...outcome, errors: new Map(outcome.errors) };
 }
 
+/** Puts sent and not answered (or still being confirmed) yet. */
+function unanswered(outcome: PutOutcome): number {
+  let errors = 0;
+  for (const n of outcome.errors.values()) errors += n;
+  return outcome.contacted - storedCount(outcome) - outcome.conflicts - errors;
+}
+
 /** Puts to nodes as they are added; `early` settles at the quorum or when every put answered after `close()`. */
 export class QuorumPut {
   readonly outcome = emptyOutcome();
@@ -91,7 +98,7 @@ export class QuorumPut {
   #check(): void {
     const stored = storedCount(this.outcome);
     if (this.#early !== null && stored >= this.#quorum) {
-      this.#early({ outcome: copy(this.outcome), pending: this.#inFlight, quorum: true });
+      this.#early({ outcome: copy(this.outcome), pending: unanswered(this.outcome), quorum: true });
       this.#early = null;
     }
     if (this.#closed && this.#inFlight === 0) {
@@ -137,6 +144,7 @@ export function lookupAndPut(options: LookupPutOptions): LookupPut {
     key: options.key,
     deadlineMs: options.deadlineMs,
     rtt: options.rtt,
+    k,
     onProgress: offer,
     ...(options.timers === undefined ? {} : { timers: options.timers }),
   });

@@ -6,7 +6,10 @@
  * - a node we have timed before gets its own RTO;
  * - a node never timed (most nodes of a lookup: they come from other nodes' `nodes` lists) gets the
  *   network's RTO, from every reply this client has seen, so a lookup adapts to the network it runs
- *   on (loopback: the lower bound; the real DHT: a few hundred ms) after its first replies;
+ *   on (loopback: the lower bound; the real DHT: a few hundred ms) after its first replies. There
+ *   the variation is mostly *between* nodes (their mean deviation from the mean RTT), so SRTT +
+ *   2·RTTVAR is about the slowest typical node (uniform 50–150 ms: ≈ 150 ms) where +4 would add a
+ *   round trip of waiting on every dead node; a node slower than that is still answered, late;
  * - before any reply at all: `initialMs` (RFC 6298's 1 s).
  *
  * The RTO is a *soft* timeout (iterative-lookup.ts): when it passes the lookup stops waiting for the
@@ -82,9 +85,10 @@ export class RttEstimator {
 
   /** The soft timeout for a query to `node`, ms, within [minMs, maxMs]. */
   rto(node: string): number {
-    const estimate = this.#nodes.get(node) ?? this.#network;
-    if (estimate === undefined) return this.initialMs;
-    return this.#clamp(estimate.srtt + 4 * estimate.rttvar);
+    const own = this.#nodes.get(node);
+    if (own !== undefined) return this.#clamp(own.srtt + 4 * own.rttvar);
+    if (this.#network === undefined) return this.initialMs;
+    return this.#clamp(this.#network.srtt + 2 * this.#network.rttvar);
   }
 
   /** The network's smoothed RTT, ms, or null before any sample. */
