@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimited } from '../sidecar/src/core/map-limited.ts';
+import { mapLimited } from '../sidecar/src/util/map-limited.ts';
 
 describe('mapLimited', () => {
   it('returns results in item order with at most `limit` calls in flight', async () => {

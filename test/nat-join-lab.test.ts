@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentClient } from './natlab/agent-client.ts';
 import { NatLab, type SiteOptions } from './natlab/lab.ts';
-import { mapLimited } from '../sidecar/src/core/map-limited.ts';
+import { mapLimited } from '../sidecar/src/util/map-limited.ts';
 
 const SIDECAR = './test/natlab/scenarios/sidecar.ts';
 const GAME_PORT = 7777;

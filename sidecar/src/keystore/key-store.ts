@@ -11,7 +11,7 @@ import { readdirSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { PkarrError, isPkarrError } from '../core/errors.ts';
 import { Keypair, type PublicKey } from '../core/keys.ts';
-import { mapLimited } from '../core/map-limited.ts';
+import { mapLimited } from '../util/map-limited.ts';
 import { fsyncDir, removeStaleTempFiles, writeFileAtomic } from './atomic-file.ts';
 import { KeyListCache, type KeyFileOutcome } from './list-cache.ts';
 

@@ -12,7 +12,7 @@
  */
 import { isPkarrError } from '../core/errors.ts';
 import type { PublicKey } from '../core/keys.ts';
-import { mapLimited } from '../core/map-limited.ts';
+import { mapLimited } from '../util/map-limited.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { PkarrClient } from '../client/types.ts';
 import { DIRECTORY_POW_BITS } from './directory-pow.ts';

@@ -25,7 +25,7 @@
 import { EventEmitter } from 'node:events';
 import { isPkarrError } from '../core/errors.ts';
 import { PublicKey } from '../core/keys.ts';
-import { mapLimited } from '../core/map-limited.ts';
+import { mapLimited } from '../util/map-limited.ts';
 import { nowMicros } from '../core/timestamp.ts';
 import type { PkarrClient } from '../client/types.ts';
 import { emptyScanStats, scanTopic, type ScanOptions, type ScanStats } from './beacon-scan.ts';
