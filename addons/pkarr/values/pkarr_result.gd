@@ -79,6 +79,8 @@ const INVALID_ZBASE32 := "INVALID_ZBASE32"
 const INVALID_PUBLIC_KEY_ENCODING := "INVALID_PUBLIC_KEY_ENCODING"
 ## A public key is not 32 bytes.
 const INVALID_PUBLIC_KEY_LENGTH := "INVALID_PUBLIC_KEY_LENGTH"
+## A public key's 32 bytes are not an Ed25519 curve point.
+const INVALID_ED25519_PUBLIC_KEY := "INVALID_ED25519_PUBLIC_KEY"
 ## A signed packet (or relay body) is shorter than its fixed header.
 const INVALID_SIGNED_PACKET_BYTES_LENGTH := "INVALID_SIGNED_PACKET_BYTES_LENGTH"
 ## A signed packet is over 1104 bytes, or its DNS message over 1000.
