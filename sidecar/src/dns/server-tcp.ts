@@ -8,7 +8,7 @@
  * is closed. A frame shorter than a DNS header closes the connection.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { normalizeAddress } from '../relay/client-ip.ts';
+import { normalizeAddress } from '../util/peer-address.ts';
 import type { QueryHandler } from './query-handler.ts';
 
 export const MAX_TCP_CONNECTIONS = 512;

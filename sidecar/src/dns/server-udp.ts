@@ -5,7 +5,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { normalizeAddress } from '../relay/client-ip.ts';
+import { normalizeAddress } from '../util/peer-address.ts';
 import type { QueryHandler } from './query-handler.ts';
 
 export const MAX_UDP_IN_FLIGHT = 2048;

@@ -7,21 +7,7 @@
  * behind a proxy that sets these headers: otherwise clients can pick their own bucket.
  */
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
-
-/** `::ffff:1.2.3.4` → `1.2.3.4`; strips brackets and an optional port of `[v6]:port` / `v4:port`. */
-export function normalizeAddress(text: string): string | null {
-  let s = text.trim().replace(/^"|"$/g, '');
-  if (s.startsWith('[')) {
-    const end = s.indexOf(']');
-    if (end < 0) return null;
-    s = s.slice(1, end);
-  } else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(s)) {
-    s = s.slice(0, s.lastIndexOf(':'));
-  }
-  if (s.toLowerCase().startsWith('::ffff:') && isIP(s.slice(7)) === 4) s = s.slice(7);
-  return isIP(s) === 0 ? null : s.toLowerCase();
-}
+import { normalizeAddress } from '../util/peer-address.ts';
 
 function headerText(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
