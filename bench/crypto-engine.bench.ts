@@ -1,0 +1,63 @@
+/**
+ * Ed25519 in the Godot 4.6 web engine (headless Chromium): verifies and signs per second with
+ * the pure-GDScript path (addons/pkarr/crypto/pkarr_ed25519.gd, inline: the web build is
+ * single-threaded) against the browser's WebCrypto through PkarrSignatures, one call awaited
+ * after the other and 64 calls in flight. The pure path is the baseline of the ratios.
+ * Goal: a pure-GDScript verify < 100 ms. Run: `npm run bench -- crypto`.
+ * The GDScript side is test/godot/projects/crypto/bench/crypto_bench.gd.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../test/godot/harness/engine-cache.ts';
+import { closeBrowser, runGodot } from '../test/godot/harness/run-engine.ts';
+import { fmt } from './measure.ts';
+
+const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'crypto');
+
+interface Timing {
+  ops: number;
+  usec: number;
+}
+
+export async function run(): Promise<void> {
+  const base = await readFile(join(PROJECT, 'project.godot'), 'utf8');
+  const projectText = `${base}\n[application]\nrun/main_scene="res://bench/crypto_bench.tscn"\nrun/low_processor_mode=true\n`;
+  try {
+    const result = await runGodot({
+      project: PROJECT,
+      mounts: { 'res://addons/pkarr': join(REPO_ROOT, 'addons', 'pkarr') },
+      include: (res) => !res.startsWith('res://addons/pkarr/bin/') && !res.startsWith('res://tests/'),
+      files: { 'res://project.godot': projectText },
+      doneMarker: '# crypto-bench done',
+      timeoutMs: 180_000,
+    });
+    const line = result.stdout.find((l) => l.startsWith('BENCH '));
+    if (line === undefined) throw new Error(`no BENCH line; stderr:\n${result.stderr.join('\n')}`);
+    const r = JSON.parse(line.slice(6)) as Record<string, unknown>;
+    const failures = r['failures'] as string[];
+    if (failures.length > 0) throw new Error(`wrong results: ${failures.join(', ')}`);
+    const t = (key: string): Timing => r[key] as Timing;
+    const perSec = (x: Timing): number => (x.ops * 1e6) / x.usec;
+    const msPer = (x: Timing): number => x.usec / 1000 / x.ops;
+    const pureVerify = perSec(t('pure_verify'));
+    const pureSign = perSec(t('pure_sign'));
+    console.log(`backend detected: ${String(r['backend'])}`);
+    console.log('operation                         ops/s      ms/op   vs pure GDScript');
+    const row = (label: string, key: string, baseline: number): void => {
+      const x = t(key);
+      console.log(`${label.padEnd(32)} ${fmt(perSec(x), 1).padStart(7)} ${fmt(msPer(x), 2).padStart(10)}   ${fmt(perSec(x) / baseline, 1)}x`);
+    };
+    row('verify, pure GDScript', 'pure_verify', pureVerify);
+    row('verify, WebCrypto, sequential', 'webcrypto_verify_seq', pureVerify);
+    row('verify, WebCrypto, 64 in flight', 'webcrypto_verify_batch', pureVerify);
+    row('sign, pure GDScript', 'pure_sign', pureSign);
+    row('sign, WebCrypto, sequential', 'webcrypto_sign_seq', pureSign);
+    row('sign, WebCrypto, 64 in flight', 'webcrypto_sign_batch', pureSign);
+    row('public key, pure GDScript', 'pure_public_key', pureSign);
+    console.log(`SHA-512 of 990 bytes, pure GDScript: ${fmt(msPer(t('pure_sha512_1k')), 2)} ms`);
+    const verifyMs = msPer(t('pure_verify'));
+    console.log(`goal pure-GDScript verify < 100 ms: ${fmt(verifyMs, 1)} ms -> ${verifyMs < 100 ? 'met' : 'NOT met'}`);
+  } finally {
+    await closeBrowser();
+  }
+}
