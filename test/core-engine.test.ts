@@ -6,7 +6,6 @@
  * directory slots with real proofs of work, short-code slots) and the suites in
  * test/godot/projects/core/tests must reproduce every outcome. Any engine error fails the run.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './godot/harness/engine-cache.ts';
@@ -40,6 +39,9 @@ const EXPECTED = [
   'lobby: test_directory_slots_read_like_the_sidecar',
   'lobby: test_directory_seeds_home_slots_and_topics',
   'lobby: test_short_codes',
+  'keys: test_directory_slot_keys_match_the_sidecar',
+  'keys: test_short_code_slot_key_matches_the_sidecar',
+  'keys: test_curve_points',
 ];
 
 afterAll(closeBrowser);
@@ -47,9 +49,9 @@ afterAll(closeBrowser);
 describe('GDScript pkarr core in the engine', () => {
   it('decodes, encodes and reads lobbies exactly like the sidecar', async () => {
     const cases = await buildCoreCases();
-    // The core and the value classes it uses (PkarrResult); nothing else of the addon is needed.
-    const mounts: Record<string, string> = { 'res://addons/pkarr/core': join(ADDON, 'core') };
-    for (const dir of ['values']) if (existsSync(join(ADDON, dir))) mounts[`res://addons/pkarr/${dir}`] = join(ADDON, dir);
+    // The core and what it uses (PkarrResult, PkarrSignatures); nothing else of the addon is needed.
+    const mounts: Record<string, string> = {};
+    for (const dir of ['core', 'values', 'crypto']) mounts[`res://addons/pkarr/${dir}`] = join(ADDON, dir);
     const r = await runGodotTests({
       project: PROJECT,
       mounts,

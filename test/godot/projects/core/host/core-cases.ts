@@ -25,7 +25,7 @@ function textCases(random: () => number): Json {
   const keyInputs = [
     key, `pk:${key}`, `https://${key}///foo/bar`, `https://foo.bar.${key}#foo`, `https://foo.${key}.`,
     `https://foo@bar.${key}.:8888?q=v&a=b#foo`, 'yg4gxe7z1r7mr6orids9fh95y7gxhdsxjqi6nngsxxtakqaxr5no',
-    'pk:yg4gxe7z1r7mr6orids9fh95y7gxhdsxjqi6nngsxxtakqaxr5no', `${key.slice(0, 51)}h`, key.toUpperCase(), key.slice(0, 50), `${key}yy`, '',
+    'pk:yg4gxe7z1r7mr6orids9fh95y7gxhdsxjqi6nngsxxtakqaxr5no', `${key.slice(0, 51)}h`, key.toUpperCase(), key.slice(0, 50), `${key}yy`, '', 'c1bkg8tfsyy8wcedtmw4fwhdmm7bbzhgg3z58tf43m5ow8w9mbus',
   ];
   const keys = keyInputs.map((input) => {
     try {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { DnsRecord } from '../../../../../sidecar/src/core/records.ts';
 import { SignedPacket } from '../../../../../sidecar/src/core/signed-packet.ts';
+import { z32Encode } from '../../../../../sidecar/src/core/z32.ts';
 import { entryText, readSlot } from '../../../../../sidecar/src/lobby/directory-record.ts';
 import { powPrefix, solvePow, checkPow } from '../../../../../sidecar/src/lobby/directory-pow.ts';
 import { directoryId, directoryWindow, homeSlot, slotKeypair, slotSeedText, windowBounds } from '../../../../../sidecar/src/lobby/directory-slots.ts';
@@ -19,6 +20,8 @@ import { recordsFromJson } from '../../../../../sidecar/src/rpc/record-json.ts';
 import { errorCode, hex, keypairOf, type Json } from './case-support.ts';
 
 const TS = 1_765_000_000_000_000n;
+/** pkarr-spec §6.1 B: 32 bytes that are not a curve point, in canonical z32. */
+const NOT_A_POINT = z32Encode(new Uint8Array(Buffer.from('6482a31e25b0007a31038ae9a2d3835afa10df86366fb3c4bacaf70a1e9f5867', 'hex')));
 const NOW = TS + 5_000_000n;
 
 const BASE: LobbyInfo = { game: 'demo', gameVersion: '1.0', name: "Alice's room", players: 2, maxPlayers: 8, open: true, endpoints: [{ transport: 'enet', host: '203.0.113.7', port: 7777 }] };
@@ -114,7 +117,7 @@ async function directory(): Promise<Json> {
   // Good entries in records of their own, the refused ones together (the slot must fit 1000 bytes).
   const records: DnsRecord[] = [good[0]!, older, good[1]!, same].map((s) => ({ type: 'TXT', name: '_lobbies', ttl: 60, strings: [s] }));
   records.push(
-    { type: 'TXT', name: '_lobbies', ttl: 60, strings: [`${hosts[1]!.z32}:${time}:${badNonce}`, `${z}:${start - 1}:5`, 'junk', `${z}:0${start}:1`, await entry(nonCanonical, start + 30), `${z.slice(0, 20)}:1:1`] },
+    { type: 'TXT', name: '_lobbies', ttl: 60, strings: [`${hosts[1]!.z32}:${time}:${badNonce}`, `${z}:${start - 1}:5`, 'junk', await entry(NOT_A_POINT, start + 40), await entry(nonCanonical, start + 30), `${z.slice(0, 20)}:1:1`] },
     { type: 'TXT', name: '_lobbies', ttl: 60, strings: [good[2]!, good[2]!] },
     { type: 'TXT', name: '_other', ttl: 60, strings: ['x'] },
   );
@@ -143,7 +146,7 @@ function shortCodes(random: () => number): Json {
   const keys = [0, 1, 2, 3, 4].map((i) => keypairOf(`short-${i}`).publicKey.z32);
   const slot = shortCodeSlotKeypair('K7M4QX9PT2');
   const records: DnsRecord[] = [
-    { type: 'TXT', name: '_lobby-host', ttl: 300, strings: [keys[0]!, keys[0]!, 'junk', keys[1]!.toUpperCase(), `pk:${keys[1]!}`] },
+    { type: 'TXT', name: '_lobby-host', ttl: 300, strings: [keys[0]!, NOT_A_POINT, keys[0]!, 'junk', keys[1]!.toUpperCase(), `pk:${keys[1]!}`] },
     { type: 'TXT', name: '_other', ttl: 300, strings: [keys[4]!] },
     { type: 'TXT', name: '_lobby-host', ttl: 300, strings: [keys[1]!, keys[2]!, keys[3]!, keys[4]!] },
   ];

@@ -38,9 +38,12 @@ func test_directory_slots_read_like_the_sidecar() -> void:
 	var d: Dictionary = CoreCases.all()["lobby"]["directory"]
 	var records := CoreCases.records_of(d["body"], d["slotZ32"])
 	assert_eq(records.size(), 7, "slot records decoded")
-	var read := PkarrDirectorySlot.read(records, d["slotZ32"], d["game"], d["gameVersion"], int(d["window"]))
+	var read := PkarrDirectorySlot.read(records, d["slotZ32"], d["game"], d["gameVersion"], int(d["window"]),
+			PkarrDirectorySlot.POW_BITS, PkarrKeyDerivation.is_valid_point)
 	assert_eq(CoreCases.diff(read, d["expect"]), "")
 	assert_eq(read["entries"].size(), 3, "one entry per valid host")
+	var unchecked := PkarrDirectorySlot.read(records, d["slotZ32"], d["game"], d["gameVersion"], int(d["window"]))
+	assert_eq(unchecked["entries"].size(), 4, "without the curve check the off-curve host is listed")
 	assert_eq(PkarrPublicSeeds.directory_window((d["now"] as String).to_int()), int(d["window"]))
 
 
@@ -75,7 +78,7 @@ func test_short_codes() -> void:
 		assert_eq(PkarrShortCode.encode(PkarrBytes.from_hex(c["hex"])), c["code"], c["hex"])
 	assert_eq(PkarrShortCode.format("K7M4QX9PT2"), "K7M4Q-X9PT2")
 	var records := CoreCases.records_of(s["body"], s["slotZ32"])
-	assert_eq(PkarrShortCode.slot_candidates(records, s["slotZ32"]), s["candidates"])
+	assert_eq(PkarrShortCode.slot_candidates(records, s["slotZ32"], PkarrKeyDerivation.is_valid_point), s["candidates"])
 	var seed: Dictionary = s["slotSeed"]
 	assert_eq(PkarrBytes.to_hex(PkarrPublicSeeds.short_code_slot_seed(seed["canonical"])), seed["seed"])
 	var slot := PkarrShortCode.slot_records("abc")
