@@ -2,10 +2,13 @@
  * addons/pkarr/crypto in the real Godot 4.6 web engine (headless Chromium): PkarrSha512 against
  * FIPS 180-2 vectors, PkarrEd25519 (pure GDScript) and the WebCrypto path of PkarrSignatures
  * against the RFC 8032 §7.1 vectors and the pkarr vectors of shared/pkarr-spec.md §6, tampering
- * and strictness on both paths. The GDScript suites live in test/godot/projects/crypto/tests.
+ * and strictness on both paths; PkarrScrypt against RFC 7914 and the sidecar's short-code
+ * fingerprints. The GDScript suites live in test/godot/projects/crypto/tests.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Keypair } from '../sidecar/src/core/keys.ts';
+import { shortCodeFingerprint } from '../sidecar/src/lobby/short-code.ts';
 import { REPO_ROOT } from './godot/harness/engine-cache.ts';
 import { closeBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
@@ -17,7 +20,14 @@ afterAll(closeBrowser);
 
 describe('addons/pkarr/crypto in the web engine', () => {
   it('passes every crypto suite', async () => {
+    const shortCodes = await Promise.all(
+      [Keypair.fromSeed(new Uint8Array(32)), Keypair.generate(), Keypair.generate()].map(async (k) => ({
+        public_key: Buffer.from(k.publicKey.bytes).toString('hex'),
+        fingerprint: Buffer.from(await shortCodeFingerprint(k.publicKey)).toString('hex'),
+      })),
+    );
     const r = await runGodotTests({
+      config: { short_codes: shortCodes },
       project: PROJECT,
       mounts: { 'res://addons/pkarr': ADDON },
       include: (res) => !res.startsWith('res://addons/pkarr/bin/'),
@@ -27,6 +37,6 @@ describe('addons/pkarr/crypto in the web engine', () => {
     });
     if (process.env.PKARR_CRYPTO_SHOW) console.log(r.lines.map((l) => `${l.ms} ${l.text}`).join('\n'));
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
-    expect(r.passed).toBeGreaterThanOrEqual(3);
+    expect(r.passed).toBe(27);
   }, 300_000);
 });

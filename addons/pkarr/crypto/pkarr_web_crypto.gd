@@ -74,8 +74,8 @@ class Pending:
 	signal finished(status: int, value: String)
 	var callback: Object # a JavaScriptObject (typed loosely: the class exists only on the web)
 
-	func _init(bridge: Object) -> void:
-		callback = bridge.create_callback(_on_result)
+	func _init(js: Object) -> void:
+		callback = js.create_callback(_on_result)
 		PkarrWebCrypto._live.append(self)
 
 	func _on_result(args: Array) -> void:
@@ -100,13 +100,13 @@ static func is_possible() -> bool:
 
 ## [status, ""]: status 1 = valid, 0 = invalid, -1 = WebCrypto refused (see the class doc).
 static func verify(public_key: PackedByteArray, message: PackedByteArray, signature: PackedByteArray) -> Array:
-	var bridge: Object = _bridge()
-	var api: Object = _api(bridge)
+	var js: Object = bridge()
+	var api: Object = _api(js)
 	if api == null:
 		return [-1, "NotSupportedError"]
-	var pending := Pending.new(bridge)
-	api.verify(_b64(public_key), _b64(message),
-			_b64(signature), pending.callback)
+	var pending := Pending.new(js)
+	api.verify(b64(public_key), b64(message),
+			b64(signature), pending.callback)
 	var result: Array = await pending.finished
 	return result
 
@@ -116,12 +116,12 @@ static func verify(public_key: PackedByteArray, message: PackedByteArray, signat
 static func sign(seed: PackedByteArray, message: PackedByteArray) -> Array:
 	if seed.size() != 32:
 		return [-1, PackedByteArray(), "seed is not 32 bytes"]
-	var bridge: Object = _bridge()
-	var api: Object = _api(bridge)
+	var js: Object = bridge()
+	var api: Object = _api(js)
 	if api == null:
 		return [-1, PackedByteArray(), "NotSupportedError"]
-	var pending := Pending.new(bridge)
-	api.sign(_b64(seed), _b64(message), pending.callback)
+	var pending := Pending.new(js)
+	api.sign(b64(seed), b64(message), pending.callback)
 	var result: Array = await pending.finished
 	if result[0] != 1:
 		return [-1, PackedByteArray(), result[1]]
@@ -133,12 +133,12 @@ static func sign(seed: PackedByteArray, message: PackedByteArray) -> Array:
 static func public_key_from_seed(seed: PackedByteArray) -> Array:
 	if seed.size() != 32:
 		return [-1, PackedByteArray(), "seed is not 32 bytes"]
-	var bridge: Object = _bridge()
-	var api: Object = _api(bridge)
+	var js: Object = bridge()
+	var api: Object = _api(js)
 	if api == null:
 		return [-1, PackedByteArray(), "NotSupportedError"]
-	var pending := Pending.new(bridge)
-	api.publicKey(_b64(seed), pending.callback)
+	var pending := Pending.new(js)
+	api.publicKey(b64(seed), pending.callback)
 	var result: Array = await pending.finished
 	if result[0] != 1:
 		return [-1, PackedByteArray(), result[1]]
@@ -150,22 +150,22 @@ static func public_key_from_seed(seed: PackedByteArray) -> Array:
 
 
 ## The JavaScriptBridge singleton, or null off the web. Looked up by name so that this script
-## also parses where the web classes do not exist.
-static func _bridge() -> Object:
+## also parses where the web classes do not exist. (Also used by [PkarrScrypt].)
+static func bridge() -> Object:
 	if not is_possible():
 		return null
 	return Engine.get_singleton("JavaScriptBridge")
 
 
 ## Base64 of bytes ("" for none: Marshalls refuses an empty array).
-static func _b64(bytes: PackedByteArray) -> String:
+static func b64(bytes: PackedByteArray) -> String:
 	return "" if bytes.is_empty() else Marshalls.raw_to_base64(bytes)
 
 
-static func _api(bridge: Object) -> Object:
-	if bridge == null:
+static func _api(js: Object) -> Object:
+	if js == null:
 		return null
 	if not _installed:
-		bridge.eval(_JS, true)
+		js.eval(_JS, true)
 		_installed = true
-	return bridge.get_interface("__pkarrWebCrypto")
+	return js.get_interface("__pkarrWebCrypto")
