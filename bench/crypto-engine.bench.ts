@@ -2,7 +2,8 @@
  * Ed25519 in the Godot 4.6 web engine (headless Chromium): verifies and signs per second with
  * the pure-GDScript path (addons/pkarr/crypto/pkarr_ed25519.gd, inline: the web build is
  * single-threaded) against the browser's WebCrypto through PkarrSignatures, one call awaited
- * after the other and 64 calls in flight. The pure path is the baseline of the ratios.
+ * after the other and 64 calls in flight. The pure path is the baseline of the ratios. Also the
+ * time of one short-code scrypt in the browser (PkarrScrypt).
  * Goal: a pure-GDScript verify < 100 ms. Run: `npm run bench -- crypto`.
  * The GDScript side is test/godot/projects/crypto/bench/crypto_bench.gd.
  */
@@ -55,6 +56,7 @@ export async function run(): Promise<void> {
     row('sign, WebCrypto, 64 in flight', 'webcrypto_sign_batch', pureSign);
     row('public key, pure GDScript', 'pure_public_key', pureSign);
     console.log(`SHA-512 of 990 bytes, pure GDScript: ${fmt(msPer(t('pure_sha512_1k')), 2)} ms`);
+    console.log(`short-code scrypt (N=2^14, r=8, p=1; WebCrypto PBKDF2 + JS ROMix): ${fmt(msPer(t('scrypt_short_code')), 1)} ms`);
     const verifyMs = msPer(t('pure_verify'));
     console.log(`goal pure-GDScript verify < 100 ms: ${fmt(verifyMs, 1)} ms -> ${verifyMs < 100 ? 'met' : 'NOT met'}`);
   } finally {

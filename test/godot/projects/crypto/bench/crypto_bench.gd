@@ -1,7 +1,7 @@
 extends Node
 ## Ed25519 throughput in the web engine, run by bench/crypto-engine.bench.ts: pure GDScript
 ## (PkarrEd25519 inline) against WebCrypto (through PkarrSignatures), sequential and with many
-## calls in flight. Prints one "BENCH <json>" line, then "# crypto-bench done".
+## calls in flight; and one short-code scrypt (PkarrScrypt). Prints one "BENCH <json>" line, then "# crypto-bench done".
 
 const BUDGET_USEC := 2_000_000
 const IN_FLIGHT := 64
@@ -42,6 +42,11 @@ func _ready() -> void:
 		return await web.verify(_public_key, _message, _signature), fail, "webcrypto verify batch")
 	results["webcrypto_sign_batch"] = await _time_batch(func() -> bool:
 		return await web.sign(_seed, _message) == _signature, fail, "webcrypto sign batch")
+	var scrypt := PkarrScrypt.new()
+	var expected_fingerprint: PackedByteArray = await scrypt.short_code_fingerprint(_public_key)
+	results["scrypt_short_code"] = await _time_async(func() -> bool:
+		return await scrypt.short_code_fingerprint(_public_key) == expected_fingerprint \
+				and expected_fingerprint.size() == 7, fail, "scrypt short code")
 	results["failures"] = fail
 	print("BENCH " + JSON.stringify(results))
 	print("# crypto-bench done")
