@@ -64,7 +64,9 @@ const HOST_TESTS = [
   'lobby_values: test_results_carry_the_lobby_reason_as_error_code',
   'lobby_values: test_host_refuses_bad_settings_without_a_sidecar',
   'lobby_values: test_browser_asks_for_the_configured_lobbies',
-  'lobby_values: test_browser_reconciles_a_refreshed_list_into_signals',
+  'lobby_values: test_browser_applies_watch_events_at_the_sidecars_positions',
+  'lobby_values: test_browser_sets_a_new_whole_list_against_the_one_it_holds',
+  'lobby_values: test_browser_after_a_reconnection_reports_only_what_changed',
   'lobby_values: test_upnp_is_not_attempted_on_the_web',
   'lobby_values: test_the_readme_example_compiles',
   'lobby_host: test_a_lobby_the_sidecar_refuses_fails_with_its_reason',
@@ -334,6 +336,11 @@ network/relays=PackedStringArray()
       expect(run.pageErrors, output).toEqual([]);
       expect(run.stdout.filter((l) => l.startsWith('[demo] screen ')), output).toEqual(screens.map((s) => `[demo] screen ${s}`));
       expect(run.stdout, output).toContain('[demo] sidecar: Pkarr sidecar connected');
+      // The browse screen's row: the round trip its browser measured to the host's beacon, and
+      // the network (found over the DHT, not the LAN; the host gave its address: no reach).
+      const row = run.stdout.filter((l) => l.startsWith('[demo] browse row: Test room')).at(-1);
+      expect(row, output).toMatch(/^\[demo\] browse row: Test room \| (<1|\d+) ms \| Internet$/);
+      console.log(row);
       // A rendered screen: a blank or black canvas compresses to a few KB.
       expect(run.screenshots[0]?.length ?? 0).toBeGreaterThan(15_000);
     } finally {

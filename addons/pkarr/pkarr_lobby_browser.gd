@@ -19,10 +19,13 @@ extends Node
 ##     browser.lobby_found.connect(func(lobby: PkarrLobby) -> void: print("found ", lobby))
 ##     browser.lobby_lost.connect(func(key: String, reason: String) -> void: print("lost ", key))
 ## [/codeblock]
-## Filters are applied by the sidecar; after changing them call [method restart]. If the
-## connection to the sidecar is lost, the node watches again once it is back and reports the
-## lobbies that vanished meanwhile as lost. Needs the [code]Pkarr[/code] autoload (or
-## [member service]).
+## Filters are applied by the sidecar; after changing them call [method restart]. The sidecar
+## also decides what changed and the order: the node applies its events as they come. If the
+## connection to the sidecar is lost, the node watches again once it is back and, after the new
+## watch's first refresh, reports the lobbies that vanished meanwhile as lost. Each
+## [PkarrLobby] says how far its host is ([member PkarrLobby.rtt_ms]), whether it is on the LAN
+## ([method PkarrLobby.is_lan]) and how it can be reached ([member PkarrLobby.reach]).
+## Needs the [code]Pkarr[/code] autoload (or [member service]).
 
 ## Emitted when a lobby becomes visible (new, or passing the filters again).
 signal lobby_found(lobby: PkarrLobby)
@@ -80,7 +83,14 @@ const MIN_REFRESH_INTERVAL := 5
 ## The [PkarrService] to use; [code]null[/code] uses the [code]Pkarr[/code] autoload.
 var service: PkarrService = null
 
-var _lobbies: Dictionary = {}
+const _LobbyList := preload("internal/lobby_list.gd")
+
+# The visible lobbies, in the sidecar's order (most players first).
+var _list: _LobbyList = _LobbyList.new()
+# After a reconnection: the new watch's lobbies, gathered until its first refresh ends.
+var _next: _LobbyList = null
+# Short codes resolved by find_lobby (typed form, upper case, no dashes or spaces) -> key.
+var _short_codes: Dictionary = {}
 var _lost_reasons: Dictionary = {}
 var _active: bool = false
 var _watch_id: String = ""
@@ -145,7 +155,8 @@ func stop() -> void:
 	_watch_id = ""
 	_watching = false
 	_early.clear()
-	_lobbies.clear()
+	_list = _LobbyList.new()
+	_next = null
 	_disconnect_service()
 
 
@@ -160,23 +171,42 @@ func is_watching() -> bool:
 	return _watch_id != ""
 
 
-## The visible lobbies: most players first, then by name.
+## The visible lobbies: most players first, then by name (the sidecar's order).
 func get_lobbies() -> Array[PkarrLobby]:
-	var lobbies: Array[PkarrLobby] = []
-	for lobby: PkarrLobby in _lobbies.values():
-		lobbies.append(lobby)
-	lobbies.sort_custom(func(a: PkarrLobby, b: PkarrLobby) -> bool:
-		if a.players != b.players:
-			return a.players > b.players
-		if a.name != b.name:
-			return a.name.naturalnocasecmp_to(b.name) < 0
-		return a.public_key < b.public_key)
-	return lobbies
+	return _list.lobbies()
 
 
-## The visible lobby with [param public_key] (or its invite code), or [code]null[/code].
-func get_lobby(public_key: String) -> PkarrLobby:
-	return _lobbies.get(public_key.trim_prefix("pk:"))
+## The visible lobby of [param code], or [code]null[/code]: its public key, its long invite
+## code ([code]pk:…[/code]) or its short code ([code]K7M4Q-X9PT2[/code]) once this node has
+## resolved it ([method find_lobby]: a short code leads to its host's key only through the
+## network).
+func get_lobby(code: String) -> PkarrLobby:
+	var text := code.strip_edges()
+	var key: String = _short_codes.get(_short_code_form(text), text.trim_prefix("pk:"))
+	return _list.get_lobby(key)
+
+
+## Coroutine: the lobby of [param code] (a public key, a long or a short invite code): the
+## listed one ([method get_lobby]) when there is one, else the one the code leads to, looked up
+## like [method PkarrService.get_lobby] (for this node's game and version; failures carry its
+## codes, e.g. [constant PkarrResult.NO_LOBBY]). A short code is resolved once; then
+## [method get_lobby] knows it too. The value is a [PkarrLobby].
+func find_lobby(code: String) -> PkarrResult:
+	var listed := get_lobby(code)
+	if listed != null:
+		return PkarrResult.success(listed)
+	var pkarr := _get_service()
+	if pkarr == null:
+		return PkarrResult.failure(PkarrResult.NOT_CONNECTED, "no Pkarr service")
+	var found: PkarrResult = await pkarr.get_lobby(code, get_game_id(), get_game_version())
+	if not found.is_ok():
+		return found
+	var lobby: PkarrLobby = found.value
+	var form := _short_code_form(code.strip_edges())
+	if form != "" and form.length() < 20 and not form.contains(":"):
+		_short_codes[form] = lobby.public_key  # a short code (a key or a link is longer)
+	var now_listed := _list.get_lobby(lobby.public_key)
+	return PkarrResult.success(now_listed if now_listed != null else lobby)
 
 
 ## Why [param public_key] was last reported lost: [code]closed[/code], [code]expired[/code],
@@ -185,8 +215,8 @@ func get_lost_reason(public_key: String) -> String:
 	return _lost_reasons.get(public_key, "")
 
 
-## Coroutine: refreshes the list now (the watch's, or a one-off browse when not watching) and
-## reconciles it: signals fire for every change. The value is [method get_lobbies].
+## Coroutine: refreshes the list now (the watch's, or a one-off browse when not watching):
+## signals fire for every change. The value is [method get_lobbies].
 func refresh() -> PkarrResult:
 	var pkarr := _get_service()
 	if pkarr == null:
@@ -195,16 +225,25 @@ func refresh() -> PkarrResult:
 	if game_problem != "":
 		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, game_problem)
 	var generation := _generation
-	var result: PkarrResult
 	if _watch_id != "":
-		result = await pkarr.call_method("lobby.refresh", {"watchId": _watch_id})
-	else:
-		result = await pkarr.call_method("lobby.browse", _browse_params())
+		# The changes come as the watch's notifications, before this answer.
+		var refreshed_watch: PkarrResult = await pkarr.call_method("lobby.refresh",
+				{"watchId": _watch_id})
+		if not refreshed_watch.is_ok():
+			failed.emit(refreshed_watch)
+			return refreshed_watch
+		return PkarrResult.success(get_lobbies())
+	var result: PkarrResult = await pkarr.call_method("lobby.browse", _browse_params())
 	if not result.is_ok():
 		failed.emit(result)
 		return result
-	if generation == _generation:
-		_sync(PkarrJson.to_dict(result.value).get("lobbies"))
+	if generation == _generation and _watch_id == "":
+		# Not watching: the sidecar kept nothing to compare with, so the node sets the list it
+		# holds against the new one.
+		var listed := _LobbyList.new()
+		listed.read(PkarrJson.to_dict(result.value).get("lobbies"))
+		_replace_list(listed)
+		refreshed.emit(_list.size())
 	return PkarrResult.success(get_lobbies())
 
 
@@ -214,6 +253,8 @@ func _watch(reconcile: bool) -> void:
 		return
 	_watching = true
 	var generation := _generation
+	if reconcile:
+		_next = _LobbyList.new()
 	var params := _browse_params()
 	params["intervalSeconds"] = maxi(refresh_interval, MIN_REFRESH_INTERVAL)
 	var result: PkarrResult = await pkarr.call_method("lobby.watch", params)
@@ -225,6 +266,7 @@ func _watch(reconcile: bool) -> void:
 	_watching = false
 	if not result.is_ok():
 		_early.clear()
+		_next = null
 		failed.emit(PkarrResult.failure(result.error_code,
 				"could not watch the lobbies: %s" % result.error_message, result.error_data))
 		return
@@ -233,8 +275,6 @@ func _watch(reconcile: bool) -> void:
 	_early = []
 	for queued: Array in early:
 		_on_notification(queued[0], queued[1])
-	if reconcile:
-		await refresh()
 
 
 func _browse_params() -> Dictionary:
@@ -262,47 +302,59 @@ func _on_notification(method: String, params: Variant) -> void:
 		if _watching and watch_id != "":
 			_early.append([method, params])
 		return
+	# The sidecar compared and sorted: found/updated say where the lobby now stands (index).
 	match method:
 		"lobby.found", "lobby.updated":
 			var lobby_data: Variant = data.get("lobby")
-			if lobby_data is Dictionary:
-				_upsert(PkarrLobby.from_dict(lobby_data))
+			if not lobby_data is Dictionary:
+				return
+			var lobby := PkarrLobby.from_dict(lobby_data)
+			if lobby.public_key == "":
+				return
+			var index := PkarrJson.to_int(data.get("index"), -1)
+			if _next != null:
+				_next.place(lobby, index)
+			elif _list.place(lobby, index):
+				lobby_updated.emit(lobby)
+			else:
+				lobby_found.emit(lobby)
 		"lobby.lost":
-			_remove(PkarrJson.to_text(data.get("publicKey")),
-					PkarrJson.to_text(data.get("reason"), "gone"))
+			var key := PkarrJson.to_text(data.get("publicKey"))
+			if _next != null:
+				_next.remove(key)
+			else:
+				_remove(key, PkarrJson.to_text(data.get("reason"), "gone"))
 		"lobby.refreshed":
-			refreshed.emit(_lobbies.size())
+			if _next != null:
+				var rebuilt := _next
+				_next = null
+				_replace_list(rebuilt)
+			refreshed.emit(_list.size())
 
 
-func _sync(listed: Variant) -> void:
-	var seen := {}
-	if listed is Array:
-		for item: Variant in listed:
-			if item is Dictionary:
-				var lobby := PkarrLobby.from_dict(item)
-				seen[lobby.public_key] = true
-				_upsert(lobby)
-	for key: String in _lobbies.keys():
-		if not seen.has(key):
-			_remove(key, "gone")
-	refreshed.emit(_lobbies.size())
-
-
-func _upsert(lobby: PkarrLobby) -> void:
-	if lobby.public_key == "":
-		return
-	var known: PkarrLobby = _lobbies.get(lobby.public_key)
-	_lobbies[lobby.public_key] = lobby
-	if known == null:
+# Sets the list the node holds against a whole new one (a one-off browse, or a new watch after a
+# reconnection: the sidecar had nothing to compare with). Signals fire once the list is in place.
+func _replace_list(next: _LobbyList) -> void:
+	var changes := _list.changes_to(next)
+	_list = next
+	for lobby: PkarrLobby in changes["found"]:
 		lobby_found.emit(lobby)
-	elif not known.has_same_content(lobby):
+	for lobby: PkarrLobby in changes["updated"]:
 		lobby_updated.emit(lobby)
+	for key: String in changes["lost"]:
+		_lost_reasons[key] = "gone"
+		lobby_lost.emit(key, "gone")
 
 
 func _remove(public_key: String, reason: String) -> void:
-	if _lobbies.erase(public_key):
+	if _list.remove(public_key):
 		_lost_reasons[public_key] = reason
 		lobby_lost.emit(public_key, reason)
+
+
+## A typed short code with case, dashes and spaces set aside (the key of [member _short_codes]).
+static func _short_code_form(text: String) -> String:
+	return text.to_upper().replace("-", "").replace(" ", "")
 
 
 func _autostart_when_configured() -> void:
@@ -342,7 +394,7 @@ func _disconnect_service() -> void:
 
 func _on_service_connected() -> void:
 	if _active:
-		_watch(not _lobbies.is_empty())
+		_watch(_list.size() > 0)
 
 
 func _on_service_disconnected() -> void:
@@ -350,4 +402,5 @@ func _on_service_disconnected() -> void:
 	_watch_id = ""
 	_watching = false
 	_early.clear()
+	_next = null
 	_generation += 1

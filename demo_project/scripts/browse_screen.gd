@@ -44,6 +44,13 @@ func _make_row(lobby: PkarrLobby) -> Control:
 	var count := Label.new()
 	count.text = "%d / %d" % [lobby.players, lobby.max_players]
 	count.custom_minimum_size.x = 70
+	var ping := Label.new()
+	ping.text = _ping_text(lobby)
+	ping.custom_minimum_size.x = 70
+	var network := Label.new()
+	network.text = _network_text(lobby)
+	network.tooltip_text = "Reachability: %s" % lobby.reach
+	network.custom_minimum_size.x = 150
 	var via := Label.new()
 	via.text = ", ".join(lobby.get_transports())
 	via.modulate = Color(1, 1, 1, 0.6)
@@ -53,9 +60,26 @@ func _make_row(lobby: PkarrLobby) -> Control:
 	join.disabled = lobby.is_full()
 	join.custom_minimum_size.x = 90
 	join.pressed.connect(_on_join_pressed.bind(lobby, join))
-	for child: Control in [title, count, via, join]:
+	for child: Control in [title, count, ping, network, via, join]:
 		row.add_child(child)
+	print("[demo] browse row: %s | %s | %s" % [lobby.name, ping.text, network.text])
 	return row
+
+
+## The round trip to the host, or a dash when the browser never contacted it.
+func _ping_text(lobby: PkarrLobby) -> String:
+	if not lobby.has_rtt():
+		return "—"
+	return "<1 ms" if lobby.rtt_ms < 1.0 else "%d ms" % roundi(lobby.rtt_ms)
+
+
+## LAN or internet, and how an internet host is reached through its NAT.
+func _network_text(lobby: PkarrLobby) -> String:
+	if lobby.is_lan():
+		return "LAN"
+	if lobby.reach == PkarrReachability.UNKNOWN:
+		return "Internet"
+	return "Internet (%s)" % lobby.reach
 
 
 func _on_join_pressed(lobby: PkarrLobby, button: Button) -> void:

@@ -35,6 +35,12 @@ const OTHER_GAME := PkarrResult.OTHER_GAME
 ## Same as [constant PkarrResult.LOBBY_TOO_LARGE].
 const LOBBY_TOO_LARGE := PkarrResult.LOBBY_TOO_LARGE
 
+## [member rtt_ms] of a lobby whose host was never contacted (not 0: a measured round trip is
+## never 0).
+const RTT_UNKNOWN := -1.0
+## [member source] of a lobby heard on the local network.
+const SOURCE_LAN := "lan"
+
 ## The host's public key (52 z-base-32 characters); identifies the lobby.
 var public_key: String = ""
 ## What players type or paste to join: [code]pk:<public key>[/code].
@@ -64,6 +70,12 @@ var age_seconds: int = 0
 var source: String = ""
 ## For [code]lan[/code] lobbies: the address the host's announcement came from (empty otherwise).
 var lan_address: String = ""
+## Round-trip time to the host in milliseconds (what a lobby list shows as the ping), measured
+## by the browser when it fetched the lobby from the host's beacon (the TCP handshake), as of
+## the last [signal PkarrLobbyBrowser.lobby_found] or [signal PkarrLobbyBrowser.lobby_updated].
+## [constant RTT_UNKNOWN] when the host was never contacted: found through the lobby
+## directory, a known key or the LAN only, and for lobbies got by code. See [method has_rtt].
+var rtt_ms: float = RTT_UNKNOWN
 ## When the record was signed, in microseconds since the Unix epoch, as a decimal string.
 var timestamp: String = ""
 ## Time to live of the record in seconds (the host re-signs it that often).
@@ -98,6 +110,9 @@ static func from_dict(data: Dictionary) -> PkarrLobby:
 	lobby.age_seconds = PkarrJson.to_int(data.get("ageSeconds"))
 	lobby.source = PkarrJson.to_text(data.get("source"))
 	lobby.lan_address = PkarrJson.to_text(data.get("lanAddress"))
+	var rtt: Variant = data.get("rttMs")
+	if (rtt is float or rtt is int) and rtt > 0:
+		lobby.rtt_ms = float(rtt)
 	lobby.timestamp = PkarrJson.to_decimal_string(data.get("timestamp"))
 	lobby.ttl = PkarrJson.to_int(data.get("ttl"))
 	var reach := PkarrJson.to_text(data.get("reach"), PkarrReachability.UNKNOWN)
@@ -128,6 +143,17 @@ func is_full() -> bool:
 	return players >= max_players
 
 
+## [code]true[/code] when the lobby was heard on the local network (the host is on your LAN);
+## [code]false[/code] when it came over the internet (DHT, relays). See [member source].
+func is_lan() -> bool:
+	return source == SOURCE_LAN
+
+
+## [code]true[/code] when [member rtt_ms] was measured (the browser contacted the host).
+func has_rtt() -> bool:
+	return rtt_ms > 0.0
+
+
 ## Free places left (never negative).
 func free_slots() -> int:
 	return maxi(max_players - players, 0)
@@ -151,7 +177,10 @@ func get_transports() -> PackedStringArray:
 
 
 ## [code]true[/code] when [param other] shows the same lobby content: name, players,
-## capacity, open state, endpoints and custom data (not the signing time or the source).
+## capacity, open state, endpoints, custom data, reachability and whether it is on the LAN (not
+## the signing time, the round-trip time or which internet source found it). The sidecar
+## decides this for a watched list ([signal PkarrLobbyBrowser.lobby_updated]); this is for lists
+## you compare yourself.
 func has_same_content(other: PkarrLobby) -> bool:
 	if other == null:
 		return false
@@ -173,4 +202,4 @@ func _content() -> Array:
 	for key: Variant in custom_keys:
 		custom_pairs.append("%s=%s" % [key, custom[key]])
 	return [public_key, name, game, game_version, players, max_players, open, urls, custom_pairs,
-			reach]
+			reach, is_lan()]

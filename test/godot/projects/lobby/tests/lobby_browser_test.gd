@@ -51,6 +51,10 @@ func test_finds_the_lobby_by_topic() -> void:
 	assert_eq(lobby.invite_code, shared["code"])
 	assert_eq([lobby.name, lobby.players, lobby.max_players, lobby.open], ["Engine room", 1, 4, true])
 	assert_eq(lobby.source, "topic")
+	assert_false(lobby.is_lan(), "found over the DHT topic, not on the LAN")
+	assert_true(lobby.has_rtt(), "its beacon answered: a measured round trip (%s)" % lobby.rtt_ms)
+	print("lobby round trip seen by the browser: %.2f ms" % lobby.rtt_ms)
+	assert_eq(lobby.reach, PkarrReachability.UNKNOWN, "A gave its address: no reach published")
 	assert_eq(str(lobby.get_endpoint("enet")), "enet://127.0.0.1:7777")
 	assert_eq(lobby.custom, {"mode": "ctf"})
 	assert_eq(browser.get_lobbies().size(), 1)
@@ -76,6 +80,14 @@ func test_gets_the_lobby_by_code() -> void:
 		var by_short: PkarrResult = await pkarr.get_lobby(typed, GAME, VERSION)
 		if assert_true(by_short.is_ok(), "by short code %s: %s" % [typed, by_short]):
 			assert_eq(by_short.value.public_key, shared["key"])
+			assert_false(by_short.value.has_rtt(), "by code: the host was not contacted")
+		var browser: PkarrLobbyBrowser = shared.get("browser")
+		if browser != null:
+			assert_null(browser.get_lobby(short_code), "a short code not resolved yet")
+			var in_list: PkarrResult = await browser.find_lobby(typed)
+			if assert_true(in_list.is_ok(), "the browser finds it by short code: %s" % in_list):
+				assert_eq(in_list.value, browser.get_lobby(shared["key"]), "the listed lobby")
+				assert_eq(browser.get_lobby(typed), in_list.value, "then get_lobby knows the code")
 		var bookmarks := PkarrLobbyBrowser.new()  # a friend's short code as a known key
 		bookmarks.autostart = false
 		bookmarks.game_id = GAME

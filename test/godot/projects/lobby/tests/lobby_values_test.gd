@@ -1,7 +1,8 @@
 extends PkarrTestCase
 ## The lobby value types and the nodes' local logic, without a sidecar: PkarrLobby and
 ## PkarrLobbyEndpoint read the sidecar's JSON, errors map to lobby reasons, the host refuses bad
-## settings before sending anything, the browser reconciles a refreshed list into signals.
+## settings before sending anything, the browser applies a watch's events at the sidecar's
+## positions (no diffing or sorting of its own) and sets a one-off list against the one it holds.
 
 const KEY := "yj4bqhvahk8dge6gjztbrvyqtgb7yqnsqfk7jpo5fyaaunfy7mqo"
 const LOBBY_JSON := """{"publicKey": "yj4bqhvahk8dge6gjztbrvyqtgb7yqnsqfk7jpo5fyaaunfy7mqo",
@@ -9,7 +10,7 @@ const LOBBY_JSON := """{"publicKey": "yj4bqhvahk8dge6gjztbrvyqtgb7yqnsqfk7jpo5fy
 	"name": "Alice's room", "game": "tanks", "gameVersion": "1.2", "players": 3, "maxPlayers": 8,
 	"open": true, "endpoints": [{"transport": "enet", "host": "203.0.113.7", "port": 7777},
 	{"transport": "ws", "host": "2001:db8::1", "port": 8080, "alpn": ["http/1.1"]}],
-	"custom": {"mode": "ctf"}, "ageSeconds": 12, "source": "topic",
+	"custom": {"mode": "ctf"}, "ageSeconds": 12, "source": "topic", "rttMs": 38.25,
 	"timestamp": "1795455074773000", "ttl": 60}"""
 
 
@@ -46,6 +47,13 @@ func test_lobby_reads_the_sidecar_json() -> void:
 	assert_eq(lobby.free_slots(), 5)
 	assert_eq(str(lobby), "Alice's room (3/8) pk:" + KEY)
 	assert_eq(lobby.reach, PkarrReachability.UNKNOWN, "no reach in the JSON: unknown")
+	assert_eq([lobby.rtt_ms, lobby.has_rtt(), lobby.is_lan()], [38.25, true, false])
+	for unmeasured: Variant in [null, 0, "fast", -3]:
+		var never := PkarrLobby.from_dict(_lobby_data({"rttMs": unmeasured}))
+		assert_eq([never.rtt_ms, never.has_rtt()], [PkarrLobby.RTT_UNKNOWN, false],
+				"rttMs %s: unknown, not 0" % str(unmeasured))
+	var lan := PkarrLobby.from_dict(_lobby_data({"source": "lan", "lanAddress": "192.168.1.20"}))
+	assert_eq([lan.is_lan(), lan.lan_address], [true, "192.168.1.20"])
 	assert_eq(PkarrLobby.from_dict(_lobby_data({"reach": "cone"})).reach, PkarrReachability.CONE)
 	assert_eq(PkarrLobby.from_dict(_lobby_data({"reach": "wormhole"})).reach,
 			PkarrReachability.UNKNOWN, "a kind this addon does not know is unknown")
@@ -134,7 +142,49 @@ func test_browser_asks_for_the_configured_lobbies() -> void:
 	browser.free()
 
 
-func test_browser_reconciles_a_refreshed_list_into_signals() -> void:
+func test_browser_applies_watch_events_at_the_sidecars_positions() -> void:
+	var browser := PkarrLobbyBrowser.new()
+	browser.autostart = false
+	add_child_autofree(browser)
+	browser._watch_id = "w1"  # as if lobby.watch had answered
+	var events: Array[String] = []
+	browser.lobby_found.connect(func(l: PkarrLobby) -> void: events.append("found " + l.name))
+	browser.lobby_updated.connect(func(l: PkarrLobby) -> void:
+		events.append("updated %s %d" % [l.name, l.players]))
+	browser.lobby_lost.connect(func(key: String, reason: String) -> void:
+		events.append("lost %s %s" % [key, reason]))
+	browser.refreshed.connect(func(count: int) -> void: events.append("refreshed %d" % count))
+	var event := func(method: String, params: Dictionary) -> void:
+		params["watchId"] = "w1"
+		browser._on_notification(method, params)
+	# The sidecar's order is the list's order: the node never sorts (Bob has more players but
+	# comes second because the sidecar said so, e.g. under another sort).
+	event.call("lobby.found", {"index": 0, "lobby": _lobby_data()})
+	event.call("lobby.found", {"index": 1, "lobby": _lobby_data({"publicKey": "bob", "name": "Bob's room", "players": 5})})
+	event.call("lobby.found", {"index": 0, "lobby": _lobby_data({"publicKey": "cat", "name": "Cat's room", "players": 1})})
+	event.call("lobby.refreshed", {"count": 3, "stats": {}})
+	assert_eq(_names(browser), ["Cat's room", "Alice's room", "Bob's room"] as Array[String])
+	assert_eq(events, ["found Alice's room", "found Bob's room", "found Cat's room",
+			"refreshed 3"] as Array[String])
+	events.clear()
+	# updated moves the lobby to its index; the node does not compare (the sidecar did).
+	event.call("lobby.updated", {"index": 2, "lobby": _lobby_data({"publicKey": "cat", "name": "Cat's room", "players": 1, "rttMs": 12})})
+	assert_eq(_names(browser), ["Alice's room", "Bob's room", "Cat's room"] as Array[String])
+	assert_eq(browser.get_lobby("cat").rtt_ms, 12.0)
+	event.call("lobby.lost", {"publicKey": "bob", "reason": "closed"})
+	event.call("lobby.lost", {"publicKey": "nobody", "reason": "gone"})
+	assert_eq(events, ["updated Cat's room 1", "lost bob closed"] as Array[String])
+	assert_eq(browser.get_lost_reason("bob"), "closed")
+	assert_null(browser.get_lobby("bob"))
+	assert_eq(browser.get_lobby("  pk:%s " % KEY).name, "Alice's room", "found by invite code too")
+	events.clear()
+	event.call("lobby.found", {"watchId": "w1", "index": 0, "lobby": _lobby_data()})
+	browser._on_notification("lobby.found", {"watchId": "w9", "index": 0,
+			"lobby": _lobby_data({"publicKey": "other-watch"})})
+	assert_eq(events, ["updated Alice's room 3"] as Array[String], "another watch's events are not ours")
+
+
+func test_browser_sets_a_new_whole_list_against_the_one_it_holds() -> void:
 	var browser := PkarrLobbyBrowser.new()
 	browser.autostart = false
 	add_child_autofree(browser)
@@ -145,20 +195,52 @@ func test_browser_reconciles_a_refreshed_list_into_signals() -> void:
 	browser.lobby_lost.connect(func(key: String, reason: String) -> void:
 		events.append("lost %s %s" % [key, reason]))
 	var other := _lobby_data({"publicKey": "other", "name": "Bob's room", "players": 5})
-	browser._sync([_lobby_data(), other])
-	assert_eq(events, ["found Alice's room", "found Bob's room"] as Array[String])
+	browser._replace_list(_list_of([other, _lobby_data()]))
+	assert_eq(events, ["found Bob's room", "found Alice's room"] as Array[String])
+	assert_eq(_names(browser), ["Bob's room", "Alice's room"] as Array[String])
+	events.clear()
+	browser._replace_list(_list_of([other, _lobby_data({"timestamp": "1795455999000000", "rttMs": 90})]))
+	assert_eq(events, [] as Array[String], "re-signed, new round trip, no other change: no signal")
+	browser._replace_list(_list_of([_lobby_data({"players": 4})]))
+	assert_eq(events, ["updated Alice's room 4", "lost other gone"] as Array[String])
+	assert_eq(browser.get_lost_reason("other"), "gone")
+	assert_eq(browser.get_lobby("pk:" + KEY).players, 4)
+
+
+func test_browser_after_a_reconnection_reports_only_what_changed() -> void:
+	var browser := PkarrLobbyBrowser.new()
+	browser.autostart = false
+	add_child_autofree(browser)
+	browser._replace_list(_list_of([_lobby_data(), _lobby_data({"publicKey": "gone-key", "name": "Gone"})]))
+	var events: Array[String] = []
+	browser.lobby_found.connect(func(l: PkarrLobby) -> void: events.append("found " + l.name))
+	browser.lobby_updated.connect(func(l: PkarrLobby) -> void: events.append("updated " + l.name))
+	browser.lobby_lost.connect(func(key: String, reason: String) -> void:
+		events.append("lost %s %s" % [key, reason]))
+	# A new watch after the sidecar came back: its events are gathered until its first refresh.
+	browser._next = PkarrLobbyBrowser._LobbyList.new()
+	browser._watch_id = "w2"
+	browser._on_notification("lobby.found", {"watchId": "w2", "index": 0, "lobby": _lobby_data()})
+	browser._on_notification("lobby.found", {"watchId": "w2", "index": 1,
+			"lobby": _lobby_data({"publicKey": "new-key", "name": "New"})})
+	assert_eq(events, [] as Array[String], "nothing yet: the new watch's first refresh runs")
+	assert_eq(browser.get_lobbies().size(), 2, "the list held so far stays meanwhile")
+	browser._on_notification("lobby.refreshed", {"watchId": "w2", "count": 2})
+	assert_eq(events, ["found New", "lost gone-key gone"] as Array[String])
+	assert_eq(_names(browser), ["Alice's room", "New"] as Array[String])
+
+
+func _names(browser: PkarrLobbyBrowser) -> Array[String]:
 	var names: Array[String] = []
 	for lobby: PkarrLobby in browser.get_lobbies():
 		names.append(lobby.name)
-	assert_eq(names, ["Bob's room", "Alice's room"] as Array[String], "most players first")
-	events.clear()
-	browser._sync([_lobby_data({"timestamp": "1795455999000000"}), other])
-	assert_eq(events, [] as Array[String], "re-signed without changes: no signal")
-	browser._sync([_lobby_data({"players": 4})])
-	assert_eq(events, ["updated Alice's room 4", "lost other gone"] as Array[String])
-	assert_eq(browser.get_lost_reason("other"), "gone")
-	assert_eq(browser.get_lobby("pk:" + KEY).players, 4, "found by invite code too")
-	assert_null(browser.get_lobby("other"))
+	return names
+
+
+func _list_of(items: Array) -> Variant:
+	var list: Variant = PkarrLobbyBrowser._LobbyList.new()
+	list.read(items)
+	return list
 
 
 func test_upnp_is_not_attempted_on_the_web() -> void:
