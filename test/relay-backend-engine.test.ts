@@ -6,8 +6,9 @@
  *   (what `pkarr/relay/local_relay_url` points at, in place of 127.0.0.1:6881) and `remote`;
  * - a fake relay (below) that serves tampered packets, packets signed by another key, and 429s;
  * - a `dead` URL where nothing listens.
- * The GDScript suites (test/godot/projects/relay/tests) run twice: verification through WebCrypto
- * and through the pure-GDScript Ed25519 (forced). Lobby records are signed by the sidecar's TS
+ * The GDScript suite (test/godot/projects/relay/tests) runs three times: verification through
+ * WebCrypto and through the pure-GDScript Ed25519 (forced), requests through the browser's fetch()
+ * (the web default), and once more through HTTPClient (the transport of Android/iOS/desktop). Lobby records are signed by the sidecar's TS
  * lobby code (signLobby) and read back by `Pkarr.get_lobby`.
  * `RELAY_FILTER=<substring>` runs only the matching GDScript tests (debugging).
  */
@@ -175,15 +176,16 @@ afterAll(async () => {
 });
 
 describe('relay backend in the web engine, no sidecar', () => {
-  for (const path of ['webcrypto', 'gdscript'] as const) {
-    it(`resolves, publishes, rejects bad packets and backs off (verification: ${path})`, async () => {
+  const runs = [['webcrypto', 'fetch'], ['gdscript', 'fetch'], ['webcrypto', 'httpclient']] as const;
+  for (const [path, transport] of runs) {
+    it(`resolves, publishes, rejects bad packets and backs off (verification: ${path}, transport: ${transport})`, async () => {
       const filter = process.env.RELAY_FILTER;
       const hitsBefore = fake.hits.get(keys.limited) ?? 0;
       const result = await runGodotTests({
         project: PROJECT,
         mounts: { 'res://addons/pkarr': ADDON },
         include: NO_BIN,
-        config: { ...config, verification: path },
+        config: { ...config, verification: path, transport },
         testTimeoutSec: 60,
         ...(filter ? { filter } : {}),
         timeoutMs: 240_000,

@@ -3,7 +3,7 @@ extends PkarrTestCase
 ## loopback, local relay first, fallback, 304, 429 back-off, bad packets rejected, keys, lobbies.
 ## Config (test/relay-backend-engine.test.ts): local, remote, fake, dead, dead2 (relay URLs),
 ## keys {known, tampered, wrong, limited, lobby}, knownTimestamp, lobby {game, gameVersion, name},
-## retryAfter, verification ("webcrypto" | "gdscript").
+## retryAfter, verification ("webcrypto" | "gdscript"), transport ("fetch" | "httpclient").
 
 
 func before_all() -> void:
@@ -17,6 +17,7 @@ func before_each() -> void:
 	timeout_sec = 40.0
 	var backend := _backend()
 	backend.signatures.force_pure = str(config.get("verification")) == "gdscript"
+	PkarrRelayExchange.use_browser_fetch = str(config.get("transport")) == "fetch"
 	backend.relay_client.forget()
 	backend.relay_client.backoff = PkarrRelayBackoff.new()
 	backend.relay_client.race_width = 2
