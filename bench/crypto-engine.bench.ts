@@ -26,8 +26,8 @@ export async function run(): Promise<void> {
   try {
     const result = await runGodot({
       project: PROJECT,
-      mounts: { 'res://addons/pkarr': join(REPO_ROOT, 'addons', 'pkarr') },
-      include: (res) => !res.startsWith('res://addons/pkarr/bin/') && !res.startsWith('res://tests/'),
+      mounts: { 'res://addons/pkarr/crypto': join(REPO_ROOT, 'addons', 'pkarr', 'crypto') },
+      include: (res) => !res.startsWith('res://tests/'),
       files: { 'res://project.godot': projectText },
       doneMarker: '# crypto-bench done',
       timeoutMs: 180_000,

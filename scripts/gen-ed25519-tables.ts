@@ -102,7 +102,7 @@ if (torsion.size !== 8) throw new Error(`found ${torsion.size} small-order point
 
 const packed = (values: bigint[]): string => {
   const rows: string[] = [];
-  for (let i = 0; i < values.length; i += 10) rows.push('\t' + values.slice(i, i + 10).join(', ') + ',');
+  for (let i = 0; i < values.length; i += 8) rows.push('\t' + values.slice(i, i + 8).join(', ') + ',');
   return `PackedInt64Array([\n${rows.join('\n')}\n])`;
 };
 const text = `class_name PkarrEd25519Tables

@@ -60,7 +60,8 @@ static func sign(seed: PackedByteArray, message: PackedByteArray) -> PackedByteA
 
 ## True when [param signature] (64 bytes) is a valid signature of [param message] by
 ## [param public_key] (32 bytes). Never raises; any malformed input gives false.
-static func verify(public_key: PackedByteArray, message: PackedByteArray, signature: PackedByteArray) -> bool:
+static func verify(public_key: PackedByteArray, message: PackedByteArray,
+		signature: PackedByteArray) -> bool:
 	if not check_encodings(public_key, signature):
 		return false
 	var point_a: Array = decode_point(public_key)
@@ -298,5 +299,6 @@ static func _naf(scalar: PackedByteArray, w: int) -> PackedInt64Array:
 static func _unpack(table: PackedInt64Array) -> Array:
 	var out: Array = []
 	for o in range(0, table.size(), 30):
-		out.append([table.slice(o, o + 10), table.slice(o + 10, o + 20), table.slice(o + 20, o + 30)])
+		out.append([table.slice(o, o + 10), table.slice(o + 10, o + 20),
+				table.slice(o + 20, o + 30)])
 	return out

@@ -201,16 +201,26 @@ static func mul(f: PackedInt64Array, g: PackedInt64Array) -> PackedInt64Array:
 	var f5_2: int = 2 * f5
 	var f7_2: int = 2 * f7
 	var f9_2: int = 2 * f9
-	var h0: int = f0 * g0 + f1_2 * g9_19 + f2 * g8_19 + f3_2 * g7_19 + f4 * g6_19 + f5_2 * g5_19 + f6 * g4_19 + f7_2 * g3_19 + f8 * g2_19 + f9_2 * g1_19
-	var h1: int = f0 * g1 + f1 * g0 + f2 * g9_19 + f3 * g8_19 + f4 * g7_19 + f5 * g6_19 + f6 * g5_19 + f7 * g4_19 + f8 * g3_19 + f9 * g2_19
-	var h2: int = f0 * g2 + f1_2 * g1 + f2 * g0 + f3_2 * g9_19 + f4 * g8_19 + f5_2 * g7_19 + f6 * g6_19 + f7_2 * g5_19 + f8 * g4_19 + f9_2 * g3_19
-	var h3: int = f0 * g3 + f1 * g2 + f2 * g1 + f3 * g0 + f4 * g9_19 + f5 * g8_19 + f6 * g7_19 + f7 * g6_19 + f8 * g5_19 + f9 * g4_19
-	var h4: int = f0 * g4 + f1_2 * g3 + f2 * g2 + f3_2 * g1 + f4 * g0 + f5_2 * g9_19 + f6 * g8_19 + f7_2 * g7_19 + f8 * g6_19 + f9_2 * g5_19
-	var h5: int = f0 * g5 + f1 * g4 + f2 * g3 + f3 * g2 + f4 * g1 + f5 * g0 + f6 * g9_19 + f7 * g8_19 + f8 * g7_19 + f9 * g6_19
-	var h6: int = f0 * g6 + f1_2 * g5 + f2 * g4 + f3_2 * g3 + f4 * g2 + f5_2 * g1 + f6 * g0 + f7_2 * g9_19 + f8 * g8_19 + f9_2 * g7_19
-	var h7: int = f0 * g7 + f1 * g6 + f2 * g5 + f3 * g4 + f4 * g3 + f5 * g2 + f6 * g1 + f7 * g0 + f8 * g9_19 + f9 * g8_19
-	var h8: int = f0 * g8 + f1_2 * g7 + f2 * g6 + f3_2 * g5 + f4 * g4 + f5_2 * g3 + f6 * g2 + f7_2 * g1 + f8 * g0 + f9_2 * g9_19
-	var h9: int = f0 * g9 + f1 * g8 + f2 * g7 + f3 * g6 + f4 * g5 + f5 * g4 + f6 * g3 + f7 * g2 + f8 * g1 + f9 * g0
+	var h0: int = (f0 * g0 + f1_2 * g9_19 + f2 * g8_19 + f3_2 * g7_19 + f4 * g6_19 + f5_2 * g5_19
+			+ f6 * g4_19 + f7_2 * g3_19 + f8 * g2_19 + f9_2 * g1_19)
+	var h1: int = (f0 * g1 + f1 * g0 + f2 * g9_19 + f3 * g8_19 + f4 * g7_19 + f5 * g6_19
+			+ f6 * g5_19 + f7 * g4_19 + f8 * g3_19 + f9 * g2_19)
+	var h2: int = (f0 * g2 + f1_2 * g1 + f2 * g0 + f3_2 * g9_19 + f4 * g8_19 + f5_2 * g7_19
+			+ f6 * g6_19 + f7_2 * g5_19 + f8 * g4_19 + f9_2 * g3_19)
+	var h3: int = (f0 * g3 + f1 * g2 + f2 * g1 + f3 * g0 + f4 * g9_19 + f5 * g8_19 + f6 * g7_19
+			+ f7 * g6_19 + f8 * g5_19 + f9 * g4_19)
+	var h4: int = (f0 * g4 + f1_2 * g3 + f2 * g2 + f3_2 * g1 + f4 * g0 + f5_2 * g9_19 + f6 * g8_19
+			+ f7_2 * g7_19 + f8 * g6_19 + f9_2 * g5_19)
+	var h5: int = (f0 * g5 + f1 * g4 + f2 * g3 + f3 * g2 + f4 * g1 + f5 * g0 + f6 * g9_19
+			+ f7 * g8_19 + f8 * g7_19 + f9 * g6_19)
+	var h6: int = (f0 * g6 + f1_2 * g5 + f2 * g4 + f3_2 * g3 + f4 * g2 + f5_2 * g1 + f6 * g0
+			+ f7_2 * g9_19 + f8 * g8_19 + f9_2 * g7_19)
+	var h7: int = (f0 * g7 + f1 * g6 + f2 * g5 + f3 * g4 + f4 * g3 + f5 * g2 + f6 * g1 + f7 * g0
+			+ f8 * g9_19 + f9 * g8_19)
+	var h8: int = (f0 * g8 + f1_2 * g7 + f2 * g6 + f3_2 * g5 + f4 * g4 + f5_2 * g3 + f6 * g2
+			+ f7_2 * g1 + f8 * g0 + f9_2 * g9_19)
+	var h9: int = (f0 * g9 + f1 * g8 + f2 * g7 + f3 * g6 + f4 * g5 + f5 * g4 + f6 * g3 + f7 * g2
+			+ f8 * g1 + f9 * g0)
 	var c: int = (h0 + 33554432) >> 26
 	h1 += c
 	h0 -= c * 67108864

@@ -1,7 +1,7 @@
 class_name PkarrScrypt
 extends RefCounted
 ## scrypt (RFC 7914) for the addon's sidecar-free paths: the short invite codes of lobbies need
-## [code]scrypt(host public key, "pkarr-godot-short-code:v1", N = 2^14, r = 8, p = 1, 7 bytes)[/code]
+## [code]scrypt(host key, "pkarr-godot-short-code:v1", N = 2^14, r = 8, p = 1, 7 bytes)[/code]
 ## (sidecar/src/lobby/short-code.ts).
 ##
 ## [codeblock]
@@ -60,19 +60,29 @@ const _JS := """
   // x = Salsa20/8(x), in place (16 words).
   const salsa8 = (x) => {
     let x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3], x4 = x[4], x5 = x[5], x6 = x[6], x7 = x[7];
-    let x8 = x[8], x9 = x[9], x10 = x[10], x11 = x[11], x12 = x[12], x13 = x[13], x14 = x[14], x15 = x[15];
+    let x8 = x[8], x9 = x[9], x10 = x[10], x11 = x[11],
+      x12 = x[12], x13 = x[13], x14 = x[14], x15 = x[15];
     for (let i = 0; i < 4; i++) {
-      x4 ^= rotl(x0 + x12, 7); x8 ^= rotl(x4 + x0, 9); x12 ^= rotl(x8 + x4, 13); x0 ^= rotl(x12 + x8, 18);
-      x9 ^= rotl(x5 + x1, 7); x13 ^= rotl(x9 + x5, 9); x1 ^= rotl(x13 + x9, 13); x5 ^= rotl(x1 + x13, 18);
-      x14 ^= rotl(x10 + x6, 7); x2 ^= rotl(x14 + x10, 9); x6 ^= rotl(x2 + x14, 13); x10 ^= rotl(x6 + x2, 18);
-      x3 ^= rotl(x15 + x11, 7); x7 ^= rotl(x3 + x15, 9); x11 ^= rotl(x7 + x3, 13); x15 ^= rotl(x11 + x7, 18);
-      x1 ^= rotl(x0 + x3, 7); x2 ^= rotl(x1 + x0, 9); x3 ^= rotl(x2 + x1, 13); x0 ^= rotl(x3 + x2, 18);
-      x6 ^= rotl(x5 + x4, 7); x7 ^= rotl(x6 + x5, 9); x4 ^= rotl(x7 + x6, 13); x5 ^= rotl(x4 + x7, 18);
-      x11 ^= rotl(x10 + x9, 7); x8 ^= rotl(x11 + x10, 9); x9 ^= rotl(x8 + x11, 13); x10 ^= rotl(x9 + x8, 18);
-      x12 ^= rotl(x15 + x14, 7); x13 ^= rotl(x12 + x15, 9); x14 ^= rotl(x13 + x12, 13); x15 ^= rotl(x14 + x13, 18);
+      x4 ^= rotl(x0 + x12, 7); x8 ^= rotl(x4 + x0, 9);
+      x12 ^= rotl(x8 + x4, 13); x0 ^= rotl(x12 + x8, 18);
+      x9 ^= rotl(x5 + x1, 7); x13 ^= rotl(x9 + x5, 9);
+      x1 ^= rotl(x13 + x9, 13); x5 ^= rotl(x1 + x13, 18);
+      x14 ^= rotl(x10 + x6, 7); x2 ^= rotl(x14 + x10, 9);
+      x6 ^= rotl(x2 + x14, 13); x10 ^= rotl(x6 + x2, 18);
+      x3 ^= rotl(x15 + x11, 7); x7 ^= rotl(x3 + x15, 9);
+      x11 ^= rotl(x7 + x3, 13); x15 ^= rotl(x11 + x7, 18);
+      x1 ^= rotl(x0 + x3, 7); x2 ^= rotl(x1 + x0, 9);
+      x3 ^= rotl(x2 + x1, 13); x0 ^= rotl(x3 + x2, 18);
+      x6 ^= rotl(x5 + x4, 7); x7 ^= rotl(x6 + x5, 9);
+      x4 ^= rotl(x7 + x6, 13); x5 ^= rotl(x4 + x7, 18);
+      x11 ^= rotl(x10 + x9, 7); x8 ^= rotl(x11 + x10, 9);
+      x9 ^= rotl(x8 + x11, 13); x10 ^= rotl(x9 + x8, 18);
+      x12 ^= rotl(x15 + x14, 7); x13 ^= rotl(x12 + x15, 9);
+      x14 ^= rotl(x13 + x12, 13); x15 ^= rotl(x14 + x13, 18);
     }
     x[0] += x0; x[1] += x1; x[2] += x2; x[3] += x3; x[4] += x4; x[5] += x5; x[6] += x6; x[7] += x7;
-    x[8] += x8; x[9] += x9; x[10] += x10; x[11] += x11; x[12] += x12; x[13] += x13; x[14] += x14; x[15] += x15;
+    x[8] += x8; x[9] += x9; x[10] += x10; x[11] += x11;
+    x[12] += x12; x[13] += x13; x[14] += x14; x[15] += x15;
   };
   // out = BlockMix(b) for 2r blocks of 16 words; x is scratch.
   const blockMix = (b, out, r, x) => {
@@ -111,10 +121,15 @@ const _JS := """
     derive(password, salt, n, r, p, length, cb) {
       Promise.resolve()
         .then(async () => {
-          if (!subtle) throw Object.assign(new Error('no crypto.subtle'), { name: 'NotSupportedError' });
+          if (!subtle) {
+            throw Object.assign(new Error('no crypto.subtle'), { name: 'NotSupportedError' });
+          }
           const pw = fromB64(password);
           const b = await pbkdf2(pw, fromB64(salt), p * 128 * r);
-          for (let i = 0; i < p; i++) b.set(roMix(b.subarray(i * 128 * r, (i + 1) * 128 * r), n, r), i * 128 * r);
+          const len = 128 * r;
+          for (let i = 0; i < p; i++) {
+            b.set(roMix(b.subarray(i * len, (i + 1) * len), n, r), i * len);
+          }
           return [1, toB64(await pbkdf2(pw, b, length))];
         })
         .then((res) => cb(res[0], res[1]), (e) => cb(-1, String((e && e.name) || e)));
@@ -138,11 +153,14 @@ func derive(password: PackedByteArray, salt: PackedByteArray, n: int, r: int, p:
 	last_error = ""
 	last_error_message = ""
 	if n < 2 or (n & (n - 1)) != 0 or r < 1 or p < 1 or p > 16 or length < 1 or length > 1024:
-		return _fail(ERR_INVALID_ARGUMENT, "need N a power of two >= 2, r >= 1, 1 <= p <= 16, length 1..1024")
+		return _fail(ERR_INVALID_ARGUMENT,
+				"need N a power of two >= 2, r >= 1, 1 <= p <= 16, length 1..1024")
 	if 128 * n * r > MAX_MEMORY_BYTES:
-		return _fail(ERR_INVALID_ARGUMENT, "128·N·r = %d bytes is above %d" % [128 * n * r, MAX_MEMORY_BYTES])
+		return _fail(ERR_INVALID_ARGUMENT,
+				"128·N·r = %d bytes is above %d" % [128 * n * r, MAX_MEMORY_BYTES])
 	if force_pure or not is_possible():
-		return _fail(ERR_UNAVAILABLE, "scrypt runs only in a browser (WebCrypto + JavaScript); pure GDScript is far too slow")
+		return _fail(ERR_UNAVAILABLE,
+				"scrypt runs only in a browser (WebCrypto + JavaScript): pure GDScript is too slow")
 	var js: Object = PkarrWebCrypto.bridge()
 	if not _installed:
 		js.eval(_JS, true)
@@ -151,7 +169,8 @@ func derive(password: PackedByteArray, salt: PackedByteArray, n: int, r: int, p:
 	if api == null:
 		return _fail(ERR_UNAVAILABLE, "the JavaScript part did not load")
 	var pending := PkarrWebCrypto.Pending.new(js)
-	api.derive(PkarrWebCrypto.b64(password), PkarrWebCrypto.b64(salt), n, r, p, length, pending.callback)
+	api.derive(PkarrWebCrypto.b64(password), PkarrWebCrypto.b64(salt), n, r, p, length,
+			pending.callback)
 	var result: Array = await pending.finished
 	if result[0] != 1:
 		return _fail(ERR_FAILED, "the browser failed: %s" % result[1])

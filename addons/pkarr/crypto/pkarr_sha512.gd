@@ -56,14 +56,17 @@ static func hash(data: PackedByteArray) -> PackedByteArray:
 	for block in range(0, total, 128):
 		for t in 16:
 			var o: int = block + 8 * t
-			w[t] = (int(padded[o]) << 56) | (int(padded[o + 1]) << 48) | (int(padded[o + 2]) << 40) \
-					| (int(padded[o + 3]) << 32) | (int(padded[o + 4]) << 24) | (int(padded[o + 5]) << 16) \
-					| (int(padded[o + 6]) << 8) | int(padded[o + 7])
+			w[t] = ((int(padded[o]) << 56) | (int(padded[o + 1]) << 48)
+					| (int(padded[o + 2]) << 40) | (int(padded[o + 3]) << 32)
+					| (int(padded[o + 4]) << 24) | (int(padded[o + 5]) << 16)
+					| (int(padded[o + 6]) << 8) | int(padded[o + 7]))
 		for t in range(16, 80):
 			var x: int = w[t - 15]
 			var y: int = w[t - 2]
-			var s0: int = (((x >> 1) & 0x7fffffffffffffff) | (x << 63)) ^ (((x >> 8) & 0xffffffffffffff) | (x << 56)) ^ ((x >> 7) & 0x1ffffffffffffff)
-			var s1: int = (((y >> 19) & 0x1fffffffffff) | (y << 45)) ^ (((y >> 61) & 0x7) | (y << 3)) ^ ((y >> 6) & 0x3ffffffffffffff)
+			var s0: int = ((((x >> 1) & 0x7fffffffffffffff) | (x << 63))
+					^ (((x >> 8) & 0xffffffffffffff) | (x << 56)) ^ ((x >> 7) & 0x1ffffffffffffff))
+			var s1: int = ((((y >> 19) & 0x1fffffffffff) | (y << 45))
+					^ (((y >> 61) & 0x7) | (y << 3)) ^ ((y >> 6) & 0x3ffffffffffffff))
 			w[t] = w[t - 16] + s0 + w[t - 7] + s1
 		var a: int = h[0]
 		var b: int = h[1]
@@ -74,10 +77,14 @@ static func hash(data: PackedByteArray) -> PackedByteArray:
 		var g: int = h[6]
 		var hh: int = h[7]
 		for t in 80:
-			var big_s1: int = (((e >> 14) & 0x3ffffffffffff) | (e << 50)) ^ (((e >> 18) & 0x3fffffffffff) | (e << 46)) ^ (((e >> 41) & 0x7fffff) | (e << 23))
+			var big_s1: int = ((((e >> 14) & 0x3ffffffffffff) | (e << 50))
+					^ (((e >> 18) & 0x3fffffffffff) | (e << 46))
+					^ (((e >> 41) & 0x7fffff) | (e << 23)))
 			var ch: int = (e & f) ^ (~e & g)
 			var t1: int = hh + big_s1 + ch + k[t] + w[t]
-			var big_s0: int = (((a >> 28) & 0xfffffffff) | (a << 36)) ^ (((a >> 34) & 0x3fffffff) | (a << 30)) ^ (((a >> 39) & 0x1ffffff) | (a << 25))
+			var big_s0: int = ((((a >> 28) & 0xfffffffff) | (a << 36))
+					^ (((a >> 34) & 0x3fffffff) | (a << 30))
+					^ (((a >> 39) & 0x1ffffff) | (a << 25)))
 			var maj: int = (a & b) ^ (a & c) ^ (b & c)
 			hh = g
 			g = f

@@ -14,9 +14,9 @@ extends RefCounted
 ## - Keys: the 32-byte seed (pkarr's secret key) and the 32-byte public key; signatures are 64
 ##   bytes (R ‖ S). For pkarr the message is the BEP44 signable
 ##   ([code]3:seqi<ts>e1:v<len>:[/code] + DNS bytes).
-## - [method verify] is strict on both paths and never raises: wrong lengths, S ≥ L, a non-canonical
-##   or small-order public key, a key off the curve, or a wrong signature all give false. The
-##   length/S/key-encoding checks run in GDScript before WebCrypto is asked.
+## - [method verify] is strict on both paths and never raises: wrong lengths, S ≥ L, a
+##   non-canonical or small-order public key, a key off the curve, or a wrong signature all give
+##   false. The length/S/key-encoding checks run in GDScript before WebCrypto is asked.
 ## - [method sign] and [method public_key_from_seed] return an empty array for a seed that is not
 ##   32 bytes and set [member last_error] to [constant ERR_INVALID_SEED].
 ## - Backend: on a web export WebCrypto ([code]crypto.subtle[/code] Ed25519, Chrome ≥ 137,
@@ -63,7 +63,8 @@ func backend() -> String:
 
 ## True when [param signature] is a valid Ed25519 signature of [param message] by
 ## [param public_key] (see the class doc for what "strict" rejects).
-func verify(public_key: PackedByteArray, message: PackedByteArray, signature: PackedByteArray) -> bool:
+func verify(public_key: PackedByteArray, message: PackedByteArray,
+		signature: PackedByteArray) -> bool:
 	_clear_error()
 	if not PkarrEd25519.check_encodings(public_key, signature):
 		return false

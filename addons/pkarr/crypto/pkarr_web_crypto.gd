@@ -38,7 +38,9 @@ const _JS := """
   const run = (cb, work) => {
     Promise.resolve()
       .then(() => {
-        if (!subtle) throw Object.assign(new Error('no crypto.subtle'), { name: 'NotSupportedError' });
+        if (!subtle) {
+          throw Object.assign(new Error('no crypto.subtle'), { name: 'NotSupportedError' });
+        }
         return work();
       })
       .then((r) => cb(r[0], r[1]), (e) => cb(-1, String((e && e.name) || e)));
@@ -99,7 +101,8 @@ static func is_possible() -> bool:
 
 
 ## [status, ""]: status 1 = valid, 0 = invalid, -1 = WebCrypto refused (see the class doc).
-static func verify(public_key: PackedByteArray, message: PackedByteArray, signature: PackedByteArray) -> Array:
+static func verify(public_key: PackedByteArray, message: PackedByteArray,
+		signature: PackedByteArray) -> Array:
 	var js: Object = bridge()
 	var api: Object = _api(js)
 	if api == null:
