@@ -7,8 +7,10 @@ extends Node
 ## to it and keeps it alive: if the sidecar dies, pending calls fail with a clear error, it is
 ## restarted with exponential back-off (1 s, 2 s, 4 s … at most 30 s) and the records it was
 ## keeping alive are published again. Web exports connect to
-## [code]pkarr/sidecar/web_url[/code] instead. Every call is a coroutine returning a
-## [PkarrResult]:
+## [code]pkarr/sidecar/web_url[/code] when it is set; without it, and on Android and iOS (or with
+## [code]pkarr/backend = relay[/code]), the same calls are answered in GDScript over pkarr HTTP
+## relays by [PkarrRelayBackend] (what needs a sidecar then fails with
+## [code]NEEDS_SIDECAR[/code]). Every call is a coroutine returning a [PkarrResult]:
 ## [codeblock]
 ## var key: PkarrResult = await Pkarr.generate_key("host")
 ## var published: PkarrResult = await Pkarr.publish([PkarrRecord.txt("_lobby", "v=1")], "host")
@@ -93,7 +95,10 @@ static func find_for(node: Node, preferred: Variant) -> PkarrService:
 
 func _init() -> void:
 	process_mode = Node.PROCESS_MODE_ALWAYS
-	_connection = PkarrConnection.new()
+	# Where no sidecar can run (or on request: pkarr/backend), a stand-in answering over relays
+	# (never in the editor: the dock drives a sidecar).
+	var relay := not Engine.is_editor_hint() and PkarrRelayBackend.choose() == "relay"
+	_connection = PkarrRelayBackend.new() if relay else PkarrConnection.new()
 	_connection.name = "Connection"
 	_connection.connected.connect(_on_connected)
 	_connection.disconnected.connect(disconnected.emit)
