@@ -144,14 +144,14 @@ static func _detect_webcrypto() -> void:
 
 
 ## Runs a pure-GDScript call on a worker thread when there are threads, else inline.
-func _run_pure(call: Callable) -> Variant:
+func _run_pure(job: Callable) -> Variant:
 	PkarrEd25519.prepare() # the tables are built on this (the main) thread
 	last_path = "gdscript"
 	var tree := Engine.get_main_loop() as SceneTree
 	if not use_threads or not OS.has_feature("threads") or tree == null:
-		return call.call()
+		return job.call()
 	var box: Array = [null]
-	var task: int = WorkerThreadPool.add_task(func() -> void: box[0] = call.call(), false,
+	var task: int = WorkerThreadPool.add_task(func() -> void: box[0] = job.call(), false,
 			"PkarrSignatures")
 	while not WorkerThreadPool.is_task_completed(task):
 		await tree.process_frame
