@@ -94,7 +94,7 @@ static func decode_point(bytes: PackedByteArray) -> Array:
 		return []
 	if not _is_canonical_y(bytes):
 		return []
-	var sign: int = bytes[31] >> 7
+	var x_sign: int = bytes[31] >> 7
 	var y: PackedInt64Array = _F.from_bytes(bytes)
 	var one: PackedInt64Array = _F.one()
 	var yy: PackedInt64Array = _F.sq(y)
@@ -109,9 +109,9 @@ static func decode_point(bytes: PackedByteArray) -> Array:
 			return []
 		x = _F.mul(x, _T.SQRT_M1)
 	var x_bytes: PackedByteArray = _F.to_bytes(x)
-	if sign == 1 and x_bytes == PackedByteArray(PkarrScalar25519.ZERO32):
+	if x_sign == 1 and x_bytes == PackedByteArray(PkarrScalar25519.ZERO32):
 		return []
-	if (x_bytes[0] & 1) != sign:
+	if (x_bytes[0] & 1) != x_sign:
 		x = _F.carry(_F.neg(x))
 	return [x, _F.carry(y), one, _F.mul(x, y)]
 
@@ -241,7 +241,7 @@ static func _double_scalar_mul(k: PackedByteArray, p: Array, s: PackedByteArray)
 	var p2c: Array = _cached(p2)
 	var odd_p: Array = [_cached(p)] # odd_p[j] = (2j + 1)·P
 	var cur: Array = p
-	for j in 7:
+	for _j in 7:
 		cur = _add(cur, p2c, false, false)
 		odd_p.append(_cached(cur))
 	var top: int = naf_k.size() - 1

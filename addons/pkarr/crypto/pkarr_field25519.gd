@@ -103,7 +103,7 @@ static func equal(f: PackedInt64Array, g: PackedInt64Array) -> bool:
 ## f^(2^n) (n ≥ 1).
 static func sq_times(f: PackedInt64Array, n: int) -> PackedInt64Array:
 	var r: PackedInt64Array = sq(f)
-	for i in n - 1:
+	for _i in n - 1:
 		r = sq(r)
 	return r
 
@@ -140,7 +140,7 @@ static func pow22523(f: PackedInt64Array) -> PackedInt64Array:
 ## as ·19 (the value is unchanged modulo p and ends below 2^255).
 static func _floor_carry(f: PackedInt64Array) -> PackedInt64Array:
 	var h: PackedInt64Array = f.duplicate()
-	for round in 4:
+	for _pass in 4:
 		var c: int = 0
 		for i in 10:
 			var width: int = _LIMB_BITS[i]

@@ -43,7 +43,7 @@ static func hash(data: PackedByteArray) -> PackedByteArray:
 	var n: int = data.size()
 	var padded: PackedByteArray = data.duplicate()
 	padded.append(0x80)
-	var total: int = ((n + 17 + 127) / 128) * 128
+	var total: int = ((n + 17 + 127) >> 7) << 7 # whole 128-byte blocks
 	padded.resize(total) # zero fill
 	var bits: int = n * 8
 	for i in 8:
