@@ -5,6 +5,7 @@
  * and strictness on both paths; PkarrScrypt against RFC 7914 and the sidecar's short-code
  * fingerprints. The GDScript suites live in test/godot/projects/crypto/tests.
  */
+import { createPrivateKey, createPublicKey, randomBytes, randomInt, sign } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keypair } from '../sidecar/src/core/keys.ts';
@@ -18,6 +19,23 @@ const CRYPTO = join(REPO_ROOT, 'addons', 'pkarr', 'crypto');
 
 afterAll(closeBrowser);
 
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** Random keys and messages signed by Node's Ed25519, for the suite node_crosscheck_test.gd. */
+function nodeCases(count: number): { seed: string; public_key: string; message: string; signature: string }[] {
+  return Array.from({ length: count }, () => {
+    const seed = randomBytes(32);
+    const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+    const message = randomBytes(randomInt(0, 400));
+    return {
+      seed: seed.toString('hex'),
+      public_key: createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(12).toString('hex'),
+      message: message.toString('hex'),
+      signature: sign(null, message, key).toString('hex'),
+    };
+  });
+}
+
 describe('addons/pkarr/crypto in the web engine', () => {
   it('passes every crypto suite', async () => {
     const shortCodes = await Promise.all(
@@ -27,7 +45,7 @@ describe('addons/pkarr/crypto in the web engine', () => {
       })),
     );
     const r = await runGodotTests({
-      config: { short_codes: shortCodes },
+      config: { short_codes: shortCodes, node_cases: nodeCases(40) },
       project: PROJECT,
       // Only the crypto folder: it depends on nothing else of the addon.
       mounts: { 'res://addons/pkarr/crypto': CRYPTO },
@@ -37,6 +55,6 @@ describe('addons/pkarr/crypto in the web engine', () => {
     });
     if (process.env.PKARR_CRYPTO_SHOW) console.log(r.lines.map((l) => `${l.ms} ${l.text}`).join('\n'));
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
-    expect(r.passed).toBe(27);
+    expect(r.passed).toBe(30);
   }, 300_000);
 });
