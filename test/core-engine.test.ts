@@ -42,6 +42,8 @@ const EXPECTED = [
   'keys: test_directory_slot_keys_match_the_sidecar',
   'keys: test_short_code_slot_key_matches_the_sidecar',
   'keys: test_curve_points',
+  'scrypt: test_short_codes_of_host_keys_match_the_sidecar',
+  'scrypt: test_a_slot_names_the_host_whose_fingerprint_is_the_code',
 ];
 
 afterAll(closeBrowser);

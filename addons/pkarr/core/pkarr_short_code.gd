@@ -3,9 +3,10 @@ extends RefCounted
 ## Short invite codes (docs/lobby.md "Short invite codes"), the parts that need no scrypt:
 ## reading what a player typed, the [code]XXXXX-XXXXX[/code] form, the code of a fingerprint,
 ## and the host keys a code's slot record names ([code]_lobby-host TXT "<host z32>"[/code]).
-## The slot's key seed is [method PkarrPublicSeeds.short_code_slot_seed]. A joiner must take
-## a candidate only when its fingerprint (scrypt of the key, N = 2^14, r = 8, p = 1, 7 bytes,
-## salt [code]pkarr-godot-short-code:v1[/code]) IS the code; that scrypt is not in this core.
+## The slot's key seed is [method PkarrPublicSeeds.short_code_slot_seed]. A joiner takes a
+## candidate only when its fingerprint (scrypt of the key, N = 2^14, r = 8, p = 1, 7 bytes, salt
+## [code]pkarr-godot-short-code:v1[/code]; [PkarrScrypt] of addons/pkarr/crypto, browser only)
+## IS the code: [method code_of], [method host_of_slot].
 
 ## Crockford base32: digits and letters without I, L, O, U.
 const ALPHABET := "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -74,3 +75,28 @@ static func slot_candidates(records: Array, slot_z32: String, is_valid_point: Ca
 				continue
 			keys.append(text)
 	return keys
+
+
+
+## The canonical short code of a 32-byte host key, through [PkarrScrypt] (a coroutine: await it).
+## Failure: the scrypt error ([code]SCRYPT_UNAVAILABLE[/code] outside a browser,
+## [code]INVALID_ARGUMENT[/code] for a key that is not 32 bytes, ...).
+static func code_of(scrypt: PkarrScrypt, host_key: PackedByteArray) -> PkarrResult:
+	var fingerprint: PackedByteArray = await scrypt.short_code_fingerprint(host_key)
+	if fingerprint.is_empty():
+		return PkarrResult.failure(scrypt.last_error, scrypt.last_error_message)
+	return PkarrResult.success(encode(fingerprint))
+
+
+## The first candidate (z32) of a (verified) slot packet whose fingerprint is [param canonical]
+## (a coroutine: await it). Success value: the host key, or "" when no candidate has the code (the
+## slot was overwritten by someone else); failure: the scrypt error of [method code_of].
+static func host_of_slot(scrypt: PkarrScrypt, records: Array, slot_z32: String, canonical: String,
+		is_valid_point: Callable = Callable()) -> PkarrResult:
+	for key: String in slot_candidates(records, slot_z32, is_valid_point):
+		var code: PkarrResult = await code_of(scrypt, PkarrZ32.decode(key).value)
+		if not code.is_ok():
+			return code
+		if code.value == canonical:
+			return PkarrResult.success(key)
+	return PkarrResult.success("")

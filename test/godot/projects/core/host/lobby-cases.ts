@@ -3,6 +3,7 @@
  * sidecar's own lobby code (signLobby, parseLobby, lobbyToJson, readSlot, solvePow, ...).
  */
 import { createHash } from 'node:crypto';
+import { PublicKey } from '../../../../../sidecar/src/core/keys.ts';
 import type { DnsRecord } from '../../../../../sidecar/src/core/records.ts';
 import { SignedPacket } from '../../../../../sidecar/src/core/signed-packet.ts';
 import { z32Encode } from '../../../../../sidecar/src/core/z32.ts';
@@ -13,7 +14,7 @@ import { lobbyErrorReason } from '../../../../../sidecar/src/lobby/lobby-errors.
 import { checkFoundLobby } from '../../../../../sidecar/src/lobby/lobby-lookup.ts';
 import { parseLobby, signLobby, type LobbyInfo } from '../../../../../sidecar/src/lobby/lobby-record.ts';
 import { publicKeypairOf } from '../../../../../sidecar/src/lobby/public-keypair.ts';
-import { encodeShortCode, parseShortCode, shortCodeSlotKeypair, slotCandidates, SHORT_CODE_SLOT_PREFIX } from '../../../../../sidecar/src/lobby/short-code.ts';
+import { encodeShortCode, hostOfSlot, parseShortCode, shortCodeOf, shortCodeSlotKeypair, slotCandidates, SHORT_CODE_SLOT_PREFIX } from '../../../../../sidecar/src/lobby/short-code.ts';
 import { lobbyTopic } from '../../../../../sidecar/src/lobby/topic.ts';
 import { lobbyToJson } from '../../../../../sidecar/src/rpc/lobby-methods.ts';
 import { recordsFromJson } from '../../../../../sidecar/src/rpc/record-json.ts';
@@ -136,7 +137,7 @@ async function directory(): Promise<Json> {
   };
 }
 
-function shortCodes(random: () => number): Json {
+async function shortCodes(random: () => number): Promise<Json> {
   const inputs = ['K7M4Q-X9PT2', 'k7m4q x9pt2', ' K7M4QX9PT2 ', 'OILOO-ILOIL', 'K7M4Q-X9PTU', 'K7M4Q-X9PT', 'K7M4Q-X9PT23', '', 'K7M4Q--X9PT2', 'K7M4Q_X9PT2', `${'-'.repeat(35)}K7M4QX9PT2`];
   const parsed = inputs.map((input) => ({ input, canonical: parseShortCode(input) ?? '' }));
   const encoded = Array.from({ length: 20 }, () => {
@@ -151,7 +152,11 @@ function shortCodes(random: () => number): Json {
     { type: 'TXT', name: '_lobby-host', ttl: 300, strings: [keys[1]!, keys[2]!, keys[3]!, keys[4]!] },
   ];
   const packet = SignedPacket.sign(slot, records, { timestamp: TS });
+  const codes = await Promise.all(keys.slice(0, 3).map(async (k) => ({ key: k, code: await shortCodeOf(PublicKey.parse(k)) })));
+  const unlisted = await shortCodeOf(keypairOf('short-unlisted').publicKey);
+  const host = await hostOfSlot(packet, codes[2]!.code);
   return {
+    codes, unlisted, hostOfSlot: host?.z32 ?? '',
     parsed, encoded, slotZ32: slot.publicKey.z32, body: hex(packet.toRelayPayload()),
     candidates: slotCandidates(packet).map((k) => k.z32),
     slotSeed: { canonical: 'K7M4QX9PT2', seed: hex(createHash('sha256').update(SHORT_CODE_SLOT_PREFIX + 'K7M4QX9PT2').digest()), z32: publicKeypairOf(SHORT_CODE_SLOT_PREFIX + 'K7M4QX9PT2').publicKey.z32 },
@@ -161,5 +166,5 @@ function shortCodes(random: () => number): Json {
 /** Every lobby-side case. */
 export async function lobbyCases(random: () => number): Promise<Json> {
   const topics = [['demo', '1.0'], ['com.example.tanks', '2.3.1+b7']].map(([game, version]) => ({ game, version, hex: hex(lobbyTopic(game!, version!)) }));
-  return { lobbies: lobbies(), directory: await directory(), shortCodes: shortCodes(random), topics };
+  return { lobbies: lobbies(), directory: await directory(), shortCodes: await shortCodes(random), topics };
 }
