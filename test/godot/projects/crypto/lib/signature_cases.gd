@@ -168,3 +168,32 @@ func test_signs_and_verifies_its_own_signatures() -> void:
 		var signature: PackedByteArray = await s.sign(seed, msg)
 		assert_eq(signature, PkarrEd25519.sign(seed, msg), "both paths sign alike (%d bytes)" % n)
 		assert_true(await s.verify(public_key, msg, signature), "%d-byte message" % n)
+
+
+func test_many_calls_in_flight_all_complete_correctly() -> void:
+	timeout_sec = 60.0
+	var s := _signatures()
+	var vectors: Array = CryptoVectors.load_list("rfc8032")
+	var state: Dictionary = {"done": 0, "wrong": []}
+	var started: int = 0
+	for round_index in 4:
+		for v: Dictionary in vectors:
+			_check_one(s, v, round_index % 2 == 1, state)
+			started += 1
+	var finished: bool = await wait_until(func() -> bool: return state["done"] == started, 50.0)
+	assert_true(finished, "all %d calls completed" % started)
+	assert_eq(state["wrong"], [], "every call gave the right answer")
+
+
+func _check_one(s: PkarrSignatures, v: Dictionary, tamper: bool, state: Dictionary) -> void:
+	var msg: PackedByteArray = CryptoVectors.hex(v["message"])
+	var signature: PackedByteArray = CryptoVectors.hex(v["signature"])
+	if tamper:
+		signature = CryptoVectors.flipped(signature, 10)
+	var ok: bool = await s.verify(CryptoVectors.hex(v["public_key"]), msg, signature)
+	if ok == tamper:
+		state["wrong"].append("verify %s tampered=%s" % [v["name"], tamper])
+	var signed: PackedByteArray = await s.sign(CryptoVectors.hex(v["seed"]), msg)
+	if signed.hex_encode() != v["signature"]:
+		state["wrong"].append("sign %s" % v["name"])
+	state["done"] += 1
