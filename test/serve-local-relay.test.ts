@@ -93,7 +93,7 @@ describe('serve: the local pkarr relay', () => {
 
     // Tampered bytes are refused, as a relay must.
     const tampered = other.toRelayPayload().slice();
-    tampered[tampered.length - 1] ^= 1;
+    tampered[tampered.length - 1]! ^= 1;
     expect((await fetch(`${relay}/${other.publicKey.z32}`, { method: 'PUT', body: tampered })).status).toBe(400);
   });
 
