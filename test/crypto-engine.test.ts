@@ -1,9 +1,10 @@
 /**
  * addons/pkarr/crypto in the real Godot 4.6 web engine (headless Chromium): PkarrSha512 against
  * FIPS 180-2 vectors, PkarrEd25519 (pure GDScript) and the WebCrypto path of PkarrSignatures
- * against the RFC 8032 §7.1 vectors and the pkarr vectors of shared/pkarr-spec.md §6, tampering
- * and strictness on both paths; PkarrScrypt against RFC 7914 and the sidecar's short-code
- * fingerprints. The GDScript suites live in test/godot/projects/crypto/tests.
+ * against the RFC 8032 §7.1 vectors and the pkarr spec's test vectors (vectors/pkarr.json of the
+ * crypto project; test/signed-packet.test.ts checks the same on the sidecar), tampering and
+ * strictness on both paths; PkarrScrypt against RFC 7914 and the sidecar's short-code fingerprints.
+ * The GDScript suites live in test/godot/projects/crypto/tests.
  */
 import { createPrivateKey, createPublicKey, randomBytes, randomInt, sign } from 'node:crypto';
 import { join } from 'node:path';
