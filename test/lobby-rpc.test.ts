@@ -123,7 +123,12 @@ describe('lobby.* methods', () => {
     expect(refreshed['count']).toBe(1);
     expect(player.notifications.slice(before).map((n) => n.method)).toEqual(['lobby.updated', 'lobby.refreshed']);
     expect(await player.next('lobby.updated')).toMatchObject({ watchId, index: 0, lobby: { players: 2, name: 'Renamed' } });
-    expect(await player.next('lobby.refreshed')).toMatchObject({ watchId, count: 1, stats: { lobbies: 1 } });
+    const second = await player.next('lobby.refreshed');
+    expect(second).toMatchObject({ watchId, count: 1, stats: { lobbies: 1 } });
+    // Round-trip times that changed since the events: only of listed lobbies, only measurements.
+    const rtts = second['rtts'] as Record<string, unknown>;
+    expect(Object.keys(rtts).every((k) => k === hosted['publicKey'])).toBe(true);
+    expect(Object.values(rtts).every((v) => typeof v === 'number' && v > 0)).toBe(true);
 
     const hostedList = (await host.call('lobby.hosted'))['result'] as Json[];
     expect(hostedList).toMatchObject([{ key: 'host', lobby: { name: 'Renamed' } }]);

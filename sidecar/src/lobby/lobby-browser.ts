@@ -19,8 +19,9 @@
  * and places a found or updated lobby at `positionOf(key)` (rpc: `index`), it never diffs or sorts.
  *
  * Each lobby carries the round-trip time to its host (`rttMs`), measured when its beacon is fetched
- * (beacon-client.ts: the TCP handshake); the last measurement is kept while other sources deliver
- * the lobby, and it is null for a host this browser never contacted (directory, known keys, LAN).
+ * (beacon-client.ts: the TCP handshake): the lowest of its last RTT_SAMPLES measurements (a busy
+ * event loop only ever adds to a measurement), kept while other sources deliver the lobby; null for
+ * a host this browser never contacted (directory, known keys, LAN).
  */
 import { EventEmitter } from 'node:events';
 import { isPkarrError } from '../core/errors.ts';
@@ -48,11 +49,15 @@ export interface BrowsedLobby extends Lobby {
   /** Source `lan`: the address the announcement came from. */
   lanAddress?: string;
   /**
-   * Round-trip time to the host in ms: the last TCP handshake with its beacon; null when this
-   * browser never contacted the host (found through the directory, a known key or the LAN only).
+   * Round-trip time to the host in ms: the lowest of the last RTT_SAMPLES TCP handshakes with its
+   * beacon; null when this browser never contacted the host (found through the directory, a known
+   * key or the LAN only).
    */
   rttMs: number | null;
 }
+
+/** Beacon measurements a lobby's round-trip time is the lowest of. */
+export const RTT_SAMPLES = 4;
 
 export type LostReason = 'closed' | 'expired' | 'gone' | 'filtered';
 
@@ -158,6 +163,8 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
   #filters: LobbyFilters;
   #sort: LobbySort;
   #known: PublicKey[];
+  /** The last RTT_SAMPLES round-trip measurements by key. */
+  readonly #rtt = new Map<string, number[]>();
   #running: Promise<BrowseResult> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #unlisten: (() => void) | null = null;
@@ -287,8 +294,8 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     };
     const client = this.#options.client;
     const confirm = this.#options.confirm === true && client !== null;
-    const onTopicLobby = (lobby: Lobby, beacon: { host: string; port: number }, rttMs: number): void => {
-      const browsed: BrowsedLobby = { ...lobby, source: 'topic', beacon, rttMs };
+    const onTopicLobby = (lobby: Lobby, beacon: { host: string; port: number }, measured: number): void => {
+      const browsed: BrowsedLobby = { ...lobby, source: 'topic', beacon, rttMs: this.#measured(lobby.publicKey.z32, measured) };
       if (!confirm) return accept(browsed);
       const check = this.#resolveLobby(browsed.publicKey, 'known').then((resolved) => {
         if (!resolved.ok) { unconfirmed++; return; }
@@ -419,6 +426,14 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
         if (entry.visible) this.emit('lost', entry.lobby, 'gone');
       }
     }
+    for (const key of [...this.#rtt.keys()]) if (!this.#entries.has(key)) this.#rtt.delete(key);
+  }
+
+  /** Records a beacon measurement of `z32`; the lobby's round-trip time: the lowest recent one. */
+  #measured(z32: string, ms: number): number {
+    const samples = [...(this.#rtt.get(z32) ?? []), ms].slice(-RTT_SAMPLES);
+    this.#rtt.set(z32, samples);
+    return Math.min(...samples);
   }
 }
 

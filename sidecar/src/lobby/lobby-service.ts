@@ -69,7 +69,8 @@ export interface LobbyServiceOptions {
 export type WatchEvent =
   | { type: 'found' | 'updated'; watchId: string; lobby: BrowsedLobby; index: number }
   | { type: 'lost'; watchId: string; lobby: BrowsedLobby; reason: LostReason }
-  | { type: 'refreshed'; watchId: string; result: BrowseResult };
+  /** `rtts`: the round-trip times (ms, by key) that changed since the subscriber last received them. */
+  | { type: 'refreshed'; watchId: string; result: BrowseResult; rtts: Record<string, number> };
 
 export type BrowseRequest = Omit<LobbyBrowserOptions, 'dht' | 'client' | 'lan'>;
 
@@ -277,9 +278,22 @@ export class LobbyService {
     const id = `w${this.#nextWatch++}`;
     const browser = this.#browser(request);
     const position = (lobby: BrowsedLobby): number => browser.positionOf(lobby.publicKey.z32);
-    browser.on('found', (lobby) => emit({ type: 'found', watchId: id, lobby, index: position(lobby) }));
-    browser.on('updated', (lobby) => emit({ type: 'updated', watchId: id, lobby, index: position(lobby) }));
-    browser.on('lost', (lobby, reason) => emit({ type: 'lost', watchId: id, lobby, reason }));
+    // The round-trip time the subscriber holds for each listed lobby (sent with found/updated).
+    const sentRtt = new Map<string, number | null>();
+    const sent = (lobby: BrowsedLobby): BrowsedLobby => { sentRtt.set(lobby.publicKey.z32, lobby.rttMs); return lobby; };
+    browser.on('found', (lobby) => emit({ type: 'found', watchId: id, lobby: sent(lobby), index: position(lobby) }));
+    browser.on('updated', (lobby) => emit({ type: 'updated', watchId: id, lobby: sent(lobby), index: position(lobby) }));
+    browser.on('lost', (lobby, reason) => { sentRtt.delete(lobby.publicKey.z32); emit({ type: 'lost', watchId: id, lobby, reason }); });
+    /** The listed lobbies whose round-trip time changed since the subscriber last received it. */
+    const newRtts = (result: BrowseResult): Record<string, number> => {
+      const rtts: Record<string, number> = {};
+      for (const lobby of result.lobbies) {
+        const z32 = lobby.publicKey.z32;
+        if (lobby.rttMs !== null && sentRtt.get(z32) !== lobby.rttMs) rtts[z32] = lobby.rttMs;
+        sentRtt.set(z32, lobby.rttMs);
+      }
+      return rtts;
+    };
     let reported: Promise<BrowseResult> | null = null;
     const refresh = (): Promise<BrowseResult> => {
       const running = browser.refresh(); // the running refresh when one is under way
@@ -287,7 +301,7 @@ export class LobbyService {
         reported = running;
         // Registered before the caller's own continuation: `refreshed` goes out before an answer.
         running.then((result) => {
-          if (this.#watches.has(id)) emit({ type: 'refreshed', watchId: id, result });
+          if (this.#watches.has(id)) emit({ type: 'refreshed', watchId: id, result, rtts: newRtts(result) });
         }, () => undefined);
       }
       return running;

@@ -377,7 +377,7 @@ function eventToNotification(event: WatchEvent): [string, Record<string, unknown
     case 'lost':
       return ['lobby.lost', { watchId: event.watchId, publicKey: event.lobby.publicKey.z32, reason: event.reason }];
     case 'refreshed':
-      return ['lobby.refreshed', { watchId: event.watchId, ...refreshedToJson(event.result) }];
+      return ['lobby.refreshed', { watchId: event.watchId, ...refreshedToJson(event.result), rtts: event.rtts }];
   }
 }
 
