@@ -37,6 +37,8 @@ signal lobby_updated(lobby: PkarrLobby)
 ## [method get_lost_reason]).
 signal lobby_lost(public_key: String, reason: String)
 ## Emitted after each refresh (periodic or [method refresh]); [param count] lobbies are visible.
+## The lobbies' [member PkarrLobby.rtt_ms] may have changed (they are updated in place): a list
+## showing round trips redraws here.
 signal refreshed(count: int)
 ## Emitted when watching or refreshing failed; [member PkarrResult.error_message] says why.
 signal failed(result: PkarrResult)
@@ -325,7 +327,11 @@ func _on_notification(method: String, params: Variant) -> void:
 			else:
 				_remove(key, PkarrJson.to_text(data.get("reason"), "gone"))
 		"lobby.refreshed":
+			# Round-trip times that changed, updated in place (not worth a lobby_updated each).
+			var rtts := PkarrJson.to_dict(data.get("rtts"))
+			_list.set_rtts(rtts)
 			if _next != null:
+				_next.set_rtts(rtts)
 				var rebuilt := _next
 				_next = null
 				_replace_list(rebuilt)

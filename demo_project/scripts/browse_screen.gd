@@ -13,6 +13,7 @@ func _ready() -> void:
 	_browser.lobby_found.connect(func(_lobby: PkarrLobby) -> void: _rebuild())
 	_browser.lobby_updated.connect(func(_lobby: PkarrLobby) -> void: _rebuild())
 	_browser.lobby_lost.connect(func(_key: String, _reason: String) -> void: _rebuild())
+	_browser.refreshed.connect(func(_count: int) -> void: _rebuild())  # round trips change
 	_browser.failed.connect(func(failure: PkarrResult) -> void:
 		_status.text = failure.error_message)
 	_refresh_button.pressed.connect(_browser.refresh)

@@ -36,6 +36,16 @@ func place(lobby: PkarrLobby, index: int) -> bool:
 	return known
 
 
+## Sets [member PkarrLobby.rtt_ms] of the listed lobbies named in [param rtts]
+## ([code]{public key: ms}[/code], a watch's [code]lobby.refreshed[/code]), in place.
+func set_rtts(rtts: Dictionary) -> void:
+	for key: Variant in rtts:
+		var lobby: PkarrLobby = _by_key.get(str(key))
+		var ms: Variant = rtts[key]
+		if lobby != null and (ms is float or ms is int) and ms > 0:
+			lobby.rtt_ms = float(ms)
+
+
 ## Takes the lobby of [param key] out; [code]true[/code] when it was listed.
 func remove(key: String) -> bool:
 	if not _by_key.erase(key):

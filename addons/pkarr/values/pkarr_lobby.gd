@@ -71,10 +71,11 @@ var source: String = ""
 ## For [code]lan[/code] lobbies: the address the host's announcement came from (empty otherwise).
 var lan_address: String = ""
 ## Round-trip time to the host in milliseconds (what a lobby list shows as the ping), measured
-## by the browser when it fetched the lobby from the host's beacon (the TCP handshake), as of
-## the last [signal PkarrLobbyBrowser.lobby_found] or [signal PkarrLobbyBrowser.lobby_updated].
-## [constant RTT_UNKNOWN] when the host was never contacted: found through the lobby
-## directory, a known key or the LAN only, and for lobbies got by code. See [method has_rtt].
+## by the browser when it fetches the lobby from the host's beacon (the TCP handshake; the
+## lowest of the last 4). A [PkarrLobbyBrowser] keeps it current in place after each refresh
+## ([signal PkarrLobbyBrowser.refreshed]). [constant RTT_UNKNOWN] when the host was never
+## contacted: found through the lobby directory, a known key or the LAN only, and for lobbies
+## got by code. See [method has_rtt].
 var rtt_ms: float = RTT_UNKNOWN
 ## When the record was signed, in microseconds since the Unix epoch, as a decimal string.
 var timestamp: String = ""

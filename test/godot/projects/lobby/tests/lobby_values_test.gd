@@ -177,6 +177,14 @@ func test_browser_applies_watch_events_at_the_sidecars_positions() -> void:
 	assert_eq(browser.get_lost_reason("bob"), "closed")
 	assert_null(browser.get_lobby("bob"))
 	assert_eq(browser.get_lobby("  pk:%s " % KEY).name, "Alice's room", "found by invite code too")
+	# A refresh's new round-trip times land in place, on the very objects the game holds.
+	var alice := browser.get_lobby(KEY)
+	assert_eq(alice.rtt_ms, 38.25)
+	events.clear()
+	event.call("lobby.refreshed", {"count": 2, "stats": {}, "rtts": {KEY: 7.5, "cat": "fast",
+			"nobody": 3}})
+	assert_eq([alice.rtt_ms, browser.get_lobby("cat").rtt_ms], [7.5, 12.0])
+	assert_eq(events, ["refreshed 2"] as Array[String], "no lobby_updated for a round trip")
 	events.clear()
 	event.call("lobby.found", {"watchId": "w1", "index": 0, "lobby": _lobby_data()})
 	browser._on_notification("lobby.found", {"watchId": "w9", "index": 0,
