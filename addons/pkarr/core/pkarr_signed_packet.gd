@@ -1,6 +1,6 @@
 class_name PkarrSignedPacket
 extends RefCounted
-## The signed packet's byte layouts (pkarr-spec §1), I/O-free and without crypto:
+## The signed packet's byte layouts (as pkarr defines them), I/O-free and without crypto:
 ## [codeblock]
 ## canonical     public_key(32) ‖ signature(64) ‖ timestamp u64 BE µs(8) ‖ dns(≤1000)
 ## relay body    signature(64) ‖ timestamp(8) ‖ dns          (72..1072 bytes, the HTTP body)

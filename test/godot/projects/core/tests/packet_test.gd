@@ -26,7 +26,8 @@ func test_relay_bodies_split_like_the_sidecar() -> void:
 
 func test_spec_vectors_v1_v2_v3() -> void:
 	var cases: Array = CoreCases.all()["packets"]["ok"]
-	# pkarr-spec §6.2: the same records, compressed, give these exact DNS bytes.
+	# The reference's V1-V3 (as in test/signed-packet.test.ts): the same records, compressed,
+	# give these exact DNS bytes.
 	assert_eq((cases[1] as Dictionary)["dns"], "000080000000000200000000343870696e787867717334316e346169646964656e773561707170317572666d7a647a7472386a74346162726b646e34333565776f00000100010000000000040101010103666f6fc00c001000010000001e000403626172")
 	assert_eq((cases[2] as Dictionary)["dns"], "000080000000000000000000")
 	assert_true(((cases[1] as Dictionary)["signature"] as String).begins_with("0dbaf72a4434328e"))

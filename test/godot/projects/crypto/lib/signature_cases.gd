@@ -5,7 +5,7 @@ extends PkarrTestCase
 
 ## L, the group order, little-endian (for S + L: same value mod L, not canonical).
 const L_HEX := "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
-## pkarr-spec §6.1 B: a 32-byte string that is not a curve point (pkarr rejects the key).
+## Not a curve point (32 bytes): pkarr refuses it as a key (also in test/signed-packet.test.ts).
 const OFF_CURVE_HEX := "6482a31e25b0007a31038ae9a2d3835afa10df86366fb3c4bacaf70a1e9f5867"
 ## y = p + 1 (the non-canonical twin of the identity's encoding 01 00 .. 00).
 const NON_CANONICAL_Y_HEX := "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
@@ -55,7 +55,7 @@ func test_pkarr_vectors_sign_and_verify_the_bep44_signable() -> void:
 	timeout_sec = 60.0
 	var s := _signatures()
 	var vectors: Array = CryptoVectors.load_list("pkarr")
-	assert_eq(vectors.size(), 5, "pkarr-spec §6.1 D, §6.2 V1-V3, §6.1 E")
+	assert_eq(vectors.size(), 5, "the JS 1.3.0 packet, V1-V3, BEP44 test 1")
 	for v: Dictionary in vectors:
 		var public_key: PackedByteArray = CryptoVectors.hex(v["public_key"])
 		var signable: PackedByteArray = CryptoVectors.hex(v["signable"])
@@ -73,7 +73,7 @@ func test_pkarr_vectors_sign_and_verify_the_bep44_signable() -> void:
 func test_tampered_message_signature_and_key_are_rejected() -> void:
 	timeout_sec = 60.0
 	var s := _signatures()
-	var v: Dictionary = CryptoVectors.load_list("pkarr")[1] # §6.2 V1
+	var v: Dictionary = CryptoVectors.load_list("pkarr")[1] # V1
 	var public_key: PackedByteArray = CryptoVectors.hex(v["public_key"])
 	var msg: PackedByteArray = CryptoVectors.hex(v["signable"])
 	var signature: PackedByteArray = CryptoVectors.hex(v["signature"])
@@ -150,7 +150,7 @@ func test_bad_seeds_give_an_empty_result_and_a_code() -> void:
 	assert_eq(s.last_error, PkarrSignatures.ERR_INVALID_SEED)
 	var good: PackedByteArray = await s.public_key_from_seed(CryptoVectors.hex("00".repeat(32)))
 	assert_eq(good.hex_encode(), "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29",
-			"pkarr-spec §6.1 C: the zero seed")
+			"the zero seed's public key, as pkarr derives it")
 	assert_eq(s.last_error, "", "a success clears the error")
 
 
