@@ -181,7 +181,7 @@ func status_json() -> Dictionary:
 ## Coroutine: the sidecar's [code]resolve[/code]: [code]{publicKey, found, records, timestamp,
 ## source, relay?, ageSeconds, size}[/code] ([code]found: false[/code] when no relay has it).
 func resolve(key_text: String, policy: String = "CacheFirst") -> PkarrResult:
-	var parsed := PkarrZ32.parse_public_key(key_text.strip_edges())
+	var parsed := PkarrKeyDerivation.parse_public_key(key_text.strip_edges())
 	if not parsed.is_ok():
 		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, parsed.error_message,
 				{"field": "publicKey", "code": parsed.error_code})

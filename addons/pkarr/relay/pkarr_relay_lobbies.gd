@@ -7,9 +7,9 @@ extends RefCounted
 ## carrying [code]error_data.lobbyError[/code] ([code]NO_LOBBY[/code], [code]LOBBY_CLOSED[/code],
 ## [code]LOBBY_EXPIRED[/code], [code]NOT_A_LOBBY[/code], [code]OTHER_GAME[/code], ...).
 ##
-## Not here: short codes ([code]XXXXX-XXXXX[/code]) fail with [code]NEEDS_SIDECAR[/code] (their
-## slot key is stretched with scrypt, which the addon does not have in GDScript); topics (BEP5
-## beacons need the DHT); punched paths ([code]lobby.join[/code] to a host behind a NAT).
+## Short codes ([code]XXXXX-XXXXX[/code]) work in browsers ([PkarrRelayShortCodes]; elsewhere
+## [code]NEEDS_SIDECAR[/code]). Not here: topics (BEP5 beacons need the DHT), punched paths
+## ([code]lobby.join[/code] to a host behind a NAT), short codes in [code]knownKeys[/code].
 
 ## Directory slots read per window (the sidecar's default).
 const DIRECTORY_SLOTS := PkarrPublicSeeds.DEFAULT_DIRECTORY_SLOTS
@@ -20,11 +20,12 @@ const MAX_KNOWN_KEYS := 256
 
 var _backend: PkarrRelayBackend = null
 var _slot_keys: Dictionary = {}
-var _short_code := RegEx.create_from_string("^[0-9A-Za-z]{5}-?[0-9A-Za-z]{5}$")
+var _short_codes: PkarrRelayShortCodes = null
 
 
 func _init(backend: PkarrRelayBackend) -> void:
 	_backend = backend
+	_short_codes = PkarrRelayShortCodes.new(backend)
 
 
 ## Coroutine: answers [code]lobby.get[/code], [code]lobby.browse[/code] or [code]lobby.join[/code].
@@ -40,16 +41,18 @@ func request(method: String, params: Dictionary) -> PkarrResult:
 	return PkarrResult.failure(PkarrResult.METHOD_NOT_FOUND, "unknown method %s" % method)
 
 
-## Coroutine: the lobby JSON behind [param code] (any form of the host's key), checked against
-## [param game] / [param game_version] (empty: not checked), fresh and open (unless
+## Coroutine: the lobby JSON behind [param code] (any form of the host's key, or a short code),
+## checked against [param game] / [param game_version] (empty: not checked), fresh and open (unless
 ## [param allow_closed]). A cached record that is closed, stale or older than its TTL is asked
 ## for again from the network, as the sidecar does.
 func get_lobby(code: String, game: String, game_version: String, allow_closed: bool = false) -> PkarrResult:
 	var text := code.strip_edges()
-	if _short_code.search(text) != null and not text.begins_with("pk:"):
-		return PkarrResult.failure(PkarrRelayBackend.NEEDS_SIDECAR,
-				"short code %s: looking it up needs the sidecar (scrypt); use the long invite code (pk:...)" % text)
-	var parsed := PkarrZ32.parse_public_key(text)
+	var parsed := PkarrKeyDerivation.parse_public_key(text)
+	if not parsed.is_ok() and PkarrRelayShortCodes.is_short_code(text):
+		var host := await _short_codes.host_of(text)
+		if not host.is_ok():
+			return host
+		parsed = PkarrKeyDerivation.parse_public_key(host.value)
 	if not parsed.is_ok():
 		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, parsed.error_message,
 				{"field": "code", "code": parsed.error_code})
@@ -68,8 +71,8 @@ func get_lobby(code: String, game: String, game_version: String, allow_closed: b
 
 ## Coroutine: [code]lobby.browse[/code] over the lobby directory of [code]game[/code] /
 ## [code]gameVersion[/code] (current and previous window, [constant DIRECTORY_SLOTS] slots
-## each) and [code]knownKeys[/code]; open, fresh lobbies of that version, newest first by
-## default. [code]{lobbies, stats}[/code] with [code]stats.directory[/code] and
+## each) and [code]knownKeys[/code]; open, fresh lobbies of that version, most players first
+## (then by name, the sidecar's default sort). [code]{lobbies, stats}[/code] with [code]stats.directory[/code] and
 ## [code]stats.known[/code] in the sidecar's shape (fields it cannot fill are 0).
 func browse(params: Dictionary) -> PkarrResult:
 	var game := str(params.get("game", ""))
@@ -198,7 +201,8 @@ func _read_directory(game: String, version: String, stats: Dictionary, hosts: Di
 			if not bool(found.value.get("found", false)):
 				continue
 			stats["slotsFound"] += 1
-			var read := PkarrDirectorySlot.read(found.value["records"], slot_key, game, version, w)
+			var read := PkarrDirectorySlot.read(found.value["records"], slot_key, game, version, w,
+					PkarrDirectorySlot.POW_BITS, PkarrKeyDerivation.is_valid_point)
 			stats["entries"] += int(read["total"])
 			for why: String in read["rejected"]:
 				stats["rejected"][why] = int(stats["rejected"].get(why, 0)) + int(read["rejected"][why])
@@ -210,14 +214,13 @@ func _read_directory(game: String, version: String, stats: Dictionary, hosts: Di
 
 func _slot_key(game: String, version: String, window: int, slot: int) -> String:
 	var id := "%s|%s|%d|%d" % [game, version, window, slot]
-	if _slot_keys.has(id):
-		return _slot_keys[id]
-	var seed := PkarrPublicSeeds.directory_slot_seed(game, version, window, slot, DIRECTORY_SLOTS)
-	if not seed.is_ok():
-		return ""
-	var z32 := PkarrZ32.encode(await _backend.signatures.public_key_from_seed(seed.value))
-	_slot_keys[id] = z32
-	return z32
+	if not _slot_keys.has(id):
+		var keypair: PkarrResult = await PkarrKeyDerivation.directory_slot_keypair(_backend.signatures,
+				game, version, window, slot, DIRECTORY_SLOTS)
+		if not keypair.is_ok():
+			return ""
+		_slot_keys[id] = keypair.value["z32"]
+	return _slot_keys[id]
 
 
 static func _now_micros() -> int:

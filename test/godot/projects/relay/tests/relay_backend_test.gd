@@ -212,8 +212,21 @@ func test_join_answers_a_direct_endpoint() -> void:
 	var no_enet: PkarrResult = await Pkarr.call_method("lobby.join", {"code": "pk:" + _key("lobby"),
 			"game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"], "transport": "enet"})
 	assert_eq(no_enet.error_data.get("lobbyError"), "NO_TRANSPORT", str(no_enet))
-	var short: PkarrResult = await Pkarr.get_lobby("K7M4Q-X9PT2")
-	assert_eq(short.error_code, PkarrRelayBackend.NEEDS_SIDECAR, str(short))
+
+
+
+func test_gets_a_lobby_by_short_code() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	var code := str(config["shortCode"])
+	var got: PkarrResult = await Pkarr.get_lobby(code.to_lower().replace("-", " "), lobby_config["game"],
+			lobby_config["gameVersion"])
+	if assert_true(got.is_ok(), str(got)):
+		assert_eq((got.value as PkarrLobby).public_key, _key("lobby"))
+	var squatted: PkarrResult = await Pkarr.get_lobby(str(config["squattedCode"]))
+	assert_eq(squatted.error_code, PkarrResult.NO_LOBBY, str(squatted))
+	assert_eq(squatted.error_data.get("squatted"), true, str(squatted.error_data))
+	var nothing: PkarrResult = await Pkarr.get_lobby("00000-00000")
+	assert_eq(nothing.error_code, PkarrResult.NO_LOBBY, str(nothing))
 
 
 func test_put_answers_map_to_distinct_codes() -> void:
