@@ -130,7 +130,7 @@ describe('lookupAndPut', () => {
     const fake = new FakeKrpc(nodes);
     const timers = new FakeTimers();
     const rtt = new RttEstimator({ minMs: 50, maxMs: 2000, initialMs: 300 });
-    const { put, lookupEnd } = lookupAndPut({ rpc: fake.rpc, key: packet.publicKey, args, rtt, k: 3, quorum: 2, deadlineMs: 60_000, timers });
+    const { put, lookupEnd } = lookupAndPut({ rpc: fake.rpc, key: packet.publicKey, args, rtt, k: 3, quorum: 2, eagerSlack: 0, deadlineMs: 60_000, timers });
     const gets = (): number[] => fake.sent.filter((q) => q.message.q === 'get').map((q) => q.peer.port);
     const puts = (): number[] => fake.sent.filter((q) => q.message.q === 'put').map((q) => q.peer.port);
     expect(gets()).toEqual([port(1), port(2), port(3)]); // the window: the 3 closest
@@ -157,6 +157,28 @@ describe('lookupAndPut', () => {
     fake.reply(port(2)); // after the caller was answered
     await flush();
     expect(settled.value()?.stored).toBe(3);
+  });
+
+  it('sends puts early while a closer node waits out its RTO, but counts a node only once it is known to be among the closest', async () => {
+    const nodes = [1, 2, 3, 4].map((rank) => ({ id: idAt(rank, target), host: '127.0.0.1', port: port(rank) }));
+    const fake = new FakeKrpc(nodes);
+    const timers = new FakeTimers();
+    const rtt = new RttEstimator({ minMs: 50, maxMs: 2000, initialMs: 300 });
+    const { put } = lookupAndPut({ rpc: fake.rpc, key: packet.publicKey, args, rtt, k: 3, quorum: 2, eagerSlack: 1, deadlineMs: 60_000, timers });
+    const puts = (): number[] => fake.sent.filter((q) => q.message.q === 'put').map((q) => q.peer.port);
+    fake.reply(port(2), { token: Buffer.from([2]) });
+    fake.reply(port(3), { token: Buffer.from([3]) });
+    expect(puts()).toEqual([port(2), port(3)]); // one closer node (1) still open: within the slack
+    const early = watch(put.early);
+    fake.reply(port(2));
+    fake.reply(port(3));
+    await flush();
+    expect(early.value()).toBeUndefined(); // stored on 2, but node 1 may still turn out closer (and alive)
+    timers.advance(300); // node 1 goes slow: 2 and 3 are among the closest reachable
+    await flush();
+    expect(early.value()?.quorum).toBe(true);
+    expect(early.value()?.outcome.stored).toBe(2);
+    expect(puts()).toEqual([port(2), port(3)]);
   });
 
   it('never puts to a node that gave no write token', async () => {

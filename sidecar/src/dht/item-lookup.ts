@@ -123,6 +123,11 @@ export class ItemLookup {
     return this.#lookup?.settledBefore(id) ?? false;
   }
 
+  /** Candidates closer than `id` still unasked or within their RTO (Infinity before start). */
+  unresolvedBefore(id: Buffer): number {
+    return this.#lookup?.unresolvedBefore(id) ?? Number.POSITIVE_INFINITY;
+  }
+
   /** The `k` closest responders that gave us a write token, closest to the target first. */
   tokenNodes(k: number): TokenNode[] {
     return [...this.#tokenNodes.values()].sort((a, b) => xorCompare(a.id, b.id, this.target)).slice(0, k);

@@ -174,12 +174,18 @@ export class IterativeLookup {
 
   /** True when no candidate closer to the target than `id` is still unasked or within its RTO. */
   settledBefore(id: Buffer): boolean {
+    return this.unresolvedBefore(id) === 0;
+  }
+
+  /** Candidates closer to the target than `id` still unasked or within their RTO. */
+  unresolvedBefore(id: Buffer): number {
     const target = this.#o.target;
+    let n = 0;
     for (const entry of this.#sorted) {
-      if (distanceCompare(entry.id!, id, target) >= 0) return true;
-      if (entry.state === 'new' || entry.state === 'pending') return false;
+      if (distanceCompare(entry.id!, id, target) >= 0) break;
+      if (entry.state === 'new' || entry.state === 'pending') n++;
     }
-    return true;
+    return n;
   }
 
   #add(id: Buffer, host: string, port: number): void {

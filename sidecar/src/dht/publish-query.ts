@@ -5,8 +5,13 @@
  *
  * When is a node known to be among the closest? When it answered with a write token, it is among
  * the `k` closest such responders, and every candidate closer to the target has answered or been
- * given up on after its RTO (iterative-lookup.ts `settledBefore`). So puts start while the lookup
- * still waits for slow nodes farther out, and dead nodes never hold the put back.
+ * given up on after its RTO (iterative-lookup.ts `settledBefore`). Only such nodes count toward the
+ * quorum. The put itself is sent a little earlier, once at most EAGER_SLACK closer candidates are
+ * still open (typically a dead node waiting out its RTO): its answer is then usually in by the time
+ * the node is known to be among the closest, so the RTO of a dead node and the put's round trip
+ * overlap instead of adding up. A node that turns out not to be among the closest after all has
+ * stored one packet too many, which only helps. Puts start while the lookup still waits for slow
+ * nodes farther out, and dead nodes never hold the put back by more than their RTO.
  *
  * Quorum (PUBLISH_QUORUM = 10 of K = 20). The reference counts a put's success responses
  * (`stored_at`, sent as `Pkarr-Dht-Stored-Nodes`), calls a put successful with one, and its
@@ -29,6 +34,8 @@ import type { RttEstimator } from './rtt-estimator.ts';
 
 /** Stored nodes after which a publish returns (see above). */
 export const PUBLISH_QUORUM = 10;
+/** Closer candidates that may still be open when a node gets its put (see above). */
+export const EAGER_SLACK = 2;
 
 /** The outcome when the caller was answered, and how many puts were still in flight then. */
 export interface QuorumSnapshot {
@@ -49,7 +56,11 @@ function unanswered(outcome: PutOutcome): number {
   return outcome.contacted - storedCount(outcome) - outcome.conflicts - errors;
 }
 
-/** Puts to nodes as they are added; `early` settles at the quorum or when every put answered after `close()`. */
+/**
+ * Puts to nodes as they are added; `early` settles once `quorum` nodes that `counts` accepts hold
+ * the item, or when every put answered after `close()`. `counts` is asked again on `recheck()`;
+ * after `close()` every node counts.
+ */
 export class QuorumPut {
   readonly outcome = emptyOutcome();
   readonly early: Promise<QuorumSnapshot>;
@@ -59,15 +70,19 @@ export class QuorumPut {
   readonly #args: PutArguments;
   readonly #quorum: number;
   readonly #sent = new Set<string>();
+  /** Nodes that hold the item after their put (stored, or already held). */
+  readonly #holding: { key: string; node: TokenNode }[] = [];
+  readonly #counts: (node: TokenNode) => boolean;
   #inFlight = 0;
   #closed = false;
   #early: ((snapshot: QuorumSnapshot) => void) | null = null;
   #settled: (outcome: PutOutcome) => void = () => {};
 
-  constructor(rpc: Krpc, args: PutArguments, quorum: number) {
+  constructor(rpc: Krpc, args: PutArguments, quorum: number, counts: (node: TokenNode) => boolean = () => true) {
     this.#rpc = rpc;
     this.#args = args;
     this.#quorum = quorum;
+    this.#counts = counts;
     this.early = new Promise((resolve) => { this.#early = resolve; });
     this.settled = new Promise((resolve) => { this.#settled = resolve; });
   }
@@ -78,10 +93,16 @@ export class QuorumPut {
     if (this.#closed || this.#sent.has(key)) return;
     this.#sent.add(key);
     this.#inFlight++;
-    void putToNode(this.#rpc, node, this.#args, this.outcome).then(() => {
+    void putToNode(this.#rpc, node, this.#args, this.outcome).then((holds) => {
       this.#inFlight--;
+      if (holds) this.#holding.push({ key, node });
       this.#check();
     });
+  }
+
+  /** Asks `counts` again (the lookup learned more). */
+  recheck(): void {
+    this.#check();
   }
 
   /** No more nodes will be added. */
@@ -96,8 +117,7 @@ export class QuorumPut {
   }
 
   #check(): void {
-    const stored = storedCount(this.outcome);
-    if (this.#early !== null && stored >= this.#quorum) {
+    if (this.#early !== null && this.#counted() >= this.#quorum) {
       this.#early({ outcome: copy(this.outcome), pending: unanswered(this.outcome), quorum: true });
       this.#early = null;
     }
@@ -106,6 +126,13 @@ export class QuorumPut {
       this.#early = null;
       this.#settled(this.outcome);
     }
+  }
+
+  #counted(): number {
+    if (this.#closed) return this.#holding.length;
+    let n = 0;
+    for (const { node } of this.#holding) if (this.#counts(node)) n++;
+    return n;
   }
 }
 
@@ -117,6 +144,8 @@ export interface LookupPutOptions {
   /** Put targets: the `k` closest responders with a token (default 20). */
   k?: number;
   quorum?: number;
+  /** Closer candidates that may still be open when a node gets its put (default EAGER_SLACK). */
+  eagerSlack?: number;
   deadlineMs: number;
   timers?: LookupTimers;
 }
@@ -131,13 +160,20 @@ export interface LookupPut {
 /** Runs the lookup toward the key and puts to the closest nodes as they become known (see above). */
 export function lookupAndPut(options: LookupPutOptions): LookupPut {
   const k = options.k ?? 20;
-  const put = new QuorumPut(options.rpc, options.args, options.quorum ?? PUBLISH_QUORUM);
+  const slack = options.eagerSlack ?? EAGER_SLACK;
+  /** `host:port` of the k closest token holders known to be among the closest (settled). */
+  const countable = new Set<string>();
+  const put = new QuorumPut(options.rpc, options.args, options.quorum ?? PUBLISH_QUORUM, (node) => countable.has(`${node.host}:${node.port}`));
   const offer = (): void => {
-    // Closest first; a node is settled only if every closer one is (settledBefore is monotone).
+    countable.clear();
+    // Closest first; open closer candidates only grow with the distance, so stop at the first beyond the slack.
     for (const node of lookup.tokenNodes(k)) {
-      if (!lookup.settledBefore(node.id)) break;
+      const open = lookup.unresolvedBefore(node.id);
+      if (open > slack) break;
       put.add(node);
+      if (open === 0) countable.add(`${node.host}:${node.port}`);
     }
+    put.recheck();
   };
   const lookup = new ItemLookup({
     rpc: options.rpc,

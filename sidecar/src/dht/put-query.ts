@@ -62,19 +62,28 @@ export function emptyOutcome(): PutOutcome {
   return { contacted: 0, stored: 0, alreadyStored: 0, conflicts: 0, errors: new Map() };
 }
 
-/** Puts the item on one node (with its own token) and adds the answer to `outcome` (counted as contacted at once). */
-export async function putToNode(rpc: Krpc, node: TokenNode, args: PutArguments, outcome: PutOutcome): Promise<void> {
+/**
+ * Puts the item on one node (with its own token) and adds the answer to `outcome` (counted as
+ * contacted at once). Resolves true when the node holds the item afterwards.
+ */
+export async function putToNode(rpc: Krpc, node: TokenNode, args: PutArguments, outcome: PutOutcome): Promise<boolean> {
   outcome.contacted++;
   const { err } = await query(rpc, node, 'put', { id: rpc.id, token: node.token, ...args });
   if (err === null) {
     outcome.stored++;
-  } else if (isConflict(err)) {
-    if (err.code === 302 && await confirmHeld(rpc, node, args)) outcome.alreadyStored++;
-    else outcome.conflicts++;
-  } else {
-    const text = describe(err);
-    outcome.errors.set(text, (outcome.errors.get(text) ?? 0) + 1);
+    return true;
   }
+  if (isConflict(err)) {
+    if (err.code === 302 && await confirmHeld(rpc, node, args)) {
+      outcome.alreadyStored++;
+      return true;
+    }
+    outcome.conflicts++;
+    return false;
+  }
+  const text = describe(err);
+  outcome.errors.set(text, (outcome.errors.get(text) ?? 0) + 1);
+  return false;
 }
 
 /** Puts the item on every node and waits for every answer (the reference's put; publish-query.ts returns at a quorum). */
