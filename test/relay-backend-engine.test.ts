@@ -105,7 +105,7 @@ const fake = new FakeRelay();
 const config: Record<string, unknown> = {};
 const keys: Record<'known' | 'tampered' | 'wrong' | 'limited' | 'lobby', string> = { known: '', tampered: '', wrong: '', limited: '', lobby: '' };
 /** test_* functions in tests/relay_backend_test.gd. */
-const SUITE_TESTS = 17;
+const SUITE_TESTS = 18;
 
 beforeAll(async () => {
   await Promise.all([ensureGodotWeb(), getBrowser()]);

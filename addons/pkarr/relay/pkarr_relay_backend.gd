@@ -8,9 +8,10 @@ extends PkarrConnection
 ## nodes work unchanged. [method request] takes the same method names and params and answers
 ## the same result shapes (docs/rpc.md) for: [code]status[/code], [code]keys.*[/code],
 ## [code]publish[/code], [code]resolve[/code], [code]republish.*[/code], [code]lobby.get[/code],
-## [code]lobby.browse[/code] (see [PkarrRelayLobbies]), [code]lobby.join[/code] of a lobby with
-## a directly reachable endpoint, and [code]shutdown[/code]. What needs a sidecar (hosting a
-## lobby, NAT traversal, port mapping, watches) fails with [constant NEEDS_SIDECAR].
+## [code]lobby.browse[/code] (see [PkarrRelayLobbies]), [code]lobby.watch[/code] /
+## [code]refresh[/code] / [code]unwatch[/code] ([PkarrRelayWatches]), [code]lobby.join[/code] of a
+## lobby with a directly reachable endpoint, and [code]shutdown[/code]. What needs a sidecar
+## (hosting a lobby, NAT traversal, port mapping) fails with [constant NEEDS_SIDECAR].
 ## [br]Packets come from and go to [PkarrRelayClient] (local relay first, then the configured
 ## relays); every received packet is verified ([PkarrRelayVerifier]); keys live in
 ## [code]user://[/code] ([PkarrRelayKeys]); kept records are re-PUT every
@@ -21,7 +22,7 @@ extends PkarrConnection
 const NEEDS_SIDECAR := "NEEDS_SIDECAR"
 ## Methods a sidecar offers that cannot work over relays alone.
 const SIDECAR_ONLY: Array[String] = ["lobby.host", "lobby.update", "lobby.close", "lobby.hosted",
-		"lobby.watch", "lobby.refresh", "lobby.unwatch", "lobby.leave", "nat.map", "nat.unmap", "nat.status"]
+		"lobby.leave", "nat.map", "nat.unmap", "nat.status"]
 
 ## The HTTP side.
 var relay_client: PkarrRelayClient = null
@@ -31,6 +32,8 @@ var keys: PkarrRelayKeys = null
 var signatures: PkarrSignatures = PkarrSignatures.new()
 ## Lobby lookups.
 var lobbies: PkarrRelayLobbies = null
+## Lobby watches (periodic browses reported as notifications).
+var watches: PkarrRelayWatches = null
 ## Seconds between re-PUTs of the kept records.
 var republish_interval: float = 3600.0
 
@@ -51,6 +54,7 @@ func _init() -> void:
 	relay_client.verifier = PkarrRelayVerifier.new(signatures)
 	add_child(relay_client)
 	lobbies = PkarrRelayLobbies.new(self)
+	watches = PkarrRelayWatches.new(self)
 
 
 ## Which backend [PkarrService] uses: [code]"relay"[/code] or [code]"sidecar"[/code], from
@@ -72,6 +76,7 @@ func _process(delta: float) -> void:
 	if not _active:
 		super(delta)
 		return
+	watches.poll()
 	_republish_elapsed += delta
 	if _republish_elapsed >= republish_interval:
 		_republish_elapsed = 0.0
@@ -100,6 +105,7 @@ func stop() -> void:
 		super()
 		return
 	_active = false
+	watches = PkarrRelayWatches.new(self)
 	_set_state(State.IDLE)
 	disconnected.emit()
 
@@ -157,6 +163,8 @@ func request(method: String, params: Dictionary = {}, timeout: float = -1.0) -> 
 			return PkarrResult.success(_republish_list())
 		"lobby.get", "lobby.browse", "lobby.join":
 			return await lobbies.request(method, params)
+		"lobby.watch", "lobby.refresh", "lobby.unwatch":
+			return await watches.request(method, params)
 		"shutdown":
 			stop()
 			return PkarrResult.success({"ok": true})
@@ -312,6 +320,4 @@ func _why_not(method: String) -> String:
 		return "port mapping needs UDP/TCP sockets on the home network"
 	if method == "lobby.host" or method == "lobby.update" or method == "lobby.close" or method == "lobby.hosted":
 		return "hosting a lobby needs a game server players can reach and a process that keeps its record alive"
-	if method == "lobby.leave":
-		return "there are no punched paths without the sidecar"
-	return "watches run in the sidecar; poll lobby.browse instead"
+	return "there are no punched paths without the sidecar"

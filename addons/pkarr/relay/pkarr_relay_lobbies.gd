@@ -71,15 +71,24 @@ func get_lobby(code: String, game: String, game_version: String, allow_closed: b
 
 ## Coroutine: [code]lobby.browse[/code] over the lobby directory of [code]game[/code] /
 ## [code]gameVersion[/code] (current and previous window, [constant DIRECTORY_SLOTS] slots
-## each) and [code]knownKeys[/code]; open, fresh lobbies of that version, most players first
-## (then by name, the sidecar's default sort). [code]{lobbies, stats}[/code] with [code]stats.directory[/code] and
-## [code]stats.known[/code] in the sidecar's shape (fields it cannot fill are 0).
+## each) and [code]knownKeys[/code]: fresh lobbies of that version, through [code]filters[/code]
+## and [code]sort[/code] ([PkarrRelayLobbyFilters]). [code]{lobbies, stats}[/code] with
+## [code]stats.directory[/code] and [code]stats.known[/code] in the sidecar's shape.
 func browse(params: Dictionary) -> PkarrResult:
 	var game := str(params.get("game", ""))
 	var version := str(params.get("gameVersion", ""))
 	if not PkarrLobbyRecord.is_game_id(game) or not PkarrLobbyRecord.is_game_version(version):
 		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "game and gameVersion are required",
 				{"field": "game"})
+	var filter_problem := PkarrRelayLobbyFilters.problem(params.get("filters"))
+	if filter_problem != "":
+		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, filter_problem, {"field": "filters"})
+	var filters: Dictionary = params.get("filters", {}) if params.get("filters") is Dictionary else {}
+	var sort := str(params.get("sort", "players"))
+	if not PkarrRelayLobbyFilters.SORTS.has(sort):
+		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "sort must be one of %s"
+				% ", ".join(PkarrRelayLobbyFilters.SORTS), {"field": "sort"})
+	var allow_closed := not bool(filters.get("openOnly", true))
 	var started := Time.get_ticks_msec()
 	var known: Array = params.get("knownKeys", []) if params.get("knownKeys") is Array else []
 	if known.size() > MAX_KNOWN_KEYS:
@@ -96,8 +105,15 @@ func browse(params: Dictionary) -> PkarrResult:
 		sources[z32] = "directory"
 	var known_stats := {"requested": known.size(), "found": 0, "notFound": 0, "failed": 0}
 	for code: Variant in known:
-		var parsed := PkarrZ32.parse_public_key(str(code))
-		if parsed.is_ok() and not sources.has(parsed.value["z32"]):
+		var text := str(code).strip_edges()
+		var parsed := PkarrKeyDerivation.parse_public_key(text)
+		if not parsed.is_ok() and PkarrRelayShortCodes.is_short_code(text):
+			var host := await _short_codes.host_of(text)
+			if host.is_ok():
+				parsed = PkarrZ32.parse_public_key(host.value)
+		if not parsed.is_ok():
+			known_stats[("notFound" if parsed.error_data.get("lobbyError") == "NO_LOBBY" else "failed")] += 1
+		elif not sources.has(parsed.value["z32"]):
 			sources[parsed.value["z32"]] = "known"
 	var lobbies: Array = []
 	for z32: String in sources:
@@ -113,7 +129,8 @@ func browse(params: Dictionary) -> PkarrResult:
 				known_stats["notFound" if why != "failed" else "failed"] += 1
 			continue
 		var lobby: Dictionary = found.value["lobby"]
-		var checked := PkarrLobbyRecord.check_found(lobby, game, version, false, int(str(lobby["timestamp"])), _now_micros())
+		var checked := PkarrLobbyRecord.check_found(lobby, game, version, allow_closed,
+				int(str(lobby["timestamp"])), _now_micros())
 		if not checked.is_ok():
 			if from_directory and checked.error_data.get("lobbyError") == "OTHER_GAME":
 				directory["rejected"]["otherGame"] += 1
@@ -124,8 +141,7 @@ func browse(params: Dictionary) -> PkarrResult:
 		else:
 			known_stats["found"] += 1
 		lobbies.append(lobby)
-	lobbies.sort_custom(func(a: Dictionary, b: Dictionary) -> bool:
-		return int(a["players"]) > int(b["players"]) or (int(a["players"]) == int(b["players"]) and str(a["name"]) < str(b["name"])))
+	lobbies = PkarrRelayLobbyFilters.select(lobbies, filters, sort)
 	return PkarrResult.success({"lobbies": lobbies, "stats": {"lobbies": lobbies.size(),
 			"directory": directory, "known": known_stats, "durationMs": Time.get_ticks_msec() - started}})
 

@@ -202,6 +202,34 @@ func test_browses_the_lobby_directory_and_known_keys() -> void:
 		assert_eq(known.value["stats"]["known"], {"requested": 2, "found": 1, "notFound": 1, "failed": 0})
 
 
+func test_the_lobby_browser_node_watches_over_relays() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	var browser := PkarrLobbyBrowser.new()
+	browser.autostart = false
+	browser.game_id = lobby_config["game"]
+	browser.game_version = lobby_config["gameVersion"]
+	browser.refresh_interval = 5
+	browser.known_keys = PackedStringArray([str(config["shortCode"])])
+	add_child_autofree(browser)
+	browser.start()
+	if assert_true(await wait_for_signal(browser.lobby_found, 20.0), "lobby_found"):
+		assert_eq((last_signal_args[0] as PkarrLobby).public_key, _key("lobby"))
+	assert_true(await wait_for_signal(browser.refreshed, 20.0), "refreshed")
+	assert_true(browser.is_watching())
+	assert_eq(browser.get_lobbies().map(func(l: PkarrLobby) -> String: return l.name), [lobby_config["name"]])
+	var again: PkarrResult = await browser.refresh()
+	assert_true(again.is_ok(), str(again))
+	assert_eq(browser.get_lobbies().size(), 1)
+	browser.stop()
+	var filtered: PkarrResult = await Pkarr.call_method("lobby.browse", {"game": lobby_config["game"],
+			"gameVersion": lobby_config["gameVersion"], "filters": {"custom": {"mode": "dm"}}, "directory": false,
+			"knownKeys": [_key("lobby")]})
+	assert_eq(filtered.value["lobbies"], [], "custom filter mode=dm drops the ctf lobby")
+	var bad: PkarrResult = await Pkarr.call_method("lobby.browse", {"game": lobby_config["game"],
+			"gameVersion": lobby_config["gameVersion"], "filters": {"colour": "red"}})
+	assert_eq(bad.error_code, PkarrResult.INVALID_PARAMS)
+
+
 func test_join_answers_a_direct_endpoint() -> void:
 	var lobby_config: Dictionary = config["lobby"]
 	var joined: PkarrResult = await Pkarr.call_method("lobby.join", {"code": "pk:" + _key("lobby"),
@@ -269,7 +297,7 @@ func test_republishes_kept_records() -> void:
 
 
 func test_what_needs_a_sidecar_fails_with_a_clear_code() -> void:
-	for method: String in ["lobby.host", "lobby.watch", "nat.map"]:
+	for method: String in ["lobby.host", "lobby.leave", "nat.map"]:
 		var result: PkarrResult = await Pkarr.call_method(method, {})
 		assert_eq(result.error_code, PkarrRelayBackend.NEEDS_SIDECAR, "%s: %s" % [method, result])
 	var unknown: PkarrResult = await Pkarr.call_method("no.such.method", {})
