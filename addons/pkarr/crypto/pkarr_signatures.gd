@@ -25,7 +25,8 @@ extends RefCounted
 ##   fails, pure GDScript: on a [WorkerThreadPool] task where the engine has threads
 ##   ([code]OS.has_feature("threads")[/code], the result arrives a frame or more later), inline on
 ##   single-threaded builds such as the standard web export (the call then blocks for its
-##   duration: tens of milliseconds per verify, see docs). [member force_pure] skips WebCrypto.
+##   duration: about 15 ms per verify in the web build, see docs/crypto.md).
+##   [member force_pure] skips WebCrypto.
 
 ## [method sign] / [method public_key_from_seed] got a seed that is not 32 bytes.
 const ERR_INVALID_SEED := "INVALID_SEED"
@@ -130,6 +131,13 @@ func _use_webcrypto() -> bool:
 	if _webcrypto == _Detect.PROBING:
 		await _probe.done
 	return _webcrypto == _Detect.AVAILABLE
+
+
+## Forgets the WebCrypto detection, so the next call probes again (tests that take Ed25519 away
+## from the page and give it back).
+static func reset_detection() -> void:
+	if _webcrypto != _Detect.PROBING:
+		_webcrypto = _Detect.UNKNOWN
 
 
 static func _detect_webcrypto() -> void:
