@@ -241,6 +241,10 @@ describe('lobby nodes in the Godot 4.6 web engine', () => {
       include: NO_BIN,
       testTimeoutSec: 90,
       timeoutMs: 420_000,
+      // WebGL, not --headless: headless runs of this build die at exit ("RuntimeError: null
+      // function" in callMain) depending on the pack's layout, as the demo below and
+      // relay-backend-engine found; never seen with WebGL.
+      headless: false,
       onLine: (line: { text: string }, game: GodotInstance) => link.onLine(line.text, game),
     };
     let a: GodotTestResult;

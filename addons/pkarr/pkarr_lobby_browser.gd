@@ -91,7 +91,7 @@ const _LobbyList := preload("internal/lobby_list.gd")
 var _list: _LobbyList = _LobbyList.new()
 # After a reconnection: the new watch's lobbies, gathered until its first refresh ends.
 var _next: _LobbyList = null
-# Short codes resolved by find_lobby (typed form, upper case, no dashes or spaces) -> key.
+# Short codes resolved by find_lobby (canonical, PkarrShortCode.parse) -> host key.
 var _short_codes: Dictionary = {}
 var _lost_reasons: Dictionary = {}
 var _active: bool = false
@@ -178,14 +178,17 @@ func get_lobbies() -> Array[PkarrLobby]:
 	return _list.lobbies()
 
 
-## The visible lobby of [param code], or [code]null[/code]: its public key, its long invite
-## code ([code]pk:…[/code]) or its short code ([code]K7M4Q-X9PT2[/code]) once this node has
-## resolved it ([method find_lobby]: a short code leads to its host's key only through the
-## network).
+## The visible lobby of [param code], or [code]null[/code]: its public key or long invite code
+## in any form ([code]pk:…[/code], a link), or its short code ([code]K7M4Q-X9PT2[/code], typed
+## any way a player may) once this node has resolved it ([method find_lobby]: a short code leads
+## to its host's key only through the network).
 func get_lobby(code: String) -> PkarrLobby:
+	var short := PkarrShortCode.parse(code)
+	if short != "":
+		return _list.get_lobby(_short_codes.get(short, ""))
 	var text := code.strip_edges()
-	var key: String = _short_codes.get(_short_code_form(text), text.trim_prefix("pk:"))
-	return _list.get_lobby(key)
+	var key := PkarrZ32.parse_public_key(text)
+	return _list.get_lobby(key.value["z32"] if key.is_ok() else text.trim_prefix("pk:"))
 
 
 ## Coroutine: the lobby of [param code] (a public key, a long or a short invite code): the
@@ -204,9 +207,9 @@ func find_lobby(code: String) -> PkarrResult:
 	if not found.is_ok():
 		return found
 	var lobby: PkarrLobby = found.value
-	var form := _short_code_form(code.strip_edges())
-	if form != "" and form.length() < 20 and not form.contains(":"):
-		_short_codes[form] = lobby.public_key  # a short code (a key or a link is longer)
+	var short := PkarrShortCode.parse(code)
+	if short != "":
+		_short_codes[short] = lobby.public_key
 	var now_listed := _list.get_lobby(lobby.public_key)
 	return PkarrResult.success(now_listed if now_listed != null else lobby)
 
@@ -357,10 +360,6 @@ func _remove(public_key: String, reason: String) -> void:
 		_lost_reasons[public_key] = reason
 		lobby_lost.emit(public_key, reason)
 
-
-## A typed short code with case, dashes and spaces set aside (the key of [member _short_codes]).
-static func _short_code_form(text: String) -> String:
-	return text.to_upper().replace("-", "").replace(" ", "")
 
 
 func _autostart_when_configured() -> void:

@@ -88,6 +88,9 @@ func test_gets_the_lobby_by_code() -> void:
 			if assert_true(in_list.is_ok(), "the browser finds it by short code: %s" % in_list):
 				assert_eq(in_list.value, browser.get_lobby(shared["key"]), "the listed lobby")
 				assert_eq(browser.get_lobby(typed), in_list.value, "then get_lobby knows the code")
+				assert_eq(browser.get_lobby(short_code), in_list.value, "typed any way")
+				assert_eq(browser.get_lobby("https://%s/join" % shared["key"]), in_list.value,
+						"and a link with the key")
 		var bookmarks := PkarrLobbyBrowser.new()  # a friend's short code as a known key
 		bookmarks.autostart = false
 		bookmarks.game_id = GAME

@@ -177,6 +177,9 @@ func test_browser_applies_watch_events_at_the_sidecars_positions() -> void:
 	assert_eq(browser.get_lost_reason("bob"), "closed")
 	assert_null(browser.get_lobby("bob"))
 	assert_eq(browser.get_lobby("  pk:%s " % KEY).name, "Alice's room", "found by invite code too")
+	assert_null(browser.get_lobby("K7M4Q-X9PT2"), "a short code this node has not resolved")
+	browser._short_codes[PkarrShortCode.parse("K7M4Q-X9PT2")] = KEY  # as find_lobby leaves it
+	assert_eq(browser.get_lobby("k7m4q x9pt2").name, "Alice's room", "a short code typed any way")
 	# A refresh's new round-trip times land in place, on the very objects the game holds.
 	var alice := browser.get_lobby(KEY)
 	assert_eq(alice.rtt_ms, 38.25)
