@@ -42,6 +42,8 @@ class FakeRelay {
   readonly hits = new Map<string, number>();
   readonly serve = new Map<string, Uint8Array>();
   readonly limited = new Set<string>();
+  /** Keys answered like a pkarr v3-v6 relay (empty 200 to If-Modified-Since). */
+  readonly legacy = new Set<string>();
   #server: Server | null = null;
   url = '';
 
@@ -71,6 +73,12 @@ class FakeRelay {
       return;
     }
     const body = this.serve.get(key);
+    if (req.method === 'GET' && body !== undefined && this.legacy.has(key) && req.headers['if-modified-since'] !== undefined) {
+      // pkarr v3-v6 relays: a conditional GET of a newer packet is an empty 200.
+      res.writeHead(200, { 'Content-Type': 'application/pkarr.org/relays#payload' });
+      res.end();
+      return;
+    }
     if (req.method === 'GET' && body !== undefined) {
       res.writeHead(200, { 'Content-Type': 'application/pkarr.org/relays#payload' });
       res.end(body);
@@ -103,9 +111,9 @@ let local: RunningRelay;
 let remote: RunningRelay;
 const fake = new FakeRelay();
 const config: Record<string, unknown> = {};
-const keys: Record<'known' | 'tampered' | 'wrong' | 'limited' | 'lobby', string> = { known: '', tampered: '', wrong: '', limited: '', lobby: '' };
+const keys: Record<'known' | 'tampered' | 'wrong' | 'limited' | 'lobby' | 'legacy', string> = { known: '', tampered: '', wrong: '', limited: '', lobby: '', legacy: '' };
 /** test_* functions in tests/relay_backend_test.gd. */
-const SUITE_TESTS = 18;
+const SUITE_TESTS = 19;
 
 beforeAll(async () => {
   await Promise.all([ensureGodotWeb(), getBrowser()]);
@@ -134,6 +142,10 @@ beforeAll(async () => {
   const limited = Keypair.generate();
   await put(remote, makePacket(limited, ['TXT _game "behind a rate limit" 300']));
   fake.limited.add(limited.publicKey.z32);
+
+  const legacy = Keypair.generate();
+  fake.serve.set(legacy.publicKey.z32, makePacket(legacy, ['TXT _game "from a legacy relay" 300']).toRelayPayload());
+  fake.legacy.add(legacy.publicKey.z32);
 
   const host = Keypair.generate();
   const lobby = {
@@ -165,7 +177,7 @@ beforeAll(async () => {
     local: local.url, remote: remote.url, fake: fake.url, dead: await deadUrl(), dead2: await deadUrl(),
     keys: Object.assign(keys, {
       known: known.publicKey.z32, tampered: tampered.publicKey.z32, wrong: wrong.publicKey.z32,
-      limited: limited.publicKey.z32, lobby: host.publicKey.z32,
+      limited: limited.publicKey.z32, lobby: host.publicKey.z32, legacy: legacy.publicKey.z32,
     }),
     knownTimestamp: knownPacket.timestamp.toString(),
     lobby: { game: lobby.game, gameVersion: lobby.gameVersion, name: lobby.name },
@@ -188,6 +200,7 @@ describe('relay backend in the web engine, no sidecar', () => {
     it(`resolves, publishes, rejects bad packets and backs off (verification: ${path}, transport: ${transport})`, async () => {
       const filter = process.env.RELAY_FILTER;
       const hitsBefore = fake.hits.get(keys.limited) ?? 0;
+      const legacyBefore = fake.hits.get(keys.legacy) ?? 0;
       const result = await runGodotTests({
         project: PROJECT,
         mounts: { 'res://addons/pkarr': ADDON },
@@ -207,6 +220,8 @@ describe('relay backend in the web engine, no sidecar', () => {
       expect(result.passed, formatGodotTestReport(result)).toBe(SUITE_TESTS);
       // The 429 relay was asked once by the back-off test, then left alone.
       expect((fake.hits.get(keys.limited) ?? 0) - hitsBefore).toBe(1);
+      // The legacy relay: a plain GET, then the conditional one (empty 200) and its retry.
+      expect((fake.hits.get(keys.legacy) ?? 0) - legacyBefore).toBe(3);
     }, 300_000);
   }
 });

@@ -1,7 +1,9 @@
 class_name PkarrRelayBackoff
 extends RefCounted
-## Per-relay back-off after [code]429 Too Many Requests[/code]: a relay that asked us to wait is
-## not contacted again before the time it named.
+## Per-relay holds: after [code]429 Too Many Requests[/code] a relay that asked us to wait is not
+## contacted again before the time it named; a relay that could not be reached at all is left
+## alone for a short while ([method unreachable]: no timeout paid on every lookup, and no
+## repeated loopback probe, which Chromium may turn into a permission prompt).
 ##
 ## The wait is the response's [code]Retry-After[/code] (seconds; the pkarr relays and ours send
 ## it and expose it to scripts), else the [code]Wait for Ns[/code] of the reference relay's
@@ -15,6 +17,7 @@ const MAX_SECONDS := 600.0
 
 var _until_msec: Dictionary = {}
 var _strikes: Dictionary = {}
+var _down: Dictionary = {}
 
 
 ## Records a 429 from [param relay] carried by [param response]; returns the seconds to wait.
@@ -25,14 +28,27 @@ func rate_limited(relay: String, response: PkarrRelayExchange) -> float:
 	if seconds < 0.0:
 		seconds = DEFAULT_SECONDS * pow(2.0, float(mini(strikes - 1, 8)))
 	seconds = clampf(seconds, 1.0, MAX_SECONDS)
+	_down.erase(relay)
 	_until_msec[relay] = Time.get_ticks_msec() + int(seconds * 1000.0)
 	return seconds
+
+
+## Records that [param relay] could not be reached; it is skipped for [param seconds].
+func unreachable(relay: String, seconds: float) -> void:
+	_down[relay] = true
+	_until_msec[relay] = Time.get_ticks_msec() + int(clampf(seconds, 0.0, MAX_SECONDS) * 1000.0)
 
 
 ## Records that [param relay] answered without rate limiting.
 func answered(relay: String) -> void:
 	_strikes.erase(relay)
 	_until_msec.erase(relay)
+	_down.erase(relay)
+
+
+## [code]true[/code] when [param relay] is on hold because it was unreachable (not for a 429).
+func is_down(relay: String) -> bool:
+	return is_waiting(relay) and _down.has(relay)
 
 
 ## Seconds [param relay] still asks us to wait (0 when it may be contacted).

@@ -17,7 +17,10 @@ extends Node
 ## [br][b]Caching and rate limits.[/b] The last packet per key is kept; later lookups send
 ## [code]If-Modified-Since[/code] (the second before its timestamp, as pkarr v7 does) and a
 ## [code]304[/code] means the kept one is current. A [code]429[/code] puts that relay on hold for
-## its [code]Retry-After[/code] ([PkarrRelayBackoff]); it is skipped, not hammered.
+## its [code]Retry-After[/code] ([PkarrRelayBackoff]); it is skipped, not hammered. A relay that
+## could not be reached is skipped for [constant DOWN_SECONDS] (the local one for
+## [constant LOCAL_DOWN_SECONDS]). An empty 200 (relays of pkarr v3-v6 answer a conditional GET
+## of a newer packet so) is asked again once without [code]If-Modified-Since[/code].
 ## [br][b]Publishing.[/b] [code]PUT[/code] goes to every relay (the local one too) at once; the
 ## outcomes merge like pkarr v7: [code]NOT_MOST_RECENT[/code] when conflicts are at least as many
 ## as successes, else any success wins, else the most common error.
@@ -36,6 +39,10 @@ const PACKET_TOO_LARGE := "PACKET_TOO_LARGE"
 const INVALID_SIGNATURE := "INVALID_SIGNATURE"
 ## Seconds a wave waits, after its first verified packet, for a newer one from its other relays.
 const RACE_GRACE_SECONDS := 0.15
+## Seconds a remote relay that could not be reached is skipped.
+const DOWN_SECONDS := 30.0
+## Seconds the local relay is skipped after it could not be reached (nothing listens there).
+const LOCAL_DOWN_SECONDS := 60.0
 
 ## Remote relay base URLs ([code]https://pkarr.pubky.app[/code], ...), asked in this order.
 var relays: PackedStringArray = PackedStringArray()
@@ -54,7 +61,7 @@ var backoff: PkarrRelayBackoff = PkarrRelayBackoff.new()
 ## What each relay did in the last [method resolve] or [method publish]: Arrays of
 ## [code]{relay, status, outcome, ms}[/code] ([code]outcome[/code]: [code]packet[/code],
 ## [code]not_modified[/code], [code]not_found[/code], [code]rejected[/code], [code]skipped[/code]
-## (on hold after a 429), [code]rate_limited[/code], [code]error[/code], [code]stored[/code], or an
+## (on hold after a 429), [code]down[/code] (on hold: unreachable a moment ago), [code]rate_limited[/code], [code]error[/code], [code]stored[/code], or an
 ## error code of a PUT).
 var last_outcomes: Array[Dictionary] = []
 
@@ -121,7 +128,7 @@ func resolve(public_key: String, conditional: bool = true) -> PkarrResult:
 		var collector := _Wave.new()
 		for url: String in wave:
 			if backoff.is_waiting(url):
-				_note(last_outcomes, url, 0, "skipped", 0)
+				_note(last_outcomes, url, 0, "down" if backoff.is_down(url) else "skipped", 0)
 				continue
 			collector.pending += 1
 			_resolve_one(url, public_key, key_bytes, since, collector)
@@ -155,7 +162,7 @@ func publish(packet: PkarrRelayPacket) -> PkarrResult:
 	collector.wait_all = true
 	for url: String in order:
 		if backoff.is_waiting(url):
-			_note(last_outcomes, url, 0, RATE_LIMITED, 0)
+			_note(last_outcomes, url, 0, RELAY_ERROR if backoff.is_down(url) else RATE_LIMITED, 0)
 			continue
 		collector.pending += 1
 		_publish_one(url, packet, collector)
@@ -194,9 +201,13 @@ func _resolve_one(url: String, public_key: String, key_bytes: PackedByteArray,
 	var lines := PackedStringArray()
 	if kept != null:
 		lines.append("If-Modified-Since: " + http_date(if_modified_since(kept.timestamp)))
-	var wait := local_timeout if url == relay_order()[0] and local_relay.strip_edges() != "" else timeout
+	var wait := local_timeout if _is_local(url) else timeout
 	var response := await PkarrRelayExchange.send(self, url + "/" + public_key, "GET", lines,
 			PackedByteArray(), wait)
+	if response.status == 200 and response.body.is_empty() and kept != null:
+		# Relays of pkarr v3-v6 answer a conditional GET of a newer packet with an empty 200.
+		response = await PkarrRelayExchange.send(self, url + "/" + public_key, "GET",
+				PackedStringArray(["Cache-Control: no-cache"]), PackedByteArray(), wait)
 	var outcome := "error"
 	match response.status:
 		200:
@@ -217,8 +228,7 @@ func _resolve_one(url: String, public_key: String, key_bytes: PackedByteArray,
 		429:
 			outcome = "rate_limited"
 			backoff.rate_limited(url, response)
-	if response.status != 429 and response.status != 0:
-		backoff.answered(url)
+	_after(url, response)
 	_note(collector.outcomes, url, response.status, outcome, response.elapsed_msec, response.error)
 	collector.finish_one()
 
@@ -243,12 +253,23 @@ func _publish_one(url: String, packet: PkarrRelayPacket, collector: _Wave) -> vo
 		429:
 			outcome = RATE_LIMITED
 			backoff.rate_limited(url, response)
-	if response.status != 429 and response.status != 0:
-		backoff.answered(url)
+	_after(url, response)
 	_note(collector.outcomes, url, response.status, outcome, response.elapsed_msec,
 			response.error if response.error != "" or outcome == "stored" else response.body_text(120))
 	collector.outcomes[-1]["storedOn"] = stored
 	collector.finish_one()
+
+
+func _is_local(url: String) -> bool:
+	return local_relay.strip_edges() != "" and url == relay_order()[0]
+
+
+# Back-off bookkeeping after an exchange with [param url] (429 is handled where it is read).
+func _after(url: String, response: PkarrRelayExchange) -> void:
+	if response.status == 0:
+		backoff.unreachable(url, LOCAL_DOWN_SECONDS if _is_local(url) else DOWN_SECONDS)
+	elif response.status != 429:
+		backoff.answered(url)
 
 
 func _resolve_failure(public_key: String) -> PkarrResult:
@@ -263,7 +284,7 @@ func _resolve_failure(public_key: String) -> PkarrResult:
 				"every packet received for %s failed verification: %s" % [public_key, _summary()], data)
 	if counts.has("rate_limited") or counts.has("skipped"):
 		data["retryAfter"] = _shortest_wait(relay_order())
-		if not counts.has("error"):
+		if not counts.has("error") and not counts.has("down"):
 			return PkarrResult.failure(RATE_LIMITED,
 					"every relay asked to wait (retry in %.0f s)" % data["retryAfter"], data)
 	return PkarrResult.failure(RELAY_ERROR, "no relay answered: %s" % _summary(), data)

@@ -63,6 +63,11 @@ func test_falls_back_when_the_local_relay_is_down() -> void:
 	var outcomes := _outcomes()
 	assert_eq(_column(outcomes, "outcome"), ["error", "packet"], str(outcomes))
 	assert_eq(_column(outcomes, "relay"), [str(config["dead"]), str(config["remote"])])
+	# The dead local relay is left alone for a while: no probe, no timeout on the next lookup.
+	_backend().relay_client.forget()
+	var again: PkarrResult = await Pkarr.resolve(_key("known"))
+	assert_true(again.is_ok(), str(again))
+	assert_eq(_column(_outcomes(), "outcome"), ["down", "packet"], str(_outcomes()))
 
 
 func test_races_two_relays_then_falls_back_to_the_next() -> void:
@@ -84,6 +89,17 @@ func test_a_second_lookup_is_answered_not_modified() -> void:
 		assert_eq((second.value as PkarrRelayPacket).timestamp, int(str(config["knownTimestamp"])))
 	assert_eq(_column(_outcomes(), "outcome"), ["not_modified"], str(_outcomes()))
 	assert_eq(_outcomes()[0]["status"], 304)
+
+
+func test_an_empty_200_of_a_legacy_relay_is_asked_again() -> void:
+	_use("", [str(config["fake"])])
+	var client := _backend().relay_client
+	var first: PkarrResult = await client.resolve(_key("legacy"))
+	assert_true(first.is_ok(), str(first))
+	var second: PkarrResult = await client.resolve(_key("legacy"))
+	if assert_true(second.is_ok(), str(second)):
+		assert_eq((second.value as PkarrRelayPacket).records[0]["text"], "from a legacy relay")
+	assert_eq(_column(_outcomes(), "outcome"), ["packet"], str(_outcomes()))
 
 
 func test_a_tampered_packet_is_rejected() -> void:
