@@ -39,6 +39,8 @@ const EXPECTED = [
   'lobby: test_directory_slots_read_like_the_sidecar',
   'lobby: test_directory_seeds_home_slots_and_topics',
   'lobby: test_short_codes',
+  'lobby: test_lobbies_are_written_like_sign_lobby',
+  'lobby: test_custom_keys_follow_javascript_property_order',
   'keys: test_directory_slot_keys_match_the_sidecar',
   'keys: test_short_code_slot_key_matches_the_sidecar',
   'keys: test_curve_points',
@@ -58,9 +60,13 @@ describe('GDScript pkarr core in the engine', () => {
       project: PROJECT,
       mounts,
       files: { 'res://generated/core_cases.json': JSON.stringify(cases) },
-      include: (res) => !res.includes('/host/'),
-      config: { test_timeout_sec: 60 },
+      include: (res) => !res.includes('/host/') && !res.includes('/bench/'),
+      // CORE_FILTER=<substring of 'suite: test'> runs only the matching tests (the count check then fails).
+      config: { test_timeout_sec: 60, ...(process.env['CORE_FILTER'] ? { filter: process.env['CORE_FILTER'] } : {}) },
       timeoutMs: 240_000,
+      // Headless runs of this engine build crash at exit for some pack layouts ("table index is
+      // out of bounds" after the last test, test/godot/README.md); with WebGL they do not.
+      headless: false,
     });
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
     const names = r.tests.map((t) => t.name);

@@ -169,6 +169,22 @@ static func _content_problem(game: String, version: String, name: String, number
 		return "invalid game id %s (1-64 characters from A-Z a-z 0-9 . _ -)" % JSON.stringify(game)
 	if not is_game_version(version):
 		return "invalid game version %s (1-32 characters from A-Z a-z 0-9 . _ + -)" % JSON.stringify(version)
+	var problem := name_problem(name)
+	if problem != "":
+		return problem
+	var max_players: int = numbers["max"]
+	if max_players < 1 or max_players > MAX_PLAYERS:
+		return "invalid max players %d (1-%d)" % [max_players, MAX_PLAYERS]
+	if numbers["players"] > max_players:
+		return "invalid player count %d (0-%d, at most max players)" % [numbers["players"], max_players]
+	if numbers.has("beacon") and (numbers["beacon"] < 1 or numbers["beacon"] > 65535):
+		return "invalid beacon port %d" % numbers["beacon"]
+	return ""
+
+
+## Why [param name] is not a valid lobby name (blank, over 64 characters, control or bidi
+## characters), or "".
+static func name_problem(name: String) -> String:
 	if _is_blank(name):
 		return "name must not be empty"
 	if name.length() > MAX_NAME_CHARS:
@@ -178,13 +194,6 @@ static func _content_problem(game: String, version: String, name: String, number
 		if c <= 0x1F or (c >= 0x7F and c <= 0x9F) or c == 0x2028 or c == 0x2029 \
 				or (c >= 0x202A and c <= 0x202E) or (c >= 0x2066 and c <= 0x2069):
 			return "name must not contain control characters"
-	var max_players: int = numbers["max"]
-	if max_players < 1 or max_players > MAX_PLAYERS:
-		return "invalid max players %d (1-%d)" % [max_players, MAX_PLAYERS]
-	if numbers["players"] > max_players:
-		return "invalid player count %d (0-%d, at most max players)" % [numbers["players"], max_players]
-	if numbers.has("beacon") and (numbers["beacon"] < 1 or numbers["beacon"] > 65535):
-		return "invalid beacon port %d" % numbers["beacon"]
 	return ""
 
 

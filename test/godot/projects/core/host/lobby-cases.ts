@@ -163,8 +163,47 @@ async function shortCodes(random: () => number): Promise<Json> {
   };
 }
 
+/** Lobbies to write (valid and not), each varying one field of a valid one. */
+function writerInfos(): Record<string, unknown> {
+  const rich = INFOS['rich']!;
+  const over = (patch: Record<string, unknown>): unknown => ({ ...BASE, ...patch });
+  return {
+    ...INFOS,
+    domain_case: over({ endpoints: [{ transport: 'ws', host: 'Game.Example.COM', port: 80 }, { transport: 'enet', host: '2001:DB8:0::7', port: 1 }] }),
+    custom_order: over({ custom: { b: '1', 10: 'x', 2: 'y', a: 'z' } }),
+    bad_game: over({ game: 'de mo' }), bad_version: over({ gameVersion: '' }), blank_name: over({ name: ' \u00a0' }),
+    long_name: over({ name: 'n'.repeat(65) }), control_name: over({ name: 'a\u0007' }), no_name: over({ name: 5 }),
+    max_0: over({ maxPlayers: 0 }), too_many: over({ players: 9 }), negative: over({ players: -1 }), fraction: over({ players: 1.5 }),
+    open_text: over({ open: 'yes' }), beacon_0: over({ beaconPort: 0 }), admission_text: over({ admission: 'x' }),
+    reach_weird: over({ reach: 'weird' }), custom_upper: over({ custom: { UP: 'x' } }), custom_number: over({ custom: { k: 5 } }),
+    ttl_5: over({ ttl: 5 }), ttl_4000: over({ ttl: 4000 }), endpoints_object: over({ endpoints: {} }),
+    endpoints_17: over({ endpoints: Array.from({ length: 17 }, (_, i) => ({ transport: 'enet', host: `10.0.0.${i}`, port: 1 })) }),
+    transport_lobby: over({ endpoints: [{ transport: 'lobby', host: '1.2.3.4', port: 1 }] }),
+    transport_upper: over({ endpoints: [{ transport: 'Enet', host: '1.2.3.4', port: 1 }] }),
+    host_space: over({ endpoints: [{ transport: 'enet', host: 'bad host', port: 1 }] }),
+    host_dots: over({ endpoints: [{ transport: 'enet', host: 'a..b', port: 1 }] }),
+    port_0: over({ endpoints: [{ transport: 'enet', host: '1.2.3.4', port: 0 }] }),
+    alpn_empty: over({ endpoints: [{ transport: 'enet', host: '1.2.3.4', port: 1, alpn: [] }] }),
+    alpn_space: over({ endpoints: [{ transport: 'enet', host: '1.2.3.4', port: 1, alpn: ['a b'] }] }),
+    attribute_too_long: over({ custom: { big: 'v'.repeat(300) } }),
+    too_large: { ...rich, custom: Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`k${i}`, 'w'.repeat(200)])) },
+  };
+}
+
+function writerCases(): Json[] {
+  return Object.entries(writerInfos()).map(([name, info]) => {
+    const kp = keypairOf(`writer-${name}`);
+    try {
+      const packet = signLobby(kp, info as LobbyInfo, { timestamp: TS });
+      return { name, info, z32: kp.publicKey.z32, ok: true, dns: hex(packet.dns) };
+    } catch (err) {
+      return { name, info, z32: kp.publicKey.z32, ok: false, code: errorCode(err), reason: lobbyErrorReason(err) };
+    }
+  });
+}
+
 /** Every lobby-side case. */
 export async function lobbyCases(random: () => number): Promise<Json> {
   const topics = [['demo', '1.0'], ['com.example.tanks', '2.3.1+b7']].map(([game, version]) => ({ game, version, hex: hex(lobbyTopic(game!, version!)) }));
-  return { lobbies: lobbies(), directory: await directory(), shortCodes: await shortCodes(random), topics };
+  return { writer: writerCases(), lobbies: lobbies(), directory: await directory(), shortCodes: await shortCodes(random), topics };
 }

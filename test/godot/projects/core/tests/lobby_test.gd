@@ -83,3 +83,21 @@ func test_short_codes() -> void:
 	assert_eq(PkarrBytes.to_hex(PkarrPublicSeeds.short_code_slot_seed(seed["canonical"])), seed["seed"])
 	var slot := PkarrShortCode.slot_records("abc")
 	assert_eq(slot, [{"type": "TXT", "name": "_lobby-host", "ttl": 300, "strings": ["abc"]}])
+
+
+func test_lobbies_are_written_like_sign_lobby() -> void:
+	var cases: Array = CoreCases.all()["lobby"]["writer"]
+	assert_true(cases.size() > 30, "%d lobbies to write" % cases.size())
+	for c: Dictionary in cases:
+		var dns := PkarrLobbyWriter.encode_dns(c["info"], c["z32"])
+		if c["ok"]:
+			if assert_true(dns.is_ok(), "%s: %s" % [c["name"], dns]):
+				assert_eq(PkarrBytes.to_hex(dns.value), c["dns"], c["name"])
+		else:
+			assert_eq(dns.error_code, c["code"], "%s: %s" % [c["name"], dns])
+			assert_eq(dns.error_data.get("lobbyError"), c["reason"], c["name"])
+
+
+func test_custom_keys_follow_javascript_property_order() -> void:
+	var order := PkarrLobbyWriter._js_key_order({"b": "1", "10": "x", "2": "y", "a": "z", "01": "w"})
+	assert_eq(order, ["2", "10", "b", "a", "01"])
