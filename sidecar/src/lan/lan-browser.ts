@@ -17,18 +17,9 @@ import { EventEmitter } from 'node:events';
 import type { Packet } from 'dns-packet';
 import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
+import type { LanSighting } from '../lobby/lobby-lan.ts';
 import { parseLobby, type Lobby } from '../lobby/lobby-record.ts';
 import { encodeQuery, lanGameSubtype, lanInstanceName, lobbyTxtRecords, ttlOf, txtPacketBytes, verifyLobbyBytes, type LanRejection } from './lan-wire.ts';
-
-export interface LanSighting {
-  lobby: Lobby;
-  packet: SignedPacket;
-  /** The address the announcement came from (unsigned: used only when the record names it). */
-  from: string;
-  /** Date.now() when last heard, and when it expires (heard + mDNS TTL). */
-  heardAt: number;
-  expiresAt: number;
-}
 
 export interface LanBrowserStats {
   /** Lobby records heard (TXT records of our service). */
@@ -56,6 +47,8 @@ export interface LanBrowserOptions {
   maxLobbies?: number;
   verifyPerSecond?: number;
 }
+
+export type { LanSighting };
 
 type Events = {
   sighting: [LanSighting];

@@ -34,7 +34,7 @@ import { emptyDirectoryStats, scanDirectory, SlotCache, type DirectoryScanOption
 import { compareLobbies, matchesFilters, selectLobbies, type LobbyFilters, type LobbySort } from './lobby-filters.ts';
 import { isLobbyStale, parseLobby, type Lobby } from './lobby-record.ts';
 import { lobbyTopicText, type TopicDht } from './topic.ts';
-import type { LanBrowser, LanSighting } from '../lan/lan-browser.ts';
+import type { LanSighting, LobbyLanBrowser } from './lobby-lan.ts';
 
 export type LobbySource = 'topic' | 'directory' | 'known' | 'lan';
 
@@ -99,7 +99,7 @@ export interface LobbyBrowserOptions {
   /** Directory tuning: slots (must match the hosts'), keys resolved at once / at most. */
   directoryScan?: Partial<Pick<DirectoryScanOptions, 'slots' | 'concurrency' | 'maxKeys' | 'powBits'>>;
   /** LAN discovery (lan/lan-browser.ts); null/absent = none. */
-  lan?: LanBrowser | null;
+  lan?: LobbyLanBrowser | null;
   /** Listen on the LAN (default true when `lan` is given). */
   lanEnabled?: boolean;
   /** How long a refresh listens on the LAN after its query (default 750 ms). */
@@ -192,7 +192,7 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     }
   }
 
-  #lan(): LanBrowser | null {
+  #lan(): LobbyLanBrowser | null {
     return this.#options.lanEnabled === false ? null : this.#options.lan ?? null;
   }
 

@@ -24,8 +24,7 @@ import { DirectoryPublisher, type DirectoryListing, type DirectoryPublisherOptio
 import { customMap } from './custom-map.ts';
 import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './host-address.ts';
 import type { LobbyEndpoint } from './lobby-endpoints.ts';
-import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo } from './lobby-record.ts';
-import type { NatType } from '../nat/nat-type.ts';
+import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo, type NatType } from './lobby-record.ts';
 import { lobbyTopic, type TopicDht } from './topic.ts';
 
 /** The client as the host uses it; `nextTimestamp` (Client has it) is used once, when opening. */

@@ -23,7 +23,6 @@ import { customMap } from './custom-map.ts';
 import { encodeEndpoints, lobbyAddresses, parseEndpoints, type LobbyEndpoint } from './lobby-endpoints.ts';
 import { lobbyError } from './lobby-errors.ts';
 import { encodeAttributes, parseAttributes } from './txt-attributes.ts';
-import { NAT_TYPES, type NatType } from '../nat/nat-type.ts';
 
 export const LOBBY_SCHEMA_VERSION = 1;
 /** Owner name of the metadata TXT record. */
@@ -43,6 +42,14 @@ export const GAME_VERSION_PATTERN = /^[A-Za-z0-9._+-]{1,32}$/;
 export const CUSTOM_KEY_PATTERN = /^[a-z0-9_-]{1,30}$/;
 export const MAX_LOBBY_NAME_CHARS = 64;
 export const MAX_PLAYERS = 65535;
+
+/**
+ * The `reach` values of a record: the host's NAT type, from most to least reachable (docs/nat.md;
+ * nat/nat-type.ts classifies the punch socket into one of them).
+ */
+export const NAT_TYPES = ['public', 'mapped', 'cone', 'symmetric', 'unknown'] as const;
+export type NatType = (typeof NAT_TYPES)[number];
+
 function isNatType(text: unknown): text is NatType {
   return typeof text === 'string' && (NAT_TYPES as readonly string[]).includes(text);
 }

@@ -18,8 +18,8 @@ import { LobbyBrowser, type BrowseResult, type BrowsedLobby, type LostReason, ty
 import { LobbyHost, type LobbyClosed, type LobbyOpenOptions, type LobbyOpened, type LobbyPublication, type LobbyPublisher, type LobbyUpdate } from './lobby-host.ts';
 import { checkFoundLobby, findLobby, parseInviteCode, type FindLobbyOptions, type FoundLobby } from './lobby-lookup.ts';
 import { lobbyError } from './lobby-errors.ts';
-import type { LanDiscovery } from '../lan/lan-discovery.ts';
-import { LAN_ONLY_PUBLISHER } from '../lan/lan-only-publisher.ts';
+import { LAN_ONLY_PUBLISHER } from './lan-only-publisher.ts';
+import type { LobbyLan } from './lobby-lan.ts';
 import { parseShortCode } from './short-code.ts';
 import { resolveShortCode, ShortCodeSlot } from './short-code-slot.ts';
 import type { TopicDht } from './topic.ts';
@@ -53,7 +53,7 @@ export interface LobbyServiceOptions {
   /** Republish period of hosts' short-code slots (default short-code-slot.ts). */
   shortCodeRepublishMs?: number;
   /** LAN discovery (announce, browse, join by code on the local network); null/absent = none. */
-  lan?: LanDiscovery | null;
+  lan?: LobbyLan | null;
   /** How long join by code waits for a LAN answer (default 1000 ms; 150 ms more once the network answered). */
   lanFindMs?: number;
   /** Most lobbies hosted at once (default 16) and watches per connection (default 8). */
@@ -359,7 +359,7 @@ export class LobbyService {
   }
 
   /** LAN discovery when it runs (at least one socket open), else null. */
-  #lan(): LanDiscovery | null {
+  #lan(): LobbyLan | null {
     const lan = this.#options.lan ?? null;
     return lan !== null && lan.active ? lan : null;
   }

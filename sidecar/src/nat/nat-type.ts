@@ -11,11 +11,11 @@
 import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import { isPublicAddress } from '../lobby/host-address.ts';
+import type { NatType } from '../lobby/lobby-record.ts';
 import type { UdpAddress } from './udp-channel.ts';
 
-/** Every NAT type, from most to least reachable. */
-export const NAT_TYPES = ['public', 'mapped', 'cone', 'symmetric', 'unknown'] as const;
-export type NatType = (typeof NAT_TYPES)[number];
+/** Every NAT type, from most to least reachable: the `reach` values a lobby record carries. */
+export { NAT_TYPES, type NatType } from '../lobby/lobby-record.ts';
 /** What a console would call the NAT type. */
 export type NatRating = 'open' | 'moderate' | 'strict' | 'unknown';
 

@@ -5,7 +5,7 @@
  * nothing else (lobby-host.ts); the lobby service forces `directory: false` with it.
  */
 import type { PublishResult } from '../client/types.ts';
-import type { LobbyPublisher } from '../lobby/lobby-host.ts';
+import type { LobbyPublisher } from './lobby-host.ts';
 
 const NOWHERE: PublishResult = Object.freeze({ storedOn: 0, dht: null, relays: [] }) as PublishResult;
 
