@@ -4,6 +4,7 @@
  * hands the whole decoded message to its `response` listeners, so we can read it there (bittorrent-dht
  * itself never sends it). Each responder gets one vote (its latest); the address with most votes wins.
  */
+import { LruMap } from '../util/lru-map.ts';
 
 export interface ExternalAddress {
   host: string;
@@ -24,17 +25,13 @@ export function decodeCompactIPv4(bytes: unknown): { host: string; port: number 
 }
 
 export class ExternalAddressVotes {
-  readonly #votes = new Map<string, string>(); // voter "host:port" → reported "host:port"
+  /** Voter "host:port" → reported "host:port"; the voter heard from least recently goes first. */
+  readonly #votes = new LruMap<string, string>(MAX_VOTERS);
 
   /** Records the `ip` field of a response from `voter`. Returns true when it was a usable vote. */
   record(ip: unknown, voter: string): boolean {
     const address = decodeCompactIPv4(ip);
     if (address === null) return false;
-    this.#votes.delete(voter);
-    if (this.#votes.size >= MAX_VOTERS) {
-      const oldest = this.#votes.keys().next().value;
-      if (oldest !== undefined) this.#votes.delete(oldest);
-    }
     this.#votes.set(voter, `${address.host}:${address.port}`);
     return true;
   }
@@ -42,7 +39,7 @@ export class ExternalAddressVotes {
   /** The address reported by most responders, or null when none reported one. */
   best(): ExternalAddress | null {
     const counts = new Map<string, number>();
-    for (const reported of this.#votes.values()) counts.set(reported, (counts.get(reported) ?? 0) + 1);
+    for (const [, reported] of this.#votes.entries()) counts.set(reported, (counts.get(reported) ?? 0) + 1);
     let best: string | null = null;
     let votes = 0;
     for (const [reported, n] of counts) if (n > votes) { best = reported; votes = n; }

@@ -8,6 +8,7 @@ import type { Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import { verifySignature } from '../core/ed25519.ts';
+import { splitHostPort } from '../util/peer-address.ts';
 
 /** A DHT node address. */
 export interface NodeAddress {
@@ -19,13 +20,11 @@ export interface NodeAddress {
  * Parses `host:port` (IPv4 or a hostname; bittorrent-dht is IPv4-only). Throws INVALID_ARGUMENT.
  */
 export function parseNodeAddress(text: string): NodeAddress {
-  const colon = typeof text === 'string' ? text.lastIndexOf(':') : -1;
-  const host = colon > 0 ? text.slice(0, colon) : '';
-  const portText = colon > 0 ? text.slice(colon + 1) : '';
-  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-  if (host === '' || host.includes(':') || !(port >= 1 && port <= 65535)) {
+  const address = splitHostPort(text);
+  if (address === null || address.host.includes(':')) {
     throw new PkarrError('INVALID_ARGUMENT', `invalid DHT node address ${JSON.stringify(text)}: expected host:port (IPv4 or hostname, port 1-65535)`);
   }
+  const { host, port } = address;
   if (!isIPv4(host) && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
     throw new PkarrError('INVALID_ARGUMENT', `invalid DHT node host ${JSON.stringify(host)}: expected IPv4 or a hostname`);
   }

@@ -17,6 +17,7 @@
  * estimate therefore costs an extra query, never a lost answer. Pure: no clock, no timers.
  */
 import { PkarrError } from '../core/errors.ts';
+import { LruMap } from '../util/lru-map.ts';
 
 export interface RttBounds {
   /** Lowest RTO, ms (default 100: below that, event-loop pauses on a busy machine look like loss). */
@@ -48,8 +49,8 @@ export class RttEstimator {
   readonly minMs: number;
   readonly maxMs: number;
   readonly initialMs: number;
-  readonly #capacity: number;
-  readonly #nodes = new Map<string, Estimate>();
+  /** Per node; reading does not refresh an estimate, a new sample does. */
+  readonly #nodes: LruMap<string, Estimate>;
   #network: Estimate | undefined;
 
   constructor(bounds: RttBounds = {}) {
@@ -67,25 +68,19 @@ export class RttEstimator {
     this.minMs = minMs;
     this.maxMs = maxMs;
     this.initialMs = initialMs;
-    this.#capacity = capacity;
+    this.#nodes = new LruMap(capacity);
   }
 
   /** Records a measured round trip to `node` (`host:port`). Ignores non-finite or negative samples. */
   record(node: string, ms: number): void {
     if (!(Number.isFinite(ms) && ms >= 0)) return;
-    const next = update(this.#nodes.get(node), ms);
-    this.#nodes.delete(node);
-    this.#nodes.set(node, next);
-    if (this.#nodes.size > this.#capacity) {
-      const oldest = this.#nodes.keys().next().value;
-      if (oldest !== undefined) this.#nodes.delete(oldest);
-    }
+    this.#nodes.set(node, update(this.#nodes.peek(node), ms));
     this.#network = update(this.#network, ms);
   }
 
   /** The soft timeout for a query to `node`, ms, within [minMs, maxMs]. */
   rto(node: string): number {
-    const own = this.#nodes.get(node);
+    const own = this.#nodes.peek(node);
     if (own !== undefined) return this.#clamp(own.srtt + 4 * own.rttvar);
     if (this.#network === undefined) return this.initialMs;
     return this.#clamp(this.#network.srtt + 2 * this.#network.rttvar);

@@ -4,6 +4,7 @@
  * rotate every 5 min and the previous one is still accepted); we keep them for 2 minutes, and the
  * caller falls back to a fresh lookup when a cached set fails entirely.
  */
+import { LruMap } from '../util/lru-map.ts';
 import type { TokenNode } from './item-lookup.ts';
 
 export const TOKEN_CACHE_TTL_MS = 2 * 60 * 1000;
@@ -16,19 +17,19 @@ interface Entry {
 }
 
 export class TokenCache {
-  readonly #entries = new Map<string, Entry>();
+  /** By target hex; reading does not refresh an entry, storing does (the least recently stored goes first). */
+  readonly #entries: LruMap<string, Entry>;
   readonly #ttlMs: number;
-  readonly #size: number;
 
   constructor(ttlMs: number = TOKEN_CACHE_TTL_MS, size: number = TOKEN_CACHE_SIZE) {
     this.#ttlMs = ttlMs;
-    this.#size = size;
+    this.#entries = new LruMap(size);
   }
 
   /** The cached token nodes for `target`, or null when absent or expired. */
   get(target: Buffer, now: number = Date.now()): TokenNode[] | null {
     const id = target.toString('hex');
-    const entry = this.#entries.get(id);
+    const entry = this.#entries.peek(id);
     if (entry === undefined) return null;
     if (now - entry.at > this.#ttlMs) {
       this.#entries.delete(id);
@@ -40,11 +41,9 @@ export class TokenCache {
   /** Stores the token nodes of a finished lookup (an empty set is not cached). */
   set(target: Buffer, nodes: TokenNode[], now: number = Date.now()): void {
     const id = target.toString('hex');
-    this.#entries.delete(id);
-    if (nodes.length === 0) return;
-    if (this.#entries.size >= this.#size) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
+    if (nodes.length === 0) {
+      this.#entries.delete(id);
+      return;
     }
     this.#entries.set(id, { nodes, at: now });
   }

@@ -17,6 +17,7 @@ import { PkarrError } from '../core/errors.ts';
 import { assertAllowedHost } from '../core/loopback-guard.ts';
 import { BencodeError, bdecode, bencode, type BencodeDict } from '../dht/bencode.ts';
 import { decodeCompactIPv4 } from '../dht/address-votes.ts';
+import { splitHostPort } from '../util/peer-address.ts';
 import type { UdpAddress, UdpChannel } from './udp-channel.ts';
 
 /** Nodes pinged by default. */
@@ -73,14 +74,11 @@ interface Pending {
 
 /** Parses `a.b.c.d:port`; throws INVALID_ARGUMENT otherwise. */
 export function parseIPv4Node(text: string): UdpAddress {
-  const colon = typeof text === 'string' ? text.lastIndexOf(':') : -1;
-  const host = colon > 0 ? text.slice(0, colon) : '';
-  const portText = colon > 0 ? text.slice(colon + 1) : '';
-  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
-  if (!isIPv4(host) || !(port >= 1 && port <= 65535)) {
+  const address = splitHostPort(text);
+  if (address === null || !isIPv4(address.host)) {
     throw new PkarrError('INVALID_ARGUMENT', `invalid DHT node address ${JSON.stringify(text)}: expected a.b.c.d:port`);
   }
-  return { host, port };
+  return address;
 }
 
 /**

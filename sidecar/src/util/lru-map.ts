@@ -1,7 +1,8 @@
 /**
  * A bounded least-recently-used map on top of `Map` insertion order: `get` moves an entry to the
  * back, `set` evicts from the front once `capacity` is exceeded. Used for the client's packet
- * cache, the relay's hot packet cache and the DNS server's caches.
+ * cache, the relay's hot packet cache, the DNS server's caches and the DHT's bounded tables (write
+ * tokens, round-trip estimates, address votes; those read with `peek`).
  */
 export class LruMap<K, V> {
   readonly capacity: number;
