@@ -42,6 +42,10 @@ var last_error_message: String = ""
 ## Which path answered the last call: "webcrypto", "gdscript" or "" (refused before either).
 var last_path: String = ""
 
+## Tests only: take the worker-task branch even on a build without threads (the single-threaded
+## web build's WorkerThreadPool then runs the task on the main thread).
+var _assume_threads: bool = false
+
 enum _Detect { UNKNOWN, PROBING, AVAILABLE, UNAVAILABLE }
 static var _webcrypto: _Detect = _Detect.UNKNOWN
 static var _probe: _Probe = null
@@ -156,7 +160,8 @@ func _run_pure(job: Callable) -> Variant:
 	PkarrEd25519.prepare() # the tables are built on this (the main) thread
 	last_path = "gdscript"
 	var tree := Engine.get_main_loop() as SceneTree
-	if not use_threads or not OS.has_feature("threads") or tree == null:
+	var threads: bool = OS.has_feature("threads") or _assume_threads
+	if not use_threads or not threads or tree == null:
 		return job.call()
 	var box: Array = [null]
 	var task: int = WorkerThreadPool.add_task(func() -> void: box[0] = job.call(), false,
