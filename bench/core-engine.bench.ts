@@ -113,6 +113,9 @@ export async function run(): Promise<void> {
     row('encode publish JSON -> message', 'encode');
     row('relay body -> lobby JSON (sidecar: + verify)', 'lobby');
     row('directory slot, 11 entries (sidecar: + verify)', 'slot');
+    const pow = r['pow'] as Timing;
+    const hashesPerSec = (pow.ops * 10_000 * 1e6) / pow.usec;
+    console.log(`proof of work in GDScript: ${fmt(hashesPerSec, 0)} sha256/s -> ${fmt(65_536 / hashesPerSec, 2)} s for an average 16-bit proof (sidecar ~600k/s)`);
   } finally {
     await closeBrowser();
   }

@@ -41,6 +41,7 @@ const EXPECTED = [
   'lobby: test_short_codes',
   'lobby: test_lobbies_are_written_like_sign_lobby',
   'lobby: test_custom_keys_follow_javascript_property_order',
+  'lobby: test_directory_entries_are_written_like_the_sidecar',
   'keys: test_directory_slot_keys_match_the_sidecar',
   'keys: test_short_code_slot_key_matches_the_sidecar',
   'keys: test_curve_points',

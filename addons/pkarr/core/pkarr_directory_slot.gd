@@ -4,12 +4,14 @@ extends RefCounted
 ## [code]readSlot[/code]: one TXT character-string [code]<hostZ32>:<time>:<nonce>[/code] per listed
 ## host at [code]_lobbies[/code]; entries that are malformed, outside the slot's window, or
 ## without the proof of work are dropped and counted; one entry per host (its newest), newest
-## first, ties by key. The proof of work:
+## first, ties by key. Writing (a host listing itself): [method solve_pow], [method merge],
+## [method encode] (the newest entries that fit the 1000-byte limit). The proof of work:
 ## [codeblock]
 ## sha256("pkarr-godot-directory-pow:v1:<game>:<gameVersion>:<window>:" + entry) has ≥ 16 leading zero bits
 ## [/codeblock]
 
 const RECORD_NAME := "_lobbies"
+const RECORD_TTL := 60
 const POW_PREFIX := "pkarr-godot-directory-pow:v1:"
 ## Leading zero bits required (scheme v1).
 const POW_BITS := 16
@@ -92,6 +94,73 @@ static func read(records: Array, slot_z32: String, game: String, game_version: S
 	var entries: Array = newest.values()
 	entries.sort_custom(_newest_first)
 	return {"entries": entries, "total": total, "rejected": rejected}
+
+
+## The entry text [code]<hostZ32>:<time>:<nonce>[/code] (also the proof-of-work suffix).
+static func entry_text(entry: Dictionary) -> String:
+	return "%s:%d:%d" % [entry["hostKey"], entry["time"], entry["nonce"]]
+
+
+## Looks for the smallest nonce ≥ [param start] such that
+## [code]prefix + stem + nonce[/code] has [param bits] leading zero bits ([code]stem[/code] =
+## [code]hostZ32:time:[/code]), trying at most [param max_tries] nonces (call again from
+## [code]next[/code] on a later frame to spread the work: 2^16 hashes on average for 16 bits).
+## Returns [code]{"nonce": int (-1 when not found yet), "next": int, "tries": int}[/code].
+static func solve_pow(prefix: String, stem: String, bits: int = POW_BITS, start: int = 0,
+		max_tries: int = 1 << 30) -> Dictionary:
+	var head := (prefix + stem).to_utf8_buffer()
+	var context := HashingContext.new()
+	var nonce := start
+	var tries := 0
+	while tries < max_tries and nonce <= _MAX_SAFE_INTEGER:
+		context.start(HashingContext.HASH_SHA256)
+		context.update(head)
+		context.update(str(nonce).to_ascii_buffer())
+		tries += 1
+		if leading_zero_bits(context.finish()) >= bits:
+			return {"nonce": nonce, "next": nonce + 1, "tries": tries}
+		nonce += 1
+	return {"nonce": -1, "next": nonce, "tries": tries}
+
+
+## One entry per host (its newest), newest first, ties by key: [param lists] are Arrays of
+## [code]{"hostKey", "time", "nonce"}[/code].
+static func merge(lists: Array) -> Array:
+	var newest := {}
+	for list: Array in lists:
+		for entry: Dictionary in list:
+			var known: Variant = newest.get(entry["hostKey"])
+			if known == null or entry["time"] > (known as Dictionary)["time"]:
+				newest[entry["hostKey"]] = entry
+	var entries: Array = newest.values()
+	entries.sort_custom(_newest_first)
+	return entries
+
+
+## The slot's records (publish JSON) for [param entries] (merged, newest first): as many as fit
+## the 1000-byte DNS limit under the slot key [param slot_z32], at most [constant MAX_SLOT_ENTRIES].
+## Returns [code]{"records": Array, "kept": Array, "dropped": Array}[/code] like the sidecar's
+## [code]encodeSlot[/code].
+static func encode(entries: Array, slot_z32: String) -> Dictionary:
+	var merged := merge([entries])
+	var candidates := merged.slice(0, MAX_SLOT_ENTRIES)
+	var lo := 0
+	var hi := candidates.size()
+	while lo < hi:
+		var mid := (lo + hi + 1) >> 1
+		var dns := PkarrDnsEncoder.encode(_records_of(candidates.slice(0, mid)), slot_z32)
+		if dns.is_ok() and (dns.value as PackedByteArray).size() <= PkarrSignedPacket.MAX_DNS_BYTES:
+			lo = mid
+		else:
+			hi = mid - 1
+	return {"records": _records_of(merged.slice(0, lo)), "kept": merged.slice(0, lo), "dropped": merged.slice(lo)}
+
+
+static func _records_of(entries: Array) -> Array:
+	var out: Array = []
+	for entry: Dictionary in entries:
+		out.append({"type": "TXT", "name": RECORD_NAME, "ttl": RECORD_TTL, "strings": [entry_text(entry)]})
+	return out
 
 
 static func _newest_first(a: Dictionary, b: Dictionary) -> bool:

@@ -32,6 +32,9 @@ func _ready() -> void:
 		var decoded := PkarrSignedPacket.decode_records(parts.value["dns"], input["slotKey"])
 		var read := PkarrDirectorySlot.read(decoded.value, input["slotKey"], "demo", "1.0", int(input["window"]))
 		return (read["entries"] as Array).size() == int(input["slotEntries"]), fail, "slot")
+	results["pow"] = _time(func() -> bool:
+		return PkarrDirectorySlot.solve_pow("pkarr-godot-directory-pow:v1:demo:1.0:1:", lobby_key + ":1:", 256, 0, 10000)["tries"] == 10000,
+		fail, "pow")
 	results["failures"] = fail
 	print("BENCH " + JSON.stringify(results))
 	print("# core-bench done")

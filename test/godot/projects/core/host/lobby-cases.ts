@@ -7,7 +7,7 @@ import { PublicKey } from '../../../../../sidecar/src/core/keys.ts';
 import type { DnsRecord } from '../../../../../sidecar/src/core/records.ts';
 import { SignedPacket } from '../../../../../sidecar/src/core/signed-packet.ts';
 import { z32Encode } from '../../../../../sidecar/src/core/z32.ts';
-import { entryText, readSlot } from '../../../../../sidecar/src/lobby/directory-record.ts';
+import { encodeSlot, entryText, readSlot, type DirectoryEntry } from '../../../../../sidecar/src/lobby/directory-record.ts';
 import { powPrefix, solvePow, checkPow } from '../../../../../sidecar/src/lobby/directory-pow.ts';
 import { directoryId, directoryWindow, homeSlot, slotKeypair, slotSeedText, windowBounds } from '../../../../../sidecar/src/lobby/directory-slots.ts';
 import { lobbyErrorReason } from '../../../../../sidecar/src/lobby/lobby-errors.ts';
@@ -129,7 +129,16 @@ async function directory(): Promise<Json> {
     const text = slotSeedText(dir, window, s);
     return { slot: s, text, seed: hex(createHash('sha256').update(text).digest()), z32: slotKeypair(dir, window, s).publicKey.z32 };
   });
+  // Writing: the smallest nonces, and the newest entries that fit a slot.
+  const pow = await Promise.all(hosts.slice(0, 2).map(async (h, i) => {
+    const stem = `${h.z32}:${start + 100 + i}:`;
+    return { prefix, stem, nonce: (await solvePow(prefix, stem)).nonce };
+  }));
+  const many: DirectoryEntry[] = Array.from({ length: 16 }, (_, i) => ({ hostKey: keypairOf(`writer-host-${i % 14}`).publicKey, time: start + (i * 37) % 300, nonce: 1000 + i }));
+  const written = encodeSlot(slot, many, TS);
+  const asJson = (e: DirectoryEntry): Json => ({ hostKey: e.hostKey.z32, time: e.time, nonce: e.nonce });
   return {
+    pow, write: { entries: many.map(asJson), dns: hex(written.packet.dns), kept: written.kept.map(asJson), dropped: written.dropped.map(asJson) },
     game: dir.game, gameVersion: dir.gameVersion, window, now: TS.toString(), slotZ32: slot.publicKey.z32, body: hex(packet.toRelayPayload()),
     expect: { entries: read.entries.map((e) => ({ hostKey: e.hostKey.z32, time: e.time, nonce: e.nonce })), total: read.total, rejected: read.rejected },
     seeds, homeSlots: hosts.map((h) => ({ host: h.z32, slots: [1, 8, 64].map((n) => homeSlot(h, window, n)) })),

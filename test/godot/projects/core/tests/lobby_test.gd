@@ -101,3 +101,26 @@ func test_lobbies_are_written_like_sign_lobby() -> void:
 func test_custom_keys_follow_javascript_property_order() -> void:
 	var order := PkarrLobbyWriter._js_key_order({"b": "1", "10": "x", "2": "y", "a": "z", "01": "w"})
 	assert_eq(order, ["2", "10", "b", "a", "01"])
+
+
+func test_directory_entries_are_written_like_the_sidecar() -> void:
+	timeout_sec = 60.0
+	var d: Dictionary = CoreCases.all()["lobby"]["directory"]
+	for p: Dictionary in d["pow"]:
+		var solved := PkarrDirectorySlot.solve_pow(p["prefix"], p["stem"])
+		assert_eq(solved["nonce"], p["nonce"], p["stem"])
+		var first := PkarrDirectorySlot.solve_pow(p["prefix"], p["stem"], 16, 0, 100)
+		var part := first
+		while part["nonce"] < 0:
+			part = PkarrDirectorySlot.solve_pow(p["prefix"], p["stem"], 16, part["next"], 20000)
+		assert_eq(part["nonce"], p["nonce"], "solved in chunks")
+	var w: Dictionary = d["write"]
+	var entries: Array = []
+	for e: Dictionary in w["entries"]:
+		entries.append({"hostKey": e["hostKey"], "time": int(e["time"]), "nonce": int(e["nonce"])})
+	assert_true((w["dropped"] as Array).size() > 0, "more entries than fit: the oldest are dropped")
+	var slot := PkarrDirectorySlot.encode(entries, d["slotZ32"])
+	assert_eq(CoreCases.diff(slot["kept"], w["kept"]), "")
+	assert_eq(CoreCases.diff(slot["dropped"], w["dropped"]), "")
+	var dns := PkarrSignedPacket.encode_dns(slot["records"], d["slotZ32"])
+	assert_eq(PkarrBytes.to_hex(dns.value), w["dns"])
