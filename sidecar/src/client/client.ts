@@ -1,6 +1,7 @@
 /**
  * The pkarr client: a packet cache in front of the Mainline DHT and any number of HTTP relays,
- * behaving as the v7 reference (spec §4.2 resolve policies, §4.3 publish merging).
+ * behaving as the v7 reference (resolve policies and publish merging of pubky/pkarr
+ * pkarr/src/client).
  *
  * ```ts
  * const dht = await DhtClient.start({ bootstrap });
@@ -23,7 +24,10 @@ import { mergePublishOutcomes, type DhtPublishOutcome, type RelayPublishOutcome 
 import { queryNetwork } from './network-query.ts';
 import { RESOLVE_POLICIES, type PkarrClient, type PublishResult, type ResolvePolicy, type ResolveResult } from './types.ts';
 
-/** The v7 reference's default relays (spec §3.7). For users; never used by tests. */
+/**
+ * The v7 reference's default relays (`DEFAULT_RELAYS`, pubky/pkarr pkarr/src/lib.rs). For users;
+ * never used by tests.
+ */
 export const DEFAULT_RELAYS: readonly string[] = ['https://pkarr.pubky.app', 'https://pkarr.pubky.org'];
 
 export interface ClientOptions {
@@ -109,7 +113,7 @@ export class Client implements PkarrClient {
   }
 
   /**
-   * Resolves the packet of `key` (spec §4.2):
+   * Resolves the packet of `key` (as the reference's `Client::resolve`):
    * - `CacheOnly`: the cached packet even if expired, else the first packet any relay has cached
    *   (`?policy=CacheOnly`); never the DHT.
    * - `CacheFirst` (default): a fresh cached packet; else the DHT and the relays race with the
@@ -153,9 +157,10 @@ export class Client implements PkarrClient {
   }
 
   /**
-   * Publishes to the DHT and every relay concurrently and merges the outcomes (spec §4.3). Throws
-   * NOT_MOST_RECENT right away when the cache holds a more recent packet, and the merged error
-   * (with `details.result`) when the publish failed. The cache is updated on success.
+   * Publishes to the DHT and every relay concurrently and merges the outcomes (as the reference's
+   * `Client::publish`). Throws NOT_MOST_RECENT right away when the cache holds a more recent
+   * packet, and the merged error (with `details.result`) when the publish failed. The cache is
+   * updated on success.
    */
   async publish(packet: SignedPacket): Promise<PublishResult> {
     this.#assertOpen();
@@ -184,10 +189,10 @@ export class Client implements PkarrClient {
   }
 
   /**
-   * The timestamp for the next packet of `key` in the recommended update flow (spec §4.3): a
-   * NetworkOnly resolve, then `max(now, observed + 1)` through the process-wide monotonic source.
-   * Network failures are tolerated (the publish will report them); an invalid newer item's seq
-   * counts as observed.
+   * The timestamp for the next packet of `key` in the recommended update flow (pubky/pkarr
+   * docs/integration.md): a NetworkOnly resolve, then `max(now, observed + 1)` through the
+   * process-wide monotonic source. Network failures are tolerated (the publish will report them);
+   * an invalid newer item's seq counts as observed.
    */
   async nextTimestamp(keyInput: PublicKey | string): Promise<bigint> {
     const key = toPublicKey(keyInput);

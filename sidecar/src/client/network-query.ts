@@ -1,5 +1,6 @@
 /**
- * One network lookup of a key over the DHT and the relays (spec §4.2), in two modes:
+ * One network lookup of a key over the DHT and the relays (as the v7 reference's resolve,
+ * pubky/pkarr pkarr/src/client/backend), in two modes:
  *
  * - `first`: the backends race; the first *acceptable* packet wins. The losers keep running in the
  *   background and hand every packet they find to `onPacket` (the cache), bounded by their own

@@ -1,9 +1,11 @@
 /**
- * The client's in-memory packet cache (spec §4.1, §4.2): an LRU keyed by the public key's z32,
- * holding verified SignedPackets, with the reference's TTL bounds (min 300 s, max 86400 s).
+ * The client's in-memory packet cache (as the v7 reference client's, pubky/pkarr pkarr/src/client):
+ * an LRU keyed by the public key's z32, holding verified SignedPackets, with the reference's TTL
+ * bounds (min 300 s, max 86400 s).
  *
  * Capacity 0 disables caching: `put` stores nothing and `get` finds nothing, and nothing else
- * changes (the client never reads its answers back from the cache; spec §8 items 5 and 7).
+ * changes (the client never reads its answers back from the cache; a zero cache or TTL once broke
+ * the reference: pubky/pkarr#105, #133, #140).
  */
 import { PkarrError } from '../core/errors.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
@@ -77,9 +79,9 @@ export class PacketCache {
   }
 
   /**
-   * Offers a packet (spec §4.2 update rule): stored when the slot is empty, when it is more recent
-   * than the cached one, or when it is the same packet with a newer `lastSeen`. Returns whether
-   * the cache changed.
+   * Offers a packet (the reference client's cache update rule): stored when the slot is empty, when
+   * it is more recent than the cached one, or when it is the same packet with a newer `lastSeen`.
+   * Returns whether the cache changed.
    */
   put(packet: SignedPacket): boolean {
     if (this.capacity === 0) return false;
@@ -109,7 +111,7 @@ export class PacketCache {
   /**
    * True when a packet from the network is too old to be trusted as current: it was last seen
    * longer ago than its clamped TTL plus one second (relays report `Memento-Datetime` with second
-   * precision). A packet seen just now is never stale, even with maxTtl 0 (spec §8 item 7).
+   * precision). A packet seen just now is never stale, even with maxTtl 0 (pubky/pkarr#105).
    */
   isStale(packet: SignedPacket, now: bigint = nowMicros()): boolean {
     return packet.elapsedSeconds(now) > packet.ttl(this.minTtl, this.maxTtl) + 1;

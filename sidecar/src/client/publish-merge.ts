@@ -1,6 +1,6 @@
 /**
  * Merging the outcomes of one publish to the DHT and to every relay, as the reference's
- * `PublishResultAccumulator` (spec §4.3):
+ * `PublishResultAccumulator` (pubky/pkarr pkarr/src/client/backend/publish_result_accumulator.rs):
  *
  * 1. if the number of NOT_MOST_RECENT answers is ≥ the number of successes (and > 0), the publish
  *    failed with NOT_MOST_RECENT;

@@ -1,5 +1,6 @@
 /**
- * HTTP client for one pkarr relay (spec §3), speaking every dialect in the wild:
+ * HTTP client for one pkarr relay (API: pubky/pkarr design/relays.md), speaking every dialect in
+ * the wild:
  *
  * - v7: `PUT` → 204 + `Pkarr-Dht-Stored-Nodes`; `GET ?policy=…`, `Memento-Datetime`, 304 with
  *   `If-Modified-Since`, 404 + `Pkarr-Invalid-Signed-Packet-Seq`.
@@ -174,7 +175,10 @@ async function bodyExcerpt(response: Response): Promise<string> {
   }
 }
 
-/** Maps a non-success status to the error the v7 client reports (spec §3.5). */
+/**
+ * Maps a non-success status to the error the v7 client reports (pubky/pkarr
+ * pkarr/src/relay_client.rs `RelayError::from_status`).
+ */
 async function statusError(response: Response, url: string, verb: string): Promise<PkarrError> {
   const status = response.status;
   const excerpt = await bodyExcerpt(response);

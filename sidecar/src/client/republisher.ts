@@ -1,6 +1,7 @@
 /**
- * Keeps packets alive on the DHT (spec §4.5): BEP44 nodes may drop items after ~2 hours and the
- * Mainline DHT churns, and nothing in the ecosystem republishes for you (relays don't).
+ * Keeps packets alive on the DHT: BEP44 nodes may drop items after ~2 hours (BEP44 asks for hourly
+ * republishing) and the Mainline DHT churns, and nothing in the ecosystem republishes for you
+ * (relays don't).
  *
  * Every cycle, for each tracked key:
  * 1. a full DHT lookup (`dht.holders`) finds the newest packet on the network and how many nodes

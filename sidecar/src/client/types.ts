@@ -2,7 +2,9 @@
 import type { PublicKey } from '../core/keys.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 
-/** As the v7 reference (spec §4.2). Values are case-sensitive. */
+/**
+ * As the v7 reference (pubky/pkarr pkarr/src/types/resolve_policy.rs). Values are case-sensitive.
+ */
 export type ResolvePolicy = 'CacheOnly' | 'CacheFirst' | 'NetworkOnly';
 export const RESOLVE_POLICIES: readonly ResolvePolicy[] = ['CacheOnly', 'CacheFirst', 'NetworkOnly'];
 

@@ -1,7 +1,8 @@
 /**
  * DNS message decoder (RFC 1035 wire format) for pkarr packets. Pure, no I/O.
  *
- * Parses like simple-dns's `Packet::parse` (spec §1.8), so the same messages are accepted:
+ * Parses like simple-dns's `Packet::parse` (balliegojr/simple-dns, the DNS library of pkarr), so
+ * the same messages are accepted:
  * - the header's reserved Z bit (0x0040) must be clear; other flags/ID/opcode/rcode are ignored;
  * - all four sections are parsed (a malformed authority/additional record is an error) but only
  *   the answers are returned; bytes after the last section are ignored;

@@ -1,9 +1,9 @@
 /**
  * DNS message encoder that writes exactly what the Rust reference (pkarr + simple-dns
- * `Packet::new_reply(0)` + `build_bytes_vec_compressed`) writes for the same records (spec §1.8):
+ * `Packet::new_reply(0)` + `build_bytes_vec_compressed`) writes for the same records:
  *
  * - header `0000 8000 0000 <ancount> 0000 0000`; every record in the answers section; class IN;
- * - owner names normalised against the origin (names.ts, spec §1.9);
+ * - owner names normalised against the origin (names.ts);
  * - name compression with simple-dns's rules: one suffix table for the whole message; for each
  *   name, walk its label suffixes from the left; a suffix seen before becomes the pointer
  *   `0xC000|offset` and ends the name, otherwise its offset is remembered (only if ≤ 0x3FFF) and

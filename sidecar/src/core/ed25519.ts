@@ -4,8 +4,9 @@
  *   faster than OpenSSL here (`npm run bench -- core` prints both);
  * - otherwise node:crypto (OpenSSL), which needs no native addon (the single-executable sidecar).
  * `PKARR_CRYPTO=node` forces node:crypto. @noble/ed25519 is used only for what neither exposes
- * cheaply: checking that 32 bytes are a valid curve point (spec §6.1 B). Both backends produce
- * identical signatures (Ed25519 is deterministic) and reject invalid points during verification.
+ * cheaply: checking that 32 bytes are a valid curve point (node:crypto imports some 32-byte strings
+ * that are not; pkarr refuses them as keys). Both backends produce identical signatures (Ed25519 is
+ * deterministic) and reject invalid points during verification.
  */
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';

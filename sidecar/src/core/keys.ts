@@ -1,7 +1,7 @@
 /**
  * Pkarr keys: an Ed25519 public key is the domain (z-base-32, 52 chars), the 32-byte seed is the
- * secret. Parsing follows the reference cascade (spec §2) so that `pk:<z32>`, bare z32 and URLs with
- * the key as TLD are accepted.
+ * secret. Parsing follows the reference cascade (pubky/pkarr pkarr/src/types/keys.rs `from_str`) so
+ * that `pk:<z32>`, bare z32 and URLs with the key as TLD are accepted.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { PkarrError } from './errors.ts';
@@ -85,7 +85,10 @@ export class PublicKey {
     return new PublicKey(copy, z32Encode(copy));
   }
 
-  /** Parses `<z32>`, `pk:<z32>` or any URL/hostname whose last label is the key (spec §2). */
+  /**
+   * Parses `<z32>`, `pk:<z32>` or any URL/hostname whose last label is the key (the reference
+   * cascade).
+   */
   static parse(input: string): PublicKey {
     if (typeof input !== 'string') throw new PkarrError('INVALID_PUBLIC_KEY_ENCODING', 'public key must be a string');
     const text = extractKeyText(input);

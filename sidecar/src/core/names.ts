@@ -1,5 +1,5 @@
 /**
- * Presentation forms used by the DNS codec: owner-name normalisation and lookup (spec §1.9),
+ * Presentation forms used by the DNS codec: owner-name normalisation and lookup (as pkarr's),
  * wire-name validation, and IPv4/IPv6 text <-> bytes.
  *
  * Names are plain dot-separated strings with no escapes: a label is the UTF-8 encoding of the
@@ -44,7 +44,7 @@ export function isWellFormed(text: string): boolean {
 
 /**
  * Normalises an owner name against `origin` (the signer's z32) exactly like pkarr's
- * `normalize_name` (spec §1.9):
+ * `normalize_name` (pubky/pkarr pkarr/src/signed_packet.rs):
  * 1. strip ONE trailing `.`;
  * 2. if the last `.`-separated label equals `origin`, keep the name;
  * 3. else if the last label is `@` or empty, the result is `origin` (so `foo.@` and `foo..` give

@@ -7,7 +7,7 @@
  *   without `"`) or a double-quoted string in which only `\"` and `\\` are escapes.
  * - TYPE is case-insensitive: `A AAAA CNAME NS TXT SRV SVCB HTTPS`, or `TYPEnnn` for any other type.
  * - name is the owner as written: `@` (or `.`) for the apex, relative (`_foo`, `www`) or absolute
- *   (`www.<z32>`). It is normalised against the key only when the packet is encoded (spec §1.9).
+ *   (`www.<z32>`). It is normalised against the key only when the packet is encoded (names.ts).
  * - ttl is REQUIRED and always the last token: decimal seconds, 0–4294967295. There is no default.
  * - rdata per type (targets are names as written; `.` is the root):
  *

@@ -3,7 +3,7 @@
  *
  * Names: `name` is what the user wrote (relative like `_foo`, `@`, `.`, or absolute ending in the
  * key's z32). Records decoded from a packet carry the absolute owner name (dot-joined, no trailing
- * dot) exactly as in the wire bytes. See names.ts for the normalisation rules (spec §1.9).
+ * dot) exactly as in the wire bytes. See names.ts for the normalisation rules.
  */
 
 export type SvcParamValue =
@@ -30,7 +30,8 @@ export interface CNAMERecord extends RecordBase { type: 'CNAME'; target: string 
 export interface NSRecord extends RecordBase { type: 'NS'; target: string }
 /**
  * TXT: `strings` are the character-strings as on the wire (each ≤ 255 bytes UTF-8).
- * Helpers build them from one text value split into 254-byte chunks like simple-dns (§1.8).
+ * Helpers build them from one text value split into 254-byte chunks like simple-dns (rdata/txt.rs:
+ * 254, not 255).
  */
 export interface TXTRecord extends RecordBase { type: 'TXT'; strings: string[] }
 export interface SRVRecord extends RecordBase {

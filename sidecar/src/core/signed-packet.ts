@@ -1,5 +1,5 @@
 /**
- * SignedPacket: the pkarr record set, signed by its key (spec §1).
+ * SignedPacket: the pkarr record set, signed by its key (the layout of pubky/pkarr design/base.md).
  *
  * Canonical bytes: `public_key(32) ‖ signature(64) ‖ timestamp_u64_be(8) ‖ dns(≤1000)`.
  * Relay payload:   the same without the leading key.

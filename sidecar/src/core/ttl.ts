@@ -1,5 +1,5 @@
 /**
- * Packet TTL rules of the reference (spec §1.10, pkarr `SignedPacket::ttl`/`expires_in`/
+ * Packet TTL rules of the reference (pubky/pkarr `SignedPacket::ttl`/`expires_in`/
  * `fresh_resource_records`). Pure functions; times are whole seconds.
  */
 import { PkarrError } from './errors.ts';

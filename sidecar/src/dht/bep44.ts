@@ -1,6 +1,7 @@
 /**
- * BEP44 mutable items ↔ pkarr packets (spec §5.1, §5.4): the seq ↔ timestamp conversion, the `put`
- * arguments we send, and the checks every item received from the network passes before anyone sees it.
+ * BEP44 mutable items ↔ pkarr packets (the mapping of pubky/pkarr design/base.md; Rust mainline's
+ * deviations from BEP44 noted below): the seq ↔ timestamp conversion, the `put` arguments we send,
+ * and the checks every item received from the network passes before anyone sees it.
  */
 import type { KrpcResponseBody } from 'bittorrent-dht';
 import { PkarrError } from '../core/errors.ts';
@@ -29,7 +30,10 @@ export interface PutArguments {
   seq: number;
   sig: Buffer;
   v: Buffer;
-  /** sha1(k): not in BEP44, required by Rust `mainline` nodes (spec §5.4.3); others ignore it. */
+  /**
+   * sha1(k): not in BEP44, required by Rust `mainline` nodes (their put struct has no default for
+   * it); others ignore it.
+   */
   target: Buffer;
 }
 
@@ -59,8 +63,9 @@ export type ItemCheck =
 
 /**
  * Checks a `get` reply body against the requested key, in this order: the item fields are well
- * formed, `k` equals the key (spec §5.4.4: a node may answer with another key's item), the signature
- * verifies over the BEP44 signable, and the DNS parses. Returns null when the reply holds no item.
+ * formed, `k` equals the key (BEP44 asks it and Rust mainline skips it: a node may answer with
+ * another key's item), the signature verifies over the BEP44 signable, and the DNS parses. Returns
+ * null when the reply holds no item.
  */
 export function checkItem(r: KrpcResponseBody, key: PublicKey): ItemCheck | null {
   const { v, k, sig, seq } = r;

@@ -27,7 +27,7 @@ import { RttEstimator } from './rtt-estimator.ts';
 import { TokenCache } from './token-cache.ts';
 import type { Dht, DhtGetOptions, DhtGetResult, DhtLookupStats, DhtPutResult } from './types.ts';
 
-/** Public bootstrap routers (spec §5.2, pubky/mainline DEFAULT_BOOTSTRAP_NODES). */
+/** Public bootstrap routers (pubky/mainline src/rpc.rs DEFAULT_BOOTSTRAP_NODES). */
 export const DEFAULT_BOOTSTRAP: readonly string[] = [
   'router.bittorrent.com:6881',
   'dht.transmissionbt.com:6881',

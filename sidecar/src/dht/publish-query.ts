@@ -16,12 +16,12 @@
  * Quorum (PUBLISH_QUORUM = 10 of K = 20). The reference counts a put's success responses
  * (`stored_at`, sent as `Pkarr-Dht-Stored-Nodes`), calls a put successful with one, and its
  * diagnostics flag a publish stored on fewer than 10 nodes (`minimum_publish_stored_nodes 10`,
- * pkarr-spec §5.2). We return at that same healthy mark: 10 is half of the 20 closest nodes a
- * resolver's lookup converges on, so a resolver that reaches the target's neighbourhood meets a
- * holder among its first answers even when half of those 20 are gone; and after 10 successes
- * fewer than half of 20 puts can be 301/302 conflicts, so the reference's "more than half
- * conflicted → NOT_MOST_RECENT" outcome can no longer happen. The count reported is the number
- * stored when the call returned (≥ the quorum, or everything when fewer nodes answered);
+ * pkarr/src/dht/report_policy.rs). We return at that same healthy mark: 10 is half of the 20
+ * closest nodes a resolver's lookup converges on, so a resolver that reaches the target's
+ * neighbourhood meets a holder among its first answers even when half of those 20 are gone; and
+ * after 10 successes fewer than half of 20 puts can be 301/302 conflicts, so the reference's "more
+ * than half conflicted → NOT_MOST_RECENT" outcome can no longer happen. The count reported is the
+ * number stored when the call returned (≥ the quorum, or everything when fewer nodes answered);
  * `settled` gives the final count.
  */
 import type { Krpc } from 'bittorrent-dht';

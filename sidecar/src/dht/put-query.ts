@@ -1,11 +1,11 @@
 /**
  * Sends a BEP44 mutable `put` to the nodes that gave us write tokens, and turns their answers into
- * a result the way Rust `mainline` does (spec §5.2, `put_query.rs`): stored count = successes; more
- * than half 301/302 → NOT_MOST_RECENT; nothing stored → the most common error.
+ * a result the way Rust `mainline` does (pubky/mainline src/rpc/put_query.rs): stored count =
+ * successes; more than half 301/302 → NOT_MOST_RECENT; nothing stored → the most common error.
  *
  * We build the query ourselves instead of calling bittorrent-dht's `put`, because that one throws for
  * `v.length >= 1000` (a 1000-byte pkarr packet is legal) and cannot add the `target` argument that
- * Rust mainline nodes require (spec §5.4.3).
+ * Rust mainline nodes require (their put struct has no default for it).
  */
 import type { Krpc, KrpcError, KrpcMessage } from 'bittorrent-dht';
 import { PkarrError } from '../core/errors.ts';

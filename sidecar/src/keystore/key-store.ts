@@ -1,7 +1,8 @@
 /**
  * The sidecar's secret key store: one file per named key, `<dataDir>/keys/<name>.key`, holding the
- * 64 lowercase hex characters of the Ed25519 seed (the reference key-file form, spec §2), mode 0600
- * in a 0700 directory, always written atomically (atomic-file.ts).
+ * 64 lowercase hex characters of the Ed25519 seed (the reference key-file form, pkarr
+ * `write_secret_key_file`), mode 0600 in a 0700 directory, always written atomically
+ * (atomic-file.ts).
  *
  * Secrets leave the store only through `exportSecret` (the `keys.export` RPC method). Errors are
  * PkarrErrors; not-found and already-exists carry `details.reason` `KEY_NOT_FOUND` / `KEY_EXISTS`.

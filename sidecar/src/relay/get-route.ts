@@ -1,5 +1,6 @@
 /**
- * `GET /<key>[?policy=CacheOnly|CacheFirst|NetworkOnly]` (v7 semantics, spec §3.3).
+ * `GET /<key>[?policy=CacheOnly|CacheFirst|NetworkOnly]` (v7 semantics: pubky/pkarr
+ * relay/src/handlers.rs `get`).
  *
  * 200: the relay payload with `Content-Type: application/pkarr.org/relays#payload`,
  * `Cache-Control: public, max-age=<ttl(min,max)>`, `Last-Modified` (packet timestamp) and

@@ -2,10 +2,10 @@
  * Small node:http helpers shared by the relay routes: bounded body reading, plain-text replies and
  * the CORS policy.
  *
- * CORS mirrors the v7 reference (tower-http `very_permissive` plus exposed headers, spec §3.6):
- * the request's `Origin` is echoed with credentials allowed, preflights (`OPTIONS`) get 204 with
- * `GET, PUT, OPTIONS` (plus `POST` for DoH) and the requested headers mirrored, and the pkarr and
- * caching headers are exposed to scripts.
+ * CORS mirrors the v7 reference (tower-http `very_permissive` plus exposed headers, pubky/pkarr
+ * relay/src/lib.rs `cors_layer`): the request's `Origin` is echoed with credentials allowed,
+ * preflights (`OPTIONS`) get 204 with `GET, PUT, OPTIONS` (plus `POST` for DoH) and the requested
+ * headers mirrored, and the pkarr and caching headers are exposed to scripts.
  *
  * A public page calling a relay on loopback or a private address (a game on itch.io trying the
  * local relay on 127.0.0.1:6881) makes Chromium send Private Network Access preflights carrying

@@ -1,6 +1,7 @@
 /**
  * How the relay finds a packet for a key: the v7 resolve policies over the relay's store and the
- * DHT (spec §3.3). Used by `GET /<key>` and by DNS-over-HTTPS.
+ * DHT (pubky/pkarr relay/src/dht_service.rs `resolve_packet`). Used by `GET /<key>` and by
+ * DNS-over-HTTPS.
  *
  * - CacheOnly: the stored packet, even expired; never the DHT.
  * - CacheFirst: a fresh stored packet; otherwise a DHT lookup with `floor = stored.ts - 1` (so an

@@ -1,6 +1,6 @@
 /**
  * Keeps popular records alive on the DHT (`--republish-popular`, off by default; the reference relay
- * never republishes, spec §3.6).
+ * never republishes: pubky/pkarr relay/src has no republish task).
  *
  * Policy:
  * - Every packet the relay serves (GET 200/304, DoH answer) counts as a hit for its key. Hits are

@@ -1,5 +1,6 @@
 /**
- * `PUT /<key>`: publish a signed packet through the relay (v7 semantics, spec §3.2).
+ * `PUT /<key>`: publish a signed packet through the relay (v7 semantics: pubky/pkarr
+ * relay/src/handlers.rs `put`).
  *
  * Order of checks: body ≤ 1104 bytes (413, counted while streaming) → parse and verify (400; a
  * 1073–1104-byte body fails here as in the reference) → the store holds a more recent packet (409;

@@ -1,6 +1,6 @@
 /**
- * The pkarr HTTP relay server (v7 API, spec §3) on node:http, backed by a persistent packet store
- * and the Mainline DHT.
+ * The pkarr HTTP relay server (the v7 API of pubky/pkarr: design/relays.md, relay/src/handlers.rs)
+ * on node:http, backed by a persistent packet store and the Mainline DHT.
  *
  * Routes: `GET /` status page · `PUT /<key>` (put-route.ts) · `GET|HEAD /<key>` (get-route.ts) ·
  * `/dns-query` DNS-over-HTTPS (doh.ts) · `OPTIONS *` CORS preflight → 204 · other methods → 405.

@@ -1,5 +1,6 @@
 /**
- * Per-client token buckets (spec §3.6): the relay's and the DNS server's quotas, the lobby beacons'.
+ * Per-client token buckets (as the reference relay's per-IP quotas, pubky/pkarr
+ * relay/src/rate_limiting.rs): the relay's and the DNS server's quotas, the lobby beacons'.
  *
  * Quota text (`--rate`, `--dht-rate`): `<n>r/<s|m|h|d>[,burst=<b>]`, e.g. `2r/s,burst=10` (2 requests
  * replenished per second, up to 10 in a burst) or `30r/m`. Without `burst` the burst equals `n`
