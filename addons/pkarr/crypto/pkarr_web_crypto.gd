@@ -84,8 +84,8 @@ class Pending:
 		var status: int = int(args[0]) if args.size() > 0 else -1
 		var value: String = str(args[1]) if args.size() > 1 else ""
 		# The emission resumes the awaiting coroutines right here, inside the JS callback; they
-		# drop this object. It stays in PkarrWebCrypto._live until the deferred release, so the
-		# JS callback is freed in the main loop, never while it runs.
+		# may drop this object. As a precaution it stays in PkarrWebCrypto._live until the
+		# deferred release, so the JS callback is freed in the main loop, not while it runs.
 		_release.call_deferred()
 		finished.emit(status, value)
 
