@@ -16,13 +16,13 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keypair } from '../sidecar/src/core/keys.ts';
+import { Keypair, PublicKey } from '../sidecar/src/core/keys.ts';
 import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
 import { nowMicros } from '../sidecar/src/core/timestamp.ts';
 import { encodeSlot, type DirectoryEntry } from '../sidecar/src/lobby/directory-record.ts';
 import { powPrefix, solvePow } from '../sidecar/src/lobby/directory-pow.ts';
 import { directoryId, directoryWindow, homeSlot, slotKeypair } from '../sidecar/src/lobby/directory-slots.ts';
-import { signLobby } from '../sidecar/src/lobby/lobby-record.ts';
+import { parseLobby, signLobby } from '../sidecar/src/lobby/lobby-record.ts';
 import { formatShortCode, shortCodeOf, shortCodeRecords, shortCodeSlotKeypair } from '../sidecar/src/lobby/short-code.ts';
 import { applyCors, sendPreflight } from '../sidecar/src/relay/http-util.ts';
 import { startRelay, type RunningRelay } from '../sidecar/src/relay/relay-server.ts';
@@ -113,7 +113,7 @@ const fake = new FakeRelay();
 const config: Record<string, unknown> = {};
 const keys: Record<'known' | 'tampered' | 'wrong' | 'limited' | 'lobby' | 'legacy', string> = { known: '', tampered: '', wrong: '', limited: '', lobby: '', legacy: '' };
 /** test_* functions in tests/relay_backend_test.gd. */
-const SUITE_TESTS = 19;
+const SUITE_TESTS = 20;
 
 beforeAll(async () => {
   await Promise.all([ensureGodotWeb(), getBrowser()]);
@@ -218,6 +218,14 @@ describe('relay backend in the web engine, no sidecar', () => {
       expect(result.failed, formatGodotTestReport(result)).toBe(0);
       if (filter) return;
       expect(result.passed, formatGodotTestReport(result)).toBe(SUITE_TESTS);
+      // The lobby GDScript hosted (then closed) reads back with the sidecar's TS lobby code.
+      const hostedKey = result.lines.map((l) => /^RELAY_HOSTED (\S+)$/.exec(l.text)?.[1]).find((k) => k !== undefined);
+      expect(hostedKey, 'the hosting test printed its key').toBeDefined();
+      const stored = await rawRequest(`${remote.url}/${hostedKey}`);
+      expect(stored.status).toBe(200);
+      const hostedLobby = parseLobby(SignedPacket.fromRelayPayload(PublicKey.parse(hostedKey ?? ''), new Uint8Array(stored.body)));
+      expect([hostedLobby.name, hostedLobby.players, hostedLobby.open, hostedLobby.custom]).toEqual(['Phone room', 3, false, { mode: 'coop' }]);
+      expect(hostedLobby.endpoints).toEqual([{ transport: 'ws', host: '203.0.113.9', port: 7777 }]);
       // The 429 relay was asked once by the back-off test, then left alone.
       expect((fake.hits.get(keys.limited) ?? 0) - hitsBefore).toBe(1);
       // The legacy relay: a plain GET, then the conditional one (empty 200) and its retry.

@@ -9,9 +9,11 @@ extends PkarrConnection
 ## the same result shapes (docs/rpc.md) for: [code]status[/code], [code]keys.*[/code],
 ## [code]publish[/code], [code]resolve[/code], [code]republish.*[/code], [code]lobby.get[/code],
 ## [code]lobby.browse[/code] (see [PkarrRelayLobbies]), [code]lobby.watch[/code] /
-## [code]refresh[/code] / [code]unwatch[/code] ([PkarrRelayWatches]), [code]lobby.join[/code] of a
-## lobby with a directly reachable endpoint, and [code]shutdown[/code]. What needs a sidecar
-## (hosting a lobby, NAT traversal, port mapping) fails with [constant NEEDS_SIDECAR].
+## [code]refresh[/code] / [code]unwatch[/code] ([PkarrRelayWatches]), [code]lobby.host[/code] /
+## [code]update[/code] / [code]close[/code] / [code]hosted[/code] with a given address
+## ([PkarrRelayHosting]), [code]lobby.join[/code] of a lobby with a directly reachable endpoint,
+## and [code]shutdown[/code]. What needs a sidecar (NAT traversal, port mapping, hosting in a
+## browser) fails with [constant NEEDS_SIDECAR].
 ## [br]Packets come from and go to [PkarrRelayClient] (local relay first, then the configured
 ## relays); every received packet is verified ([PkarrRelayVerifier]); keys live in
 ## [code]user://[/code] ([PkarrRelayKeys]); kept records are re-PUT every
@@ -21,8 +23,7 @@ extends PkarrConnection
 ## The error code of a method that needs the sidecar.
 const NEEDS_SIDECAR := "NEEDS_SIDECAR"
 ## Methods a sidecar offers that cannot work over relays alone.
-const SIDECAR_ONLY: Array[String] = ["lobby.host", "lobby.update", "lobby.close", "lobby.hosted",
-		"lobby.leave", "nat.map", "nat.unmap", "nat.status"]
+const SIDECAR_ONLY: Array[String] = ["lobby.leave", "nat.map", "nat.unmap", "nat.status"]
 
 ## The HTTP side.
 var relay_client: PkarrRelayClient = null
@@ -34,6 +35,8 @@ var signatures: PkarrSignatures = PkarrSignatures.new()
 var lobbies: PkarrRelayLobbies = null
 ## Lobby watches (periodic browses reported as notifications).
 var watches: PkarrRelayWatches = null
+## Hosted lobbies (signed here, PUT to the relays).
+var hosting: PkarrRelayHosting = null
 ## Seconds between re-PUTs of the kept records.
 var republish_interval: float = 3600.0
 
@@ -55,6 +58,7 @@ func _init() -> void:
 	add_child(relay_client)
 	lobbies = PkarrRelayLobbies.new(self)
 	watches = PkarrRelayWatches.new(self)
+	hosting = PkarrRelayHosting.new(self)
 
 
 ## Which backend [PkarrService] uses: [code]"relay"[/code] or [code]"sidecar"[/code], from
@@ -77,6 +81,7 @@ func _process(delta: float) -> void:
 		super(delta)
 		return
 	watches.poll()
+	hosting.poll()
 	_republish_elapsed += delta
 	if _republish_elapsed >= republish_interval:
 		_republish_elapsed = 0.0
@@ -106,6 +111,7 @@ func stop() -> void:
 		return
 	_active = false
 	watches = PkarrRelayWatches.new(self)
+	hosting.forget_all()
 	_set_state(State.IDLE)
 	disconnected.emit()
 
@@ -165,6 +171,8 @@ func request(method: String, params: Dictionary = {}, timeout: float = -1.0) -> 
 			return await lobbies.request(method, params)
 		"lobby.watch", "lobby.refresh", "lobby.unwatch":
 			return await watches.request(method, params)
+		"lobby.host", "lobby.update", "lobby.close", "lobby.hosted":
+			return await hosting.request(method, params)
 		"shutdown":
 			stop()
 			return PkarrResult.success({"ok": true})
@@ -318,6 +326,4 @@ func _is_fresh(packet: PkarrRelayPacket) -> bool:
 func _why_not(method: String) -> String:
 	if method.begins_with("nat."):
 		return "port mapping needs UDP/TCP sockets on the home network"
-	if method == "lobby.host" or method == "lobby.update" or method == "lobby.close" or method == "lobby.hosted":
-		return "hosting a lobby needs a game server players can reach and a process that keeps its record alive"
 	return "there are no punched paths without the sidecar"

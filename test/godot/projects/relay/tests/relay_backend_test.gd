@@ -312,8 +312,55 @@ func test_republishes_kept_records() -> void:
 	assert_eq(removed.value, {"removed": true})
 
 
+func test_hosts_a_lobby_over_the_relays() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	await Pkarr.delete_key("room")
+	var params := {"key": "room", "createKey": true, "game": lobby_config["game"],
+			"gameVersion": lobby_config["gameVersion"], "name": "Phone room", "maxPlayers": 4, "players": 1,
+			"port": 7777, "transport": "ws", "address": "203.0.113.9", "custom": {"mode": "coop"}}
+	var hosted: PkarrResult = await Pkarr.call_method("lobby.host", params)
+	if not assert_true(hosted.is_ok(), str(hosted)):
+		return
+	var z32: String = hosted.value["publicKey"]
+	print("RELAY_HOSTED %s" % z32)
+	assert_eq(hosted.value["inviteCode"], "pk:" + z32)
+	assert_eq(hosted.value["lobby"]["name"], "Phone room")
+	assert_eq(hosted.value["lobby"]["source"], "local")
+	assert_eq(hosted.value["directory"], null)
+	var short_code: String = hosted.value["shortCode"]
+	assert_eq(short_code.length(), 11, "short code published: %s" % hosted.value)
+	var again: PkarrResult = await Pkarr.call_method("lobby.host", params)
+	assert_eq(again.error_code, "INVALID_ARGUMENT", "one lobby per key")
+	# A player elsewhere: nothing kept, only the remote relay.
+	_backend().relay_client.forget()
+	_use("", [str(config["remote"])])
+	var game: String = lobby_config["game"]
+	var version: String = lobby_config["gameVersion"]
+	var by_short: PkarrResult = await Pkarr.get_lobby(short_code, game, version)
+	if assert_true(by_short.is_ok(), str(by_short)):
+		assert_eq((by_short.value as PkarrLobby).public_key, z32)
+		assert_eq((by_short.value as PkarrLobby).get_endpoint("ws").host, "203.0.113.9")
+		assert_eq((by_short.value as PkarrLobby).players, 1)
+	var updated: PkarrResult = await Pkarr.call_method("lobby.update", {"key": "room", "players": 3})
+	assert_true(updated.is_ok(), str(updated))
+	_backend().relay_client.forget()
+	var seen: PkarrResult = await Pkarr.get_lobby("pk:" + z32, game, version)
+	if assert_true(seen.is_ok(), str(seen)):
+		assert_eq((seen.value as PkarrLobby).players, 3)
+	var listed: PkarrResult = await Pkarr.call_method("lobby.hosted")
+	assert_eq(listed.value.map(func(h: Dictionary) -> String: return h["key"]), ["room"])
+	var closed: PkarrResult = await Pkarr.call_method("lobby.close", {"key": "room"})
+	assert_eq(closed.value.get("closed"), true, str(closed))
+	_backend().relay_client.forget()
+	var gone: PkarrResult = await Pkarr.get_lobby("pk:" + z32, game, version)
+	assert_eq(gone.error_code, PkarrResult.LOBBY_CLOSED, str(gone))
+	params.erase("address")
+	var nowhere: PkarrResult = await Pkarr.call_method("lobby.host", params)
+	assert_eq(nowhere.error_code, PkarrRelayBackend.NEEDS_SIDECAR, "a browser without an address: %s" % nowhere)
+
+
 func test_what_needs_a_sidecar_fails_with_a_clear_code() -> void:
-	for method: String in ["lobby.host", "lobby.leave", "nat.map"]:
+	for method: String in ["lobby.leave", "nat.map", "nat.status"]:
 		var result: PkarrResult = await Pkarr.call_method(method, {})
 		assert_eq(result.error_code, PkarrRelayBackend.NEEDS_SIDECAR, "%s: %s" % [method, result])
 	var unknown: PkarrResult = await Pkarr.call_method("no.such.method", {})
