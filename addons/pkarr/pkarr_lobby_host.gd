@@ -6,10 +6,13 @@ extends Node
 ##
 ## Set [code]pkarr/lobby/game_id[/code] in the Project Settings (or [member game_id]), add the
 ## node and call [method open]: it starts the game server ([member create_server]: ENet, or
-## WebSocket with [member transport] [code]"ws"[/code]), makes it the scene's
+## WebSocket with [member transport] [code]"ws"[/code]; both with [member web_port], so browser
+## players can join a desktop host), makes it the scene's
 ## [code]multiplayer.multiplayer_peer[/code] ([member assign_multiplayer_peer]), counts the
 ## players that connect and leave, refuses those beyond [member max_players] and publishes the
-## count (at most once per [member player_update_interval]). Players join with
+## count (at most once per [member player_update_interval]). A refused player is told why
+## ([code]Pkarr.join()[/code] fails with [constant PkarrResult.LOBBY_FULL] or
+## [constant PkarrResult.LOBBY_CLOSED]). Players join with
 ## [member invite_code] or the shorter [member short_code] ([code]Pkarr.join(code)[/code]) or
 ## find the lobby with a [PkarrLobbyBrowser].
 ## [codeblock]
@@ -88,6 +91,14 @@ const OPEN_TIMEOUT_SEC := 30.0
 		transport = value
 		update_configuration_warnings()
 @export_group("Game server")
+## Also run a WebSocket server for browser players on this port (TCP) next to the ENet one, and
+## publish both endpoints ([code]enet[/code] and [code]ws[/code]); 0: none. Only with
+## [member transport] [code]"enet"[/code]. Behind a NAT only the ENet port is mapped: browser
+## players reach the WebSocket server on a public address or a port you forward.
+@export_range(0, 65535) var web_port: int = 0:
+	set(value):
+		web_port = value
+		update_configuration_warnings()
 ## [method open] starts the game server on [member port] itself and [method close] stops it.
 ## Off: you run your own server; report players with [method set_players] (or keep
 ## [member count_players] on with your peer on [code]multiplayer[/code]).
@@ -271,7 +282,9 @@ func open() -> PkarrResult:
 	_server.report_interval = player_update_interval
 	_server.start_reports()
 	opened.emit(invite_code)
-	if _players != int(published.value) or not _joinable:
+	var sent: Dictionary = published.value
+	if _players != int(sent["players"]) or _joinable != bool(sent["open"]):
+		# Changed while opening: one update (otherwise opening is the one lobby.host call).
 		await _sync.send_update({"players": _players, "open": _joinable})
 	return PkarrResult.success(lobby)
 
@@ -293,6 +306,7 @@ func set_players(count: int) -> PkarrResult:
 ## refuses it, e.g. while a match runs.
 func set_joinable(value: bool) -> PkarrResult:
 	_joinable = value
+	_server.accepting = value
 	if _state != State.OPEN:
 		return PkarrResult.success(lobby)
 	return await _sync.send_update({"open": value})
@@ -369,7 +383,7 @@ func _start_server() -> PkarrResult:
 	_server.close()
 	_server.max_players = max_players
 	_server.host_plays = host_plays
-	var started := _server.listen(transport, port)
+	var started := _server.listen(transport, port, web_port)
 	if not started.is_ok():
 		return started
 	if assign_multiplayer_peer and is_inside_tree():

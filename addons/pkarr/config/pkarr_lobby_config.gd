@@ -26,6 +26,12 @@ static func host_warnings(host: PkarrLobbyHost) -> PackedStringArray:
 	if host.beacon_port != 0 and host.beacon_port == host.port:
 		warnings.append(("beacon_port and port are both %d: the beacon (TCP) and the game "
 				+ "server need different ports") % host.port)
+	if host.web_port > 0 and (host.transport != "enet" or not host.create_server):
+		warnings.append("web_port adds a WebSocket server to the ENet server create_server "
+				+ "starts: it needs transport enet and create_server on")
+	if host.web_port > 0 and host.web_port == host.beacon_port:
+		warnings.append(("web_port and beacon_port are both %d: the WebSocket server and the "
+				+ "beacon (both TCP) need different ports") % host.web_port)
 	if host.create_server and not host.transport in PkarrLobbyServer.TRANSPORTS:
 		warnings.append(("create_server starts enet or ws servers, not %s: turn "
 				+ "create_server off to run your own") % host.transport)
@@ -72,12 +78,20 @@ static func host_params(host: PkarrLobbyHost) -> Dictionary:
 		"name": host.lobby_name,
 		"maxPlayers": host.max_players,
 		"players": host.get_players(),
-		"port": host.port,
-		"transport": host.transport,
 		"public": host.browsable,
+		"open": host.is_joinable(),
+		"createKey": true,
+		# Our own game server admits each player and tells a refused one why.
+		"admission": host.create_server,
 		"ttl": host.record_ttl,
 		"custom": custom_strings(host.custom),
 	}
+	if host.create_server and host.web_port > 0:
+		params["servers"] = [{"transport": host.transport, "port": host.port},
+				{"transport": "ws", "port": host.web_port}]
+	else:
+		params["port"] = host.port
+		params["transport"] = host.transport
 	if host.address != "":
 		params["address"] = host.address
 	else:

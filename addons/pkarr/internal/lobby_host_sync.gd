@@ -22,17 +22,16 @@ func _init(host: PkarrLobbyHost) -> void:
 
 
 ## Coroutine: the steps of [method PkarrLobbyHost.open] on the sidecar: waits for
-## [param pkarr], creates the key if missing and hosts the lobby, then takes the answer. The
-## value is the player count the record was published with. When the host's lobby was closed
+## [param pkarr] and hosts the lobby in one call ([code]lobby.host[/code] creates the key when
+## missing and opens it locked when the host is not joinable), then takes the answer. The
+## value is the [code]lobby.host[/code] parameters sent (the record's player count and
+## [code]open[/code]). When the host's lobby was closed
 ## meanwhile it stops (a lobby hosted already is closed again) and the host ignores the value.
 func publish(pkarr: PkarrService) -> PkarrResult:
 	var generation := _host._generation
 	var connection: PkarrResult = await pkarr.wait_ready(pkarr.request_timeout)
 	if not connection.is_ok() or not _is_current(generation):
 		return connection
-	var key: PkarrResult = await pkarr.call_method("keys.generate", {"name": _host.key_name})
-	if not _is_current(generation) or (not key.is_ok() and key.error_code != "KEY_EXISTS"):
-		return key
 	var params := PkarrLobbyConfig.host_params(_host)
 	# Opening may map a port and publish to the DHT: more than an ordinary call may take.
 	var hosted: PkarrResult = await pkarr.call_method("lobby.host", params,
@@ -44,7 +43,7 @@ func publish(pkarr: PkarrService) -> PkarrResult:
 	if not hosted.is_ok():
 		return hosted
 	take_hosted(PkarrJson.to_dict(hosted.value))
-	return PkarrResult.success(params["players"])
+	return PkarrResult.success(params)
 
 
 ## Coroutine: publishes [param change] ([code]lobby.update[/code] parameters without the key)
@@ -152,10 +151,7 @@ func _on_service_connected() -> void:
 				"could not open the lobby again after a sidecar restart: %s"
 				% result.error_message, result.error_data))
 		return
-	take_hosted(PkarrJson.to_dict(result.value))
-	if not _host.is_joinable():
-		await send_update({"open": false})
-		return
+	take_hosted(PkarrJson.to_dict(result.value))  # opened locked if the host is not joinable
 	_host.updated.emit()
 
 

@@ -5,7 +5,14 @@ extends RefCounted
 ## The sidecar picks the path ([code]lobby.join[/code]): the host's address when it is public
 ## or mapped on its router, otherwise a UDP path punched through both NATs and carried by the
 ## sidecars (ENet then talks to [code]127.0.0.1[/code]). This class connects the game's peer
-## to what the sidecar answered and waits, bounded, until it is connected.
+## to what the sidecar answered and waits, bounded, until it is connected and, when the lobby
+## says its host admits players ([PkarrLobbyAdmission]), until the host admitted it: a player
+## refused for a full or locked lobby ends in [constant PkarrResult.LOBBY_FULL] or
+## [constant PkarrResult.LOBBY_CLOSED], never in a peer that is dropped a moment later.
+## The value is a [PkarrJoinedPeer] around the transport's client peer: the client's own
+## "server connected" event was consumed while waiting, the [PkarrJoinedPeer] tells it again to
+## the [SceneMultiplayer] that takes it, so [signal MultiplayerAPI.connected_to_server] fires
+## and RPCs to the server work.
 ## [codeblock]
 ## var joined: PkarrResult = await Pkarr.join(code)
 ## if joined.is_ok():
@@ -23,7 +30,7 @@ const DEFAULT_TIMEOUT_SEC := 15.0
 ## lobby; empty: the project settings [code]pkarr/lobby/game_id[/code] and
 ## [code]game_version[/code]),
 ## [code]transport[/code] ([code]"enet"[/code] on desktop, [code]"ws"[/code] on the web by
-## default), [code]timeout[/code] (seconds). The value is the connected [MultiplayerPeer].
+## default), [code]timeout[/code] (seconds). The value is the connected [PkarrJoinedPeer].
 static func join(service: PkarrService, code: String, options: Dictionary = {}) -> PkarrResult:
 	var timeout := float(options.get("timeout", DEFAULT_TIMEOUT_SEC))
 	if not (timeout > 0.0):
@@ -40,10 +47,23 @@ static func join(service: PkarrService, code: String, options: Dictionary = {}) 
 	if not routed.is_ok():
 		return PkarrLobby.from_result(routed)  # the lobby reason becomes the error code
 	var route := PkarrJson.to_dict(routed.value)
+	var joined := await connect_route(route, transport, timeout)
+	if not joined.is_ok():
+		await _leave(service, route)
+	return joined
+
+
+## Coroutine: connects a [param transport] client to [param route] (the answer of
+## [code]lobby.join[/code]: [code]host[/code], [code]port[/code], [code]lobby[/code]) and waits at
+## most [param timeout] seconds for the connection and, when [code]lobby.admission[/code] is
+## true, for the host's admission. The value is the connected [PkarrJoinedPeer]; the peer is
+## closed on failure.
+static func connect_route(route: Dictionary, transport: String, timeout: float) -> PkarrResult:
 	var host := PkarrJson.to_text(route.get("host"))
 	var port := PkarrJson.to_int(route.get("port"))
 	if host == "" or port < 1 or port > 65535:
 		return PkarrResult.failure(PkarrResult.BAD_RESPONSE, "lobby.join answered no address")
+	var admission: bool = PkarrJson.to_dict(route.get("lobby")).get("admission", false) == true
 	var peer: MultiplayerPeer = null
 	var err := OK
 	if transport == "enet":
@@ -55,15 +75,17 @@ static func join(service: PkarrService, code: String, options: Dictionary = {}) 
 		err = ws.create_client("%s://%s:%d" % [transport, _bracket(host), port])
 		peer = ws
 	if err != OK:
-		await _leave(service, route)
 		return PkarrResult.failure(PkarrResult.JOIN_REFUSED, "cannot create the %s client for %s:%d: %s" % [
 				transport, host, port, error_string(err)])
+	var started := Time.get_ticks_msec()
 	var connected := await _wait_connected(peer, timeout)
-	if connected.is_ok():
-		return PkarrResult.success(peer)
-	peer.close()
-	await _leave(service, route)
-	return connected
+	if connected.is_ok() and admission:
+		var left := maxf(timeout - (Time.get_ticks_msec() - started) / 1000.0, 0.5)
+		connected = await PkarrLobbyAdmission.await_admission(peer, left)
+	if not connected.is_ok():
+		peer.close()
+		return connected
+	return PkarrResult.success(PkarrJoinedPeer.new().wrap(peer, transport))
 
 
 ## The transport this platform joins with when none is given: [code]"ws"[/code] on the web

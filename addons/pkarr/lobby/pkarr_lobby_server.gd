@@ -6,14 +6,17 @@ extends RefCounted
 ##
 ## [PkarrLobbyHost] uses it when [member PkarrLobbyHost.create_server] is on; you rarely need it
 ## yourself. Capacity: with the host playing ([member host_plays]), [code]max_players - 1[/code]
-## clients fit; otherwise [code]max_players[/code]. A peer beyond that is refused: the server
-## stops accepting connections while full ([member MultiplayerPeer.refuse_new_connections]: ENet
-## resets the connection, WebSocket drops it before sending the peer id, so the client never
-## connects and [code]Pkarr.join()[/code] fails with [constant PkarrResult.JOIN_REFUSED]), and a
-## peer that still slips in is disconnected.
+## clients fit; otherwise [code]max_players[/code].
 ##
-## One [MultiplayerPeer] per [SceneMultiplayer]: a server is ENet (desktop players) or
-## WebSocket (desktop and browser players), not both at once. Browsers cannot host at all.
+## [member peer] is a [PkarrMultiServerPeer] over one or two servers: ENet (desktop players)
+## and/or WebSocket (desktop and browser players), so web players can join a desktop host
+## ([method listen] with a [code]web_port[/code]). It admits each player explicitly
+## ([PkarrLobbyAdmission]): a player beyond capacity, or while the lobby is locked
+## ([member accepting] off), is told why ([constant PkarrResult.LOBBY_FULL],
+## [constant PkarrResult.LOBBY_CLOSED]) and disconnected before the game sees it, so
+## [code]Pkarr.join()[/code] fails with that code. Counting from a [MultiplayerAPI] whose peer
+## is not ours ([member PkarrLobbyHost.create_server] off) still disconnects a peer that does not
+## fit. Browsers cannot host at all.
 ##
 ## It counts players from a [MultiplayerAPI] ([method watch]: [code]peer_connected[/code] and
 ## [code]peer_disconnected[/code]) and, while reports are on ([method start_reports]), emits
@@ -24,7 +27,7 @@ extends RefCounted
 signal player_joined(peer_id: int)
 ## Emitted when a client that had a place left.
 signal player_left(peer_id: int)
-## Emitted when client [param peer_id] was refused: no place left.
+## Emitted when client [param peer_id] was refused: no place left, or the lobby is locked.
 signal player_refused(peer_id: int)
 ## Emitted at most once per [member report_interval] after the count changed: publish
 ## [param count] now.
@@ -33,8 +36,11 @@ signal count_due(count: int)
 ## The transports a server can be created for.
 const TRANSPORTS: Array[String] = ["enet", "ws"]
 
-## The peer created by [method listen] ([code]null[/code] before).
-var peer: MultiplayerPeer = null
+## The peer created by [method listen] or [method serve] ([code]null[/code] before).
+var peer: PkarrMultiServerPeer = null
+## New players are admitted while there is room; off: refused with
+## [constant PkarrResult.LOBBY_CLOSED] (a locked lobby, [method PkarrLobbyHost.set_joinable]).
+var accepting: bool = true
 ## Capacity, counting the host when [member host_plays].
 var max_players: int = 4
 ## The host is a player (takes one place).
@@ -56,36 +62,82 @@ static func max_clients_for(capacity: int, plays: bool) -> int:
 	return maxi(capacity - 1 if plays else capacity, 0)
 
 
-## Creates and starts the server peer for [param transport] on [param port]. The value is the
-## [MultiplayerPeer]. Fails with [constant PkarrResult.UNSUPPORTED_PLATFORM] in a browser, with
+## Creates and starts the server peer for [param transport] on [param port] and, with
+## [param web_port] > 0, a WebSocket server for browser players on that port too. The value is
+## [member peer]. Fails with [constant PkarrResult.UNSUPPORTED_PLATFORM] in a browser, with
 ## [constant PkarrResult.INVALID_ARGUMENT] for an unknown transport and with
-## [constant PkarrResult.SERVER_FAILED] when the port cannot be used.
-func listen(transport: String, port: int) -> PkarrResult:
+## [constant PkarrResult.SERVER_FAILED] when a port cannot be used.
+func listen(transport: String, port: int, web_port: int = 0) -> PkarrResult:
 	if OS.has_feature("web"):
 		return PkarrResult.failure(PkarrResult.UNSUPPORTED_PLATFORM,
 				"browsers cannot run a game server: host from a desktop build")
 	if not transport in TRANSPORTS:
 		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT,
 				"create_server supports the transports enet and ws, not %s" % transport)
-	var clients := max_clients_for(max_players, host_plays)
+	if web_port > 0 and transport == "ws":
+		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT,
+				"web_port adds a WebSocket server to an enet one; the transport is ws already")
+	var servers := {}
+	var wanted := {transport: port}
+	if web_port > 0:
+		wanted["ws"] = web_port
+	for name: String in wanted:
+		var started := _create_server(name, wanted[name])
+		if not started.is_ok():
+			for running: MultiplayerPeer in servers.values():
+				running.close()
+			return started
+		servers[name] = started.value
+	return serve(servers)
+
+
+## Serves the running server peers [param servers] ([code]{"enet": peer, "ws": peer}[/code],
+## e.g. created by [method listen]) as one [PkarrMultiServerPeer] that admits players against
+## the capacity. The value is [member peer].
+func serve(servers: Dictionary) -> PkarrResult:
+	close()
+	var multi := PkarrMultiServerPeer.new()
+	for name: String in servers:
+		var err := multi.add_server(name, servers[name])
+		if err != OK:
+			multi.close()
+			return PkarrResult.failure(PkarrResult.SERVER_FAILED,
+					"cannot serve the %s server: %s" % [name, error_string(err)])
+	multi.admission_policy = _admission_reason
+	multi.peer_refused.connect(func(id: int, _transport: String, _reason: String) -> void:
+		player_refused.emit(id))
+	peer = multi
+	_clients.clear()
+	return PkarrResult.success(peer)
+
+
+func _create_server(transport: String, port: int) -> PkarrResult:
+	var server: MultiplayerPeer
 	var err := OK
 	if transport == "ws":
 		var ws := WebSocketMultiplayerPeer.new()
 		err = ws.create_server(port)
-		peer = ws
+		server = ws
 	else:
 		var enet := ENetMultiplayerPeer.new()
-		# ENet needs room for at least one client; capacity is enforced in admit() as well.
-		err = enet.create_server(port, maxi(clients, 1))
-		peer = enet
+		# Room for every client plus one: a player beyond capacity connects, hears why it is
+		# refused and leaves (admission), instead of a connection reset without a reason.
+		err = enet.create_server(port, max_clients_for(max_players, host_plays) + 1)
+		server = enet
 	if err != OK:
-		peer = null
 		return PkarrResult.failure(PkarrResult.SERVER_FAILED,
 				"could not start the %s server on port %d: %s"
 				% [transport, port, error_string(err)])
-	_clients.clear()
-	_update_refusal()
-	return PkarrResult.success(peer)
+	return PkarrResult.success(server)
+
+
+# PkarrMultiServerPeer.admission_policy: why a new player cannot have a place ("" = it can).
+func _admission_reason(_id: int, _transport: String) -> String:
+	if not accepting:
+		return PkarrResult.LOBBY_CLOSED
+	if peer != null and peer.count_places() >= max_clients_for(max_players, host_plays):
+		return PkarrResult.LOBBY_FULL
+	return ""
 
 
 ## Closes the server peer and forgets the clients.
@@ -121,20 +173,12 @@ func admit(id: int) -> bool:
 			peer.disconnect_peer(id)
 		return false
 	_clients[id] = true
-	_update_refusal()
 	return true
 
 
 ## Client [param id] left: [code]true[/code] when it was one of ours.
 func remove(id: int) -> bool:
-	var known := _clients.erase(id)
-	_update_refusal()
-	return known
-
-
-func _update_refusal() -> void:
-	if peer != null:
-		peer.refuse_new_connections = is_full()
+	return _clients.erase(id)
 
 
 ## Counts the peers that connect to and leave [param api] (a node's [code]multiplayer[/code]).

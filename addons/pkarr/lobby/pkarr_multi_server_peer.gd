@@ -43,8 +43,7 @@ var refusal_grace_msec: int = 500
 ## [constant PkarrResult.LOBBY_CLOSED]) to refuse. Unset: everyone is admitted.
 var admission_policy: Callable
 
-# One entry per inner server: {"transport", "peer", "ids": {inner id: outer id}, and the two
-# bound signal handlers}
+# One entry per inner server: {"transport", "peer", "ids": {inner id: outer id}, "events"}
 var _servers: Array[Dictionary] = []
 # outer id -> {"server": int, "inner": int, "state": ADMITTED/PENDING/REFUSED, "deadline": msec}
 var _clients: Dictionary = {}
@@ -71,13 +70,11 @@ func add_server(transport: String, peer: MultiplayerPeer) -> Error:
 	if peer.get_connection_status() != CONNECTION_CONNECTED or get_server(transport) != null:
 		return ERR_ALREADY_IN_USE if get_server(transport) != null else ERR_UNCONFIGURED
 	var index := _servers.size()
-	var on_connected := _on_inner_connected.bind(index)
-	var on_disconnected := _on_inner_disconnected.bind(index)
-	_servers.append({"transport": transport, "peer": peer, "ids": {},
-			"on_connected": on_connected, "on_disconnected": on_disconnected})
+	var events := _InnerEvents.new(self, index)
+	_servers.append({"transport": transport, "peer": peer, "ids": {}, "events": events})
 	peer.refuse_new_connections = _refusing
-	peer.peer_connected.connect(on_connected)
-	peer.peer_disconnected.connect(on_disconnected)
+	peer.peer_connected.connect(events.on_connected)
+	peer.peer_disconnected.connect(events.on_disconnected)
 	return OK
 
 
@@ -345,9 +342,32 @@ func _disconnect_peer(peer: int, force: bool) -> void:
 func _close() -> void:
 	for server: Dictionary in _servers:
 		var inner: MultiplayerPeer = server["peer"]
-		inner.peer_connected.disconnect(server["on_connected"])
-		inner.peer_disconnected.disconnect(server["on_disconnected"])
+		var events: _InnerEvents = server["events"]
+		inner.peer_connected.disconnect(events.on_connected)
+		inner.peer_disconnected.disconnect(events.on_disconnected)
 		inner.close()
 	_servers.clear()
 	_clients.clear()
 	_queue.clear()
+
+
+# Takes an inner server's signals for the multiplexer, which it holds weakly: when the
+# multiplexer is freed, its inner servers may still emit while they close, and must not call
+# into a script instance that is gone (the web engine aborts with "null function").
+class _InnerEvents extends RefCounted:
+	var _owner: WeakRef
+	var _index: int
+
+	func _init(owner: Object, index: int) -> void:
+		_owner = weakref(owner)
+		_index = index
+
+	func on_connected(id: int) -> void:
+		var owner: Object = _owner.get_ref()
+		if owner != null:
+			owner.call("_on_inner_connected", id, _index)
+
+	func on_disconnected(id: int) -> void:
+		var owner: Object = _owner.get_ref()
+		if owner != null:
+			owner.call("_on_inner_disconnected", id, _index)

@@ -4,6 +4,7 @@ extends PkarrTestCase
 ## counting and capacity (driven through its multiplayer handlers: the web build cannot create
 ## an ENet or WebSocket server, see test_a_browser_cannot_create_the_game_server).
 
+const FakeNet := preload("res://lib/fake_multiplayer_net.gd")
 const GAME_ID := PkarrSettings.LOBBY_GAME_ID
 const GAME_VERSION := PkarrSettings.LOBBY_GAME_VERSION
 
@@ -62,6 +63,16 @@ func test_host_configuration_warnings() -> void:
 			["max_players is 1 and the host plays: no other player fits"]))
 	host.host_plays = false
 	assert_eq(host._get_configuration_warnings(), PackedStringArray(), "a dedicated server")
+	host.web_port = 7778  # a WebSocket server beside ... a WebSocket server
+	assert_has(" ".join(host._get_configuration_warnings()), "needs transport enet")
+	host.transport = "enet"
+	assert_eq(host._get_configuration_warnings(), PackedStringArray(), "ENet + WebSocket")
+	var params := PkarrLobbyConfig.host_params(host)
+	assert_eq([params.get("servers"), params.has("port"), params["admission"], params["createKey"]],
+			[[{"transport": "enet", "port": 7777}, {"transport": "ws", "port": 7778}], false, true,
+			true], "both servers published, admitting players, in one lobby.host call")
+	host.beacon_port = 7778
+	assert_has(" ".join(host._get_configuration_warnings()), "web_port and beacon_port")
 	host.free()
 
 
@@ -140,17 +151,42 @@ func test_capacity_counts_the_host_when_it_plays() -> void:
 	assert_eq(PkarrLobbyServer.max_clients_for(4, false), 4)
 	assert_eq(PkarrLobbyServer.max_clients_for(1, true), 0)
 	assert_eq(PkarrLobbyServer.max_clients_for(0, false), 0)
-	# A full server stops taking connections (refuse_new_connections) until a place frees up.
+	# The game server admits players against that capacity and tells a refused one why
+	# (PkarrMultiServerPeer + PkarrLobbyAdmission; the inner server is an in-memory fake).
 	var server := PkarrLobbyServer.new()
 	server.max_players = 2
-	server.peer = WebSocketMultiplayerPeer.new()  # not listening here: only the flag is checked
-	assert_true(server.admit(5))
-	assert_true(server.peer.refuse_new_connections, "one client fits beside the host: full")
-	assert_false(server.admit(6))
-	assert_eq(server.get_clients(), PackedInt32Array([5]))
-	assert_true(server.remove(5))
-	assert_false(server.peer.refuse_new_connections, "a place came free")
-	assert_false(server.remove(5), "not twice")
+	var inner := FakeNet.FakeServer.new()
+	if not assert_true(server.serve({"ws": inner}).is_ok()):
+		return
+	var refused: Array[int] = []
+	server.player_refused.connect(func(id: int) -> void: refused.append(id))
+	var answers: Array[String] = []
+	var players: Array[FakeNet.FakeClient] = []
+	for id: int in [5, 6, 7, 8]:
+		if id == 7:
+			server.accepting = false  # locked (PkarrLobbyHost.set_joinable(false))
+		if id == 8:
+			server.accepting = true
+			players[0].close()  # a place comes free
+			server.peer.poll()
+		var player := FakeNet.FakeClient.new()
+		players.append(player)
+		inner.accept(player, id)
+		server.peer.poll()
+		var admitted := await PkarrLobbyAdmission.await_admission(player, 1.0)
+		answers.append("ok" if admitted.is_ok() else admitted.error_code)
+		server.peer.poll()
+	assert_eq(answers, ["ok", PkarrResult.LOBBY_FULL, PkarrResult.LOBBY_CLOSED, "ok"],
+			"one client fits beside the host; a locked lobby refuses; a freed place is taken")
+	assert_eq(refused, [6, 7] as Array[int])
+	assert_eq(Array(server.peer.get_peers()), [8])
+	assert_true(server.admit(8))
+	assert_false(server.admit(9), "counting from multiplayer: full")
+	assert_eq(server.get_clients(), PackedInt32Array([8]))
+	assert_true(server.remove(8))
+	assert_false(server.remove(8), "not twice")
+	server.close()
+	assert_null(server.peer)
 
 
 func test_counts_joins_and_leaves_and_refuses_beyond_max_players() -> void:

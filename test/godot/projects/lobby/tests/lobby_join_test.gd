@@ -42,7 +42,8 @@ func test_joins_a_websocket_server_by_short_code() -> void:
 	var joined: PkarrResult = await pkarr.join(host.short_code)
 	if assert_true(joined.is_ok(), "joined %s: %s" % [host.short_code, joined]):
 		var peer: MultiplayerPeer = joined.value
-		assert_true(peer is WebSocketMultiplayerPeer, "the web joins over WebSocket")
+		assert_true(peer is PkarrJoinedPeer and (peer as PkarrJoinedPeer).get_transport_peer()
+				is WebSocketMultiplayerPeer, "the web joins over WebSocket")
 		assert_eq(peer.get_connection_status(), MultiplayerPeer.CONNECTION_CONNECTED)
 		assert_eq(peer.get_unique_id(), int(standin["peer_id"]), "the id the server assigned")
 		peer.close()
@@ -127,7 +128,7 @@ func test_the_readme_example_hosts_and_joins() -> void:
 	var joined: PkarrResult = await example.join_game(lobby.short_code)
 	if assert_true(joined.is_ok(), str(joined)):
 		var peer := example.multiplayer.multiplayer_peer
-		assert_true(peer is WebSocketMultiplayerPeer and peer == joined.value)
+		assert_true(peer is PkarrJoinedPeer and peer == joined.value)
 		assert_eq(peer.get_unique_id(), int(standin["peer_id"]))
 		example.multiplayer.multiplayer_peer = OfflineMultiplayerPeer.new()
 		peer.close()
