@@ -165,6 +165,17 @@ function handMade(): Record<string, Uint8Array> {
 export function dnsCases(random: () => number): Json {
   const encode = Object.entries(VALID_SETS).map(([name, records]) => ({ name, records, expect: encodeExpectation(records, ORIGIN) }));
   EDGE_RECORDS.forEach((record, i) => encode.push({ name: `edge-${i}`, records: [record], expect: encodeExpectation([record], ORIGIN) }));
+  // Fuzz: valid records with one field replaced by a random JSON value (or removed, or added).
+  const values: unknown[] = [null, true, false, 0, -1, 1.5, 65535, 65536, 4294967296, '', '.', '@', 'x', '1.2.3.4', '::1', 'a..b', 'é', 'deadbeef', 'AAE=', [], ['h2'], [1], {}, { port: 1 }, { alpn: 'x' }];
+  const pool = Object.values(VALID_SETS).flat() as Record<string, unknown>[];
+  for (let i = 0; i < 300; i++) {
+    const record: Record<string, unknown> = { ...pool[Math.floor(random() * pool.length)]! };
+    const keys = [...Object.keys(record), 'extra', 'params', 'strings', 'text'];
+    const key = keys[Math.floor(random() * keys.length)]!;
+    if (random() < 0.15) delete record[key];
+    else record[key] = values[Math.floor(random() * values.length)];
+    encode.push({ name: `mutated-${i}`, records: [record], expect: encodeExpectation([record], ORIGIN) });
+  }
   const decode: { name: string; hex: string; expect: Json }[] = [];
   const add = (name: string, bytes: Uint8Array): void => { decode.push({ name, hex: hex(bytes), expect: decodeExpectation(bytes, ORIGIN) }); };
   const seeds: Uint8Array[] = [];

@@ -87,8 +87,33 @@ function lobbyCase(name: string, packet: SignedPacket, check?: { game?: string; 
   }
 }
 
-function lobbies(): Json[] {
+/** Lobby records with one attribute of a valid lobby changed, dropped, repeated or added. */
+function mutatedLobbies(random: () => number): Json[] {
+  const values = ['', '0', '01', '1', '8', '99999', '100000', 'x', ' ', 'é', 'a\u202eb', '1.5', '-1', 'yes', 'demo', '1.0', 'cone', 'unknown', 'd e', 'x'.repeat(70)];
+  const keys = ['v', 'game', 'gv', 'name', 'players', 'max', 'open', 'beacon', 'reach', 'admit', 'x-mode', 'x-Bad', 'X-up', 'GAME', 'Players', ''];
   const out: Json[] = [];
+  for (let i = 0; i < 120; i++) {
+    const base = signLobby(keypairOf('mutant-base'), INFOS[i % 2 === 0 ? 'minimal' : 'rich']!, { timestamp: TS });
+    const records = base.records.map((r) => ({ ...r })) as DnsRecord[];
+    const txt = records[0] as DnsRecord & { strings: string[] };
+    const strings = [...txt.strings];
+    const at = Math.floor(random() * strings.length);
+    const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
+    const what = random();
+    if (what < 0.2) strings.splice(at, 1);
+    else if (what < 0.6) strings[at] = `${strings[at]!.split('=')[0]}=${pick(values)}`;
+    else if (what < 0.8) strings.splice(at, 0, `${pick(keys)}=${pick(values)}`);
+    else strings.push(`${pick(keys)}=${pick(values)}`);
+    txt.strings = strings;
+    const kp = keypairOf(`mutant-${i}`);
+    const relative = records.map((r) => ({ ...r, name: r.name.replace(`.${base.publicKey.z32}`, '').replace(base.publicKey.z32, '@') })) as DnsRecord[];
+    out.push(lobbyCase(`mutant-${i}`, SignedPacket.sign(kp, relative, { timestamp: TS })));
+  }
+  return out;
+}
+
+function lobbies(random: () => number): Json[] {
+  const out: Json[] = [...mutatedLobbies(random)];
   for (const [name, info] of Object.entries(INFOS)) out.push(lobbyCase(name, signLobby(keypairOf(`lobby-${name}`), info, { timestamp: TS })));
   for (const [name, records] of Object.entries(RECORDS)) {
     const kp = keypairOf(`records-${name}`);
@@ -214,5 +239,5 @@ function writerCases(): Json[] {
 /** Every lobby-side case. */
 export async function lobbyCases(random: () => number): Promise<Json> {
   const topics = [['demo', '1.0'], ['com.example.tanks', '2.3.1+b7']].map(([game, version]) => ({ game, version, hex: hex(lobbyTopic(game!, version!)) }));
-  return { writer: writerCases(), lobbies: lobbies(), directory: await directory(), shortCodes: await shortCodes(random), topics };
+  return { writer: writerCases(), lobbies: lobbies(random), directory: await directory(), shortCodes: await shortCodes(random), topics };
 }
