@@ -197,7 +197,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     const hits = Array.from({ length: o.hitKeys }, (_, i) => {
       const packet = SignedPacket.sign(Keypair.generate(), [parseRecordText(`A @ 10.1.${i >> 8 & 255}.${i & 255} 300`)]);
       // If-Modified-Since has second granularity and the relay answers 304 only when
-      // timestamp_µs <= IMS_s × 10^6 (spec §3.3): the second after the timestamp always qualifies.
+      // timestamp_µs <= IMS_s × 10^6 (pkarr relay/src/response.rs): the second after the timestamp
+      // always qualifies.
       return { z32: packet.publicKey.z32, ims: httpDate(packet.timestamp + 1_000_000n), payload: Buffer.from(packet.toRelayPayload()) };
     });
     const queue = [...hits];

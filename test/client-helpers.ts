@@ -1,6 +1,6 @@
 /**
  * Test doubles for the client tests: a fake relay HTTP server on 127.0.0.1:0 speaking the v7,
- * v3–v6 and JS 1.3.0 dialects (spec §3), and an in-memory Dht.
+ * v3–v6 and JS 1.3.0 dialects (client/relay-client.ts), and an in-memory Dht.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

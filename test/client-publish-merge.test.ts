@@ -25,7 +25,7 @@ const cases: Case[] = [
   ['nothing to publish to', null, [], 'INVALID_ARGUMENT'],
 ];
 
-describe('mergePublishOutcomes (spec §4.3)', () => {
+describe('mergePublishOutcomes (as the reference PublishResultAccumulator)', () => {
   it.each(cases)('%s', (_name, dht, relays, expected) => {
     const relayOutcomes = relays.map(relay);
     if (typeof expected === 'number') {

@@ -255,7 +255,7 @@ describe('resolve: NetworkOnly', () => {
   });
 });
 
-describe('zero cache and zero TTL (spec §8 items 5 and 7)', () => {
+describe('zero cache and zero TTL (pubky/pkarr#105, #133, #140)', () => {
   it('cacheSize 0: every policy still resolves from the network', async () => {
     const dht = new FakeDht();
     const r = await relay();

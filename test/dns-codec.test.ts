@@ -26,7 +26,7 @@ const codeOf = (fn: () => unknown): string => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Spec §6 vectors
+// Reference vectors (the same as test/signed-packet.test.ts)
 
 const V1: DnsRecord[] = [
   { type: 'A', name: '.', ttl: 0, address: '1.1.1.1' },
@@ -567,7 +567,7 @@ describe('decoder', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// TTL (spec §1.10)
+// TTL (pkarr `SignedPacket::ttl`, core/ttl.ts)
 
 describe('packet TTL', () => {
   const ttls = (...values: number[]): { ttl: number }[] => values.map((ttl) => ({ ttl }));

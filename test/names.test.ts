@@ -17,7 +17,7 @@ function codeOf(fn: () => unknown): string {
   return 'no error';
 }
 
-describe('normalizeName (spec §1.9, pkarr test normalize_names)', () => {
+describe('normalizeName (pkarr test normalize_names)', () => {
   it('maps the apex spellings to the origin', () => {
     for (const name of ['.', '@', '@.', ORIGIN, '', `${ORIGIN}.`]) expect(normalizeName(name, ORIGIN)).toBe(ORIGIN);
   });

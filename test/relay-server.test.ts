@@ -1,6 +1,6 @@
 /**
  * The relay server over real HTTP on loopback, with an in-memory DHT: every status code and header
- * of the v7 API (spec §3), CORS, the status page.
+ * of the v7 API (pubky/pkarr design/relays.md, relay/src/handlers.rs), CORS, the status page.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PkarrError } from '../sidecar/src/core/errors.ts';
@@ -242,7 +242,7 @@ describe('GET', () => {
     expect(dht.getOptions.at(-1)?.floor).toBeUndefined();
   });
 
-  it('If-Modified-Since → 304 iff timestamp_µs ≤ IMS seconds × 10^6 (spec §6.3 data)', async () => {
+  it('If-Modified-Since → 304 iff timestamp_µs ≤ IMS seconds × 10^6 (pkarr relay/src/response.rs test data)', async () => {
     const ims = 'Sun, 06 Nov 1994 08:49:37 GMT';
     const cases: [bigint, number][] = [
       [micros(ims), 304], // exactly the IMS second

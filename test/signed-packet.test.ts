@@ -13,10 +13,11 @@ const TS_HEX = '0006076d852b5458';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 
-// Spec §6.1 D: the JS 1.3.0 relay payload (uncompressed DNS).
+// The JS 1.3.0 reference packet of the zero seed (pubky/pkarr@8ec1a80 js/test/signed_packet.js) as a
+// relay payload (uncompressed DNS).
 const D_PAYLOAD = 'c45d1577e6c0d7fe24d1cd6696776a25628b438ffa10b1419dfdede3c51f8577d8447d44df4523fa43f574d6f13a65433fa828eb280065c271fcdcaef5365c010006076d852b5458000080000000000200000000343870696e787867717334316e346169646964656e773561707170317572666d7a647a7472386a74346162726b646e34333565776f00000100010000000000040101010103666f6f343870696e787867717334316e346169646964656e773561707170317572666d7a647a7472386a74346162726b646e34333565776f00001000010000001e000403626172';
 
-// Spec §6.2 derived vectors (Rust-style compressed DNS).
+// V1–V3: records as the Rust reference writes them (simple-dns 0.11.2, compressed DNS), zero seed.
 const V1 = {
   records: [
     { type: 'A', name: '.', ttl: 0, address: '1.1.1.1' },
@@ -146,7 +147,7 @@ describe('ordering, TTL and timestamps', () => {
     expect(a.moreRecentThan(a)).toBe(false);
   });
 
-  it('ttl clamps the smallest record TTL (§1.10)', () => {
+  it('ttl clamps the smallest record TTL (pkarr `SignedPacket::ttl`)', () => {
     expect(SignedPacket.sign(ZERO, [], { timestamp: TS }).ttl(300, 86400)).toBe(300);
     const p = SignedPacket.sign(ZERO, [
       { type: 'A', name: '@', ttl: 150, address: '1.1.1.1' },
