@@ -27,12 +27,16 @@ var _out := PackedByteArray()
 var _table := {}
 
 
-## Encodes [param records] (publish JSON) for the key [param origin]. Success value: the DNS
-## message as a PackedByteArray.
-static func encode(records: Array, origin: String) -> PkarrResult:
+## Encodes [param records_json] (an Array of publish-JSON records) for the key [param origin].
+## Success value: the DNS message as a PackedByteArray.
+static func encode(records_json: Variant, origin: String) -> PkarrResult:
 	if origin == "" or origin.contains(".") or PkarrBytes.utf8(origin).size() > MAX_LABEL_BYTES:
 		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT,
 				"origin must be a single DNS label (the signer's z32), got %s" % JSON.stringify(origin))
+	if not records_json is Array:
+		return PkarrResult.failure(PkarrResult.INVALID_RECORD, "records: %s" % (
+				"is required" if records_json == null else "must be an array of records"), {"field": "records"})
+	var records: Array = records_json
 	if records.size() > MAX_RECORDS:
 		return PkarrResult.failure(PkarrResult.INVALID_RECORD, "records: has more records than fit in a packet",
 				{"field": "records"})

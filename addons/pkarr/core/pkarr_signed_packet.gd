@@ -82,7 +82,7 @@ static func canonical_bytes(public_key: PackedByteArray, relay_body: PackedByteA
 ## Encodes publish-JSON [param records] for [param origin] (the signer's z32) and checks the
 ## 1000-byte limit ([code]PACKET_TOO_LARGE[/code] with [code]size[/code] and [code]limit[/code]).
 ## Success value: the DNS message.
-static func encode_dns(records: Array, origin: String) -> PkarrResult:
+static func encode_dns(records: Variant, origin: String) -> PkarrResult:
 	var encoded := PkarrDnsEncoder.encode(records, origin)
 	if encoded.is_ok() and (encoded.value as PackedByteArray).size() > MAX_DNS_BYTES:
 		return _too_large((encoded.value as PackedByteArray).size())

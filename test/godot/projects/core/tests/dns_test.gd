@@ -70,6 +70,8 @@ func test_owner_names_normalise_like_pkarr() -> void:
 func test_a_bad_origin_is_an_invalid_argument() -> void:
 	for origin: String in ["", "a.b", "x".repeat(64)]:
 		assert_eq(PkarrDnsEncoder.encode([], origin).error_code, PkarrResult.INVALID_ARGUMENT, origin)
+	for records: Variant in [null, "A", {}, 5]:
+		assert_eq(PkarrSignedPacket.encode_dns(records, "origin").error_code, PkarrResult.INVALID_RECORD, str(records))
 
 
 func _equal(a: Variant, b: Variant) -> bool:
