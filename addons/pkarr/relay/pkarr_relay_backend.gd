@@ -189,7 +189,7 @@ func status_json() -> Dictionary:
 		"dht": {"enabled": false, "ready": false, "nodes": 0},
 		"relays": Array(relay_client.relay_order()), "localRelay": relay_client.local_relay,
 		"keys": keys.count() if keys != null else 0, "republishing": _republish.size(),
-		"uptime": (Time.get_ticks_msec() - _started_msec) / 1000,
+		"uptime": floori((Time.get_ticks_msec() - _started_msec) / 1000.0),
 		"verification": verification,
 	}
 

@@ -321,6 +321,7 @@ func _summary() -> String:
 ## which never gets a 304 for the same packet; the price here: a newer packet signed within the
 ## same second as the kept one is not seen until a later one replaces it.
 static func if_modified_since(timestamp: int) -> int:
+	@warning_ignore("integer_division")
 	return (timestamp + 999999) / 1000000
 
 

@@ -79,14 +79,14 @@ func get_key(key_name: String) -> PkarrResult:
 	var bad := _check_name(key_name)
 	if bad != null:
 		return bad
-	var seed := _read_seed(key_name)
-	if seed.is_empty():
+	var secret_seed := _read_seed(key_name)
+	if secret_seed.is_empty():
 		return PkarrResult.failure("KEY_NOT_FOUND", "no key named \"%s\"" % key_name)
 	var public_key: String = _public_keys.get(key_name, "")
 	if public_key == "":
-		public_key = PkarrZ32.encode(await _signatures.public_key_from_seed(seed))
+		public_key = PkarrZ32.encode(await _signatures.public_key_from_seed(secret_seed))
 		_public_keys[key_name] = public_key
-	return PkarrResult.success({"name": key_name, "publicKey": public_key, "seed": seed})
+	return PkarrResult.success({"name": key_name, "publicKey": public_key, "seed": secret_seed})
 
 
 ## Coroutine: [code][{name, publicKey}][/code] of every key, sorted by name.
@@ -113,7 +113,7 @@ func delete(key_name: String) -> PkarrResult:
 	return PkarrResult.success({"deleted": true})
 
 
-func _store(key_name: String, seed: PackedByteArray) -> PkarrResult:
+func _store(key_name: String, secret_seed: PackedByteArray) -> PkarrResult:
 	var err := DirAccess.make_dir_recursive_absolute(directory)
 	if err != OK and not DirAccess.dir_exists_absolute(directory):
 		return PkarrResult.failure("IO_ERROR", "cannot create %s: %s" % [directory, error_string(err)])
@@ -122,12 +122,12 @@ func _store(key_name: String, seed: PackedByteArray) -> PkarrResult:
 	if file == null:
 		return PkarrResult.failure("IO_ERROR", "cannot write %s: %s"
 				% [temp, error_string(FileAccess.get_open_error())])
-	file.store_string(PkarrBytes.to_hex(seed) + "\n")
+	file.store_string(PkarrBytes.to_hex(secret_seed) + "\n")
 	file.close()
 	err = DirAccess.rename_absolute(temp, _path(key_name))
 	if err != OK:
 		return PkarrResult.failure("IO_ERROR", "cannot write %s: %s" % [_path(key_name), error_string(err)])
-	var public_key := PkarrZ32.encode(await _signatures.public_key_from_seed(seed))
+	var public_key := PkarrZ32.encode(await _signatures.public_key_from_seed(secret_seed))
 	_public_keys[key_name] = public_key
 	return PkarrResult.success({"name": key_name, "publicKey": public_key})
 

@@ -45,5 +45,6 @@ func ttl_seconds() -> int:
 ## Seconds since the signer signed it, by this machine's clock (0 if it lies in the future).
 func age_seconds() -> int:
 	var now_us := int(Time.get_unix_time_from_system() * 1000000.0)
+	@warning_ignore("integer_division")
 	return maxi(0, (now_us - timestamp) / 1000000)
 

@@ -47,15 +47,15 @@ func read(z32: String, key: PackedByteArray, body: PackedByteArray) -> Dictionar
 	return {"packet": packet}
 
 
-## Coroutine: a packet of [param records] (publish JSON) signed with [param seed] for the key
+## Coroutine: a packet of [param records] (publish JSON) signed with [param secret_seed] for the key
 ## [param z32] at [param timestamp] (µs). The value is a [PkarrRelayPacket]; failures are the
 ## encoder's ([code]INVALID_RECORD[/code], [code]PACKET_TOO_LARGE[/code], ...).
-func sign(seed: PackedByteArray, z32: String, records: Array, timestamp: int) -> PkarrResult:
+func sign(secret_seed: PackedByteArray, z32: String, records: Array, timestamp: int) -> PkarrResult:
 	var dns := PkarrSignedPacket.encode_dns(records, z32)
 	if not dns.is_ok():
 		return dns
 	var message := PkarrSignedPacket.signable(timestamp, dns.value)
-	var signature: PackedByteArray = await signatures.sign(seed, message)
+	var signature: PackedByteArray = await signatures.sign(secret_seed, message)
 	var body := PkarrSignedPacket.build_relay_body(signature, timestamp, dns.value)
 	if not body.is_ok():
 		return body

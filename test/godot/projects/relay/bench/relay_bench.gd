@@ -57,6 +57,7 @@ func _times(rounds: int, work: Callable) -> Dictionary:
 			failures += 1
 	samples.sort()
 	frames.sort()
+	@warning_ignore("integer_division")
 	return {"rounds": rounds, "failures": failures, "frames": frames[rounds / 2],
 			"fps": Engine.get_frames_per_second(), "p50": samples[rounds / 2],
 			"p90": samples[mini(rounds - 1, rounds * 9 / 10)], "min": samples[0]}

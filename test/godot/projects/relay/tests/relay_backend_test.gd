@@ -148,8 +148,8 @@ func test_publishes_then_resolves_its_own_records() -> void:
 		assert_eq(resolved.get_txt("_game"), "published from GDScript")
 		assert_eq(resolved.timestamp, (published.value as PkarrPublished).timestamp)
 	# An older packet of the same key: the relays hold a more recent one (409).
-	var seed: PackedByteArray = (await _backend().keys.get_key("player")).value["seed"]
-	var old: PkarrResult = await _backend().relay_client.verifier.sign(seed, public_key,
+	var secret_seed: PackedByteArray = (await _backend().keys.get_key("player")).value["seed"]
+	var old: PkarrResult = await _backend().relay_client.verifier.sign(secret_seed, public_key,
 			[{"type": "TXT", "name": "_game", "ttl": 300, "text": "older"}], 1000000)
 	var refused: PkarrResult = await _backend().relay_client.publish(old.value)
 	assert_eq(refused.error_code, PkarrRelayClient.NOT_MOST_RECENT, str(refused))
@@ -158,18 +158,18 @@ func test_publishes_then_resolves_its_own_records() -> void:
 func test_keys_are_kept_in_user_storage() -> void:
 	await Pkarr.delete_key("rfc")
 	# RFC 8032 test 1: this seed has the public key d75a9801...511a.
-	var seed := "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+	var secret_seed := "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 	var expected := PkarrZ32.encode(PkarrBytes.from_hex(
 			"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
-	var imported: PkarrResult = await Pkarr.import_key("rfc", seed)
+	var imported: PkarrResult = await Pkarr.import_key("rfc", secret_seed)
 	if assert_true(imported.is_ok(), str(imported)):
 		assert_eq((imported.value as PkarrKeyInfo).public_key, expected)
 	assert_true(FileAccess.file_exists("user://pkarr-relay-test/keys/rfc.key"))
 	var exported: PkarrResult = await Pkarr.export_key("rfc")
-	assert_eq((exported.value as PkarrKeyInfo).secret_key, seed)
+	assert_eq((exported.value as PkarrKeyInfo).secret_key, secret_seed)
 	var listed: PkarrResult = await Pkarr.list_keys()
 	assert_has(listed.value.map(func(k: PkarrKeyInfo) -> String: return k.name), "rfc")
-	var clash: PkarrResult = await Pkarr.import_key("rfc", seed.replace("9d", "aa"))
+	var clash: PkarrResult = await Pkarr.import_key("rfc", secret_seed.replace("9d", "aa"))
 	assert_eq(clash.error_code, "KEY_EXISTS")
 	var bad: PkarrResult = await Pkarr.import_key("rfc2", "not hex")
 	assert_eq(bad.error_code, PkarrResult.INVALID_PARAMS)
