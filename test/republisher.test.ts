@@ -205,6 +205,7 @@ describe('Republisher under churn (40-node testnet)', () => {
     const packet = makePacket(keypair);
     const targetHex = Buffer.from(keypair.publicKey.dhtTarget()).toString('hex');
     await client.publish(packet);
+    await client.settled(); // the DHT puts that went on after the publish returned (its quorum) are done
     republisher.add(packet);
 
     // Churn: every testnet node that stored the packet leaves; fresh nodes join.

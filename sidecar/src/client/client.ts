@@ -172,7 +172,11 @@ export class Client implements PkarrClient {
     const dhtWork: Promise<DhtPublishOutcome | null> = dht === null
       ? Promise.resolve(null)
       : dht.put(packet, this.#lifetime.signal).then(
-        (put) => ({ ok: true, storedOn: put.storedOn, ...(put.pending === undefined ? {} : { pending: put.pending }) }),
+        (put) => {
+          // The DHT put answered at its quorum; the rest of its puts are background work (settled()).
+          if (put.settled !== undefined) this.#track(put.settled);
+          return { ok: true, storedOn: put.storedOn, ...(put.pending === undefined ? {} : { pending: put.pending }) };
+        },
         (error: unknown) => ({ ok: false, error: describe(error), code: errorCode(error) }),
       );
     const relayWork = this.relays.map((relay): Promise<RelayPublishOutcome> => relay.put(packet, this.#lifetime.signal).then(
@@ -227,7 +231,7 @@ export class Client implements PkarrClient {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }
 
-  /** Resolves once the background work started so far (losers of CacheFirst races) is done. */
+  /** Resolves once the background work started so far (losers of CacheFirst races, DHT puts after the quorum) is done. */
   async settled(): Promise<void> {
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
   }

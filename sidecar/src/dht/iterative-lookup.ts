@@ -4,8 +4,9 @@
  *
  * Candidates are kept sorted by XOR distance to the target. The *window* is the `k` closest
  * candidates that are not known to be unreachable; every window candidate not asked yet is asked
- * (at most `parallelism` waiting at once). A query that has not answered within the node's RTO
- * (rtt-estimator.ts: its own estimate, else the network's) goes *slow*: the window no longer counts
+ * (at most `parallelism`, default the whole window, waiting at once). A query that has not
+ * answered within the node's RTO (rtt-estimator.ts: its own estimate, else the network's) goes
+ * *slow*: the window no longer counts
  * it, so the next candidate is asked and the lookup need not wait for it; a late reply is still
  * used (the node comes back) until the hard KRPC timeout of the socket, when it fails for good and
  * leaves the routing table as in k-rpc. The lookup is complete when every window candidate has
@@ -54,7 +55,10 @@ export interface IterativeLookupOptions {
   rtt: RttEstimator;
   /** Window size (default 20, BEP5/mainline K). */
   k?: number;
-  /** Queries waiting at once, slow ones not counted (default 16, k-rpc's concurrency). */
+  /**
+   * Queries waiting at once, slow ones not counted (default k: the whole window at once; k-rpc used
+   * 16, which in the dht-real lab left window nodes unasked behind dead ones for an RTO).
+   */
   parallelism?: number;
   timers?: LookupTimers;
   /** Every valid reply (an `r` with a 20-byte id), in arrival order. */
@@ -94,7 +98,6 @@ export class IterativeLookup {
   /** Candidates with an id, closest first. */
   readonly #sorted: Entry[] = [];
   readonly #byKey = new Map<string, Entry>();
-  #waiting = 0;
   #ended = false;
   #tableDone = false;
   #routersAsked = false;
@@ -102,7 +105,7 @@ export class IterativeLookup {
   constructor(options: IterativeLookupOptions) {
     this.#o = options;
     this.#k = options.k ?? 20;
-    this.#parallelism = options.parallelism ?? 16;
+    this.#parallelism = options.parallelism ?? this.#k;
     this.#timers = options.timers ?? REAL_TIMERS;
   }
 
@@ -212,7 +215,6 @@ export class IterativeLookup {
     const { rpc, rtt, query } = this.#o;
     entry.state = 'pending';
     entry.sentAt = this.#timers.now();
-    this.#waiting++;
     entry.timer = this.#timers.setTimeout(() => this.#onSoftTimeout(entry), rtt.rto(entry.key));
     const peer = entry.id === undefined ? { host: entry.host, port: entry.port } : { id: entry.id, host: entry.host, port: entry.port };
     rpc.socket.query(peer, query, (err, message, from) => this.#onAnswer(entry, err, message, from));
@@ -221,13 +223,11 @@ export class IterativeLookup {
   #onSoftTimeout(entry: Entry): void {
     if (this.#ended || entry.state !== 'pending') return;
     entry.state = 'slow';
-    this.#waiting--;
     this.#changed();
   }
 
   #onAnswer(entry: Entry, err: KrpcError | null, message: KrpcMessage | null, from: KrpcPeer): void {
     this.#timers.clearTimeout(entry.timer);
-    if (entry.state === 'pending') this.#waiting--;
     const r = message?.r;
     const replied = err === null && r !== undefined && Buffer.isBuffer(r.id) && r.id.length === 20;
     if (err !== null && typeof err.code === 'number') this.#o.rtt.record(entry.key, this.#timers.now() - entry.sentAt); // an error reply is a round trip
@@ -264,15 +264,22 @@ export class IterativeLookup {
   #kick(): void {
     if (this.#ended) return;
     this.#topUp();
-    let inWindow = 0;
-    let open = false;
+    const window: Entry[] = [];
     for (const entry of this.#sorted) {
-      if (inWindow >= this.#k) break;
-      if (entry.state === 'failed' || entry.state === 'slow') continue;
-      inWindow++;
+      if (window.length >= this.#k) break;
+      if (entry.state !== 'failed' && entry.state !== 'slow') window.push(entry);
+    }
+    // Queries pushed out of the window by closer nodes no longer hold a place.
+    let waiting = 0;
+    for (const entry of window) if (entry.state === 'pending') waiting++;
+    let open = false;
+    for (const entry of window) {
       if (entry.state === 'new') {
         open = true;
-        if (this.#waiting < this.#parallelism && !this.#o.rpc.destroyed) this.#send(entry);
+        if (waiting < this.#parallelism && !this.#o.rpc.destroyed) {
+          this.#send(entry);
+          waiting++;
+        }
       } else if (entry.state === 'pending') {
         open = true;
       }
