@@ -56,6 +56,6 @@ describe('addons/pkarr/crypto in the web engine', () => {
     });
     if (process.env.PKARR_CRYPTO_SHOW) console.log(r.lines.map((l) => `${l.ms} ${l.text}`).join('\n'));
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
-    expect(r.passed).toBe(35);
+    expect(r.passed).toBe(36);
   }, 300_000);
 });

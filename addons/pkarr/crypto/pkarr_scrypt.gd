@@ -13,8 +13,9 @@ extends RefCounted
 ## [/codeblock]
 ## Only in a browser: PBKDF2-HMAC-SHA256 runs in WebCrypto ([code]crypto.subtle.deriveBits[/code])
 ## and ROMix (Salsa20/8 BlockMix, 128·N·r bytes of memory: 16 MiB for short codes) in JavaScript
-## through [code]JavaScriptBridge.eval[/code], synchronously on the page's thread (about 0.1 s
-## for the short-code parameters). Pure GDScript would take minutes per derivation, so elsewhere
+## installed through [code]JavaScriptBridge.eval[/code]: in a Web Worker, so the game keeps
+## running (about 0.1 s for the short-code parameters), or on the page's thread when the page may
+## not start a worker. Pure GDScript would take minutes per derivation, so elsewhere
 ## (and with [member force_pure]) every call returns an empty array with [member last_error] =
 ## [constant ERR_UNAVAILABLE]. Bad parameters give [constant ERR_INVALID_ARGUMENT].
 
@@ -117,7 +118,57 @@ const _JS := """
     for (let i = 0; i < words; i++) outView.setUint32(i * 4, a[i], true);
     return out;
   };
-  window.__pkarrScrypt = {
+  // ROMix runs in a Web Worker (the same functions, sent as text) so the page's thread stays free;
+  // inline when the page may not start one (e.g. a CSP without blob: workers) or it fails.
+  let worker = null;
+  let workerBroken = false;
+  let nextId = 1;
+  const waiting = new Map();
+  const startWorker = () => {
+    const src = `const rotl = ${rotl}; const salsa8 = ${salsa8}; const blockMix = ${blockMix};
+      const roMix = ${roMix};
+      onmessage = (e) => {
+        const out = roMix(e.data.bytes, e.data.n, e.data.r);
+        postMessage({ id: e.data.id, out }, [out.buffer]);
+      };`;
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    w.onmessage = (e) => {
+      const entry = waiting.get(e.data.id);
+      waiting.delete(e.data.id);
+      if (entry) entry.resolve(e.data.out);
+    };
+    w.onerror = () => {
+      workerBroken = true;
+      worker = null;
+      for (const entry of waiting.values()) entry.reject(new Error('worker failed'));
+      waiting.clear();
+    };
+    return w;
+  };
+  const roMixInline = (bytes, n, r) => {
+    api.lastMode = 'inline';
+    return roMix(bytes, n, r);
+  };
+  const roMixAsync = (bytes, n, r) => {
+    if (!api.useWorker || workerBroken) return Promise.resolve(roMixInline(bytes, n, r));
+    try {
+      worker = worker || startWorker();
+    } catch (e) {
+      workerBroken = true;
+      return Promise.resolve(roMixInline(bytes, n, r));
+    }
+    return new Promise((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, { resolve, reject });
+      worker.postMessage({ id, bytes: bytes.slice(), n, r });
+    }).then((out) => {
+      api.lastMode = 'worker';
+      return out;
+    }, () => roMixInline(bytes, n, r));
+  };
+  const api = {
+    useWorker: true,
+    lastMode: '',
     derive(password, salt, n, r, p, length, cb) {
       Promise.resolve()
         .then(async () => {
@@ -128,13 +179,14 @@ const _JS := """
           const b = await pbkdf2(pw, fromB64(salt), p * 128 * r);
           const len = 128 * r;
           for (let i = 0; i < p; i++) {
-            b.set(roMix(b.subarray(i * len, (i + 1) * len), n, r), i * len);
+            b.set(await roMixAsync(b.subarray(i * len, (i + 1) * len), n, r), i * len);
           }
           return [1, toB64(await pbkdf2(pw, b, length))];
         })
         .then((res) => cb(res[0], res[1]), (e) => cb(-1, String((e && e.name) || e)));
     },
   };
+  window.__pkarrScrypt = api;
 })();
 """
 

@@ -18,6 +18,23 @@ func test_rfc7914_vectors() -> void:
 		assert_eq(key.hex_encode(), v[5], "scrypt(%s, N=%d, r=%d, p=%d)" % [v[0], v[2], v[3], v[4]])
 
 
+func test_romix_runs_in_a_web_worker_or_inline() -> void:
+	timeout_sec = 60.0
+	var scrypt := PkarrScrypt.new()
+	var v: Array = RFC7914[1]
+	var password: PackedByteArray = v[0].to_utf8_buffer()
+	var salt: PackedByteArray = v[1].to_utf8_buffer()
+	var key: PackedByteArray = await scrypt.derive(password, salt, v[2], v[3], v[4], 64)
+	assert_eq(key.hex_encode(), v[5])
+	assert_eq(JavaScriptBridge.eval("window.__pkarrScrypt.lastMode", true), "worker",
+			"Chromium starts the worker")
+	JavaScriptBridge.eval("window.__pkarrScrypt.useWorker = false", true)
+	key = await scrypt.derive(password, salt, v[2], v[3], v[4], 64)
+	assert_eq(key.hex_encode(), v[5], "inline gives the same bytes")
+	assert_eq(JavaScriptBridge.eval("window.__pkarrScrypt.lastMode", true), "inline")
+	JavaScriptBridge.eval("window.__pkarrScrypt.useWorker = true", true)
+
+
 func test_short_code_fingerprints_match_the_sidecar() -> void:
 	timeout_sec = 60.0
 	var cases: Array = config.get("short_codes", [])
