@@ -1,9 +1,9 @@
 /**
  * The valid vectors the fuzzer mutates: fixed keys and timestamps, record sets covering every
- * modelled type and every SvcParam, the spec's packet vectors (§6.1 D, §6.2 V1–V3), DNS messages
- * with question/authority/additional sections written by dns-packet (uncompressed, other types),
- * a lobby record, record text lines, key texts and JSON-RPC requests. Deterministic: no clock,
- * no randomness.
+ * modelled type and every SvcParam, the pkarr packet vectors (JS 1.3.0's zero-seed packet, V1–V3
+ * as in test/signed-packet.test.ts), DNS messages with question/authority/additional sections
+ * written by dns-packet (uncompressed, other types), a lobby record, record text lines, key texts
+ * and JSON-RPC requests. Deterministic: no clock, no randomness.
  */
 import dnsPacket from 'dns-packet';
 import { Keypair } from '../sidecar/src/core/keys.ts';
@@ -16,14 +16,14 @@ import type { ByteSeed } from './mutators.ts';
 
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 
-/** Spec §6.1 C: the zero-seed key (z32 8pinxx…). */
+/** The zero-seed key (z32 8pinxx…), the key of pkarr's reference vectors. */
 export const ZERO_KEY = Keypair.fromSeed(new Uint8Array(32));
 /** Further fixed keys. */
 export const KEYS: readonly Keypair[] = [ZERO_KEY, Keypair.fromSeed(new Uint8Array(32).fill(1)), Keypair.fromSeed(new Uint8Array(32).fill(0xa5))];
 /** Spec timestamp 1697016827303000 µs. */
 export const BASE_TIMESTAMP = 1697016827303000n;
 
-/** Spec §6.1 D: JS 1.3.0 relay payload for the zero-seed key (uncompressed DNS). */
+/** The JS 1.3.0 reference packet's relay payload for the zero-seed key (uncompressed DNS). */
 export const SPEC_RELAY_PAYLOAD = unhex('c45d1577e6c0d7fe24d1cd6696776a25628b438ffa10b1419dfdede3c51f8577d8447d44df4523fa43f574d6f13a65433fa828eb280065c271fcdcaef5365c010006076d852b5458000080000000000200000000343870696e787867717334316e346169646964656e773561707170317572666d7a647a7472386a74346162726b646e34333565776f00000100010000000000040101010103666f6f343870696e787867717334316e346169646964656e773561707170317572666d7a647a7472386a74346162726b646e34333565776f00001000010000001e000403626172');
 
 /** A lobby as a host publishes it. */
@@ -84,7 +84,7 @@ export interface PacketSeed {
 
 let packets: PacketSeed[] | null = null;
 
-/** Every record set signed by every key (fixed timestamps), plus the spec §6.1 D packet. */
+/** Every record set signed by every key (fixed timestamps), plus the JS 1.3.0 reference packet. */
 export function packetSeeds(): PacketSeed[] {
   if (packets !== null) return packets;
   const out: PacketSeed[] = [];
@@ -156,7 +156,7 @@ export function recordTextSeeds(): string[] {
   return lines;
 }
 
-/** Key texts in every accepted form (spec §2 examples). */
+/** Key texts in every accepted form (the examples of pkarr's keys.rs tests). */
 export function publicKeySeeds(): string[] {
   const z = 'yg4gxe7z1r7mr6orids9fh95y7gxhdsxjqi6nngsxxtakqaxr5no';
   return [
@@ -164,6 +164,6 @@ export function publicKeySeeds(): string[] {
     `https://foo.${z}.`, `https://foo@${z}#foo`, `https://${z}:8888`, `https://foo@bar.${z}.:8888?q=v&a=b#foo`,
     `https://o4dksfbqk85ogzdb5osziw6befigbuxmuxkuxq8434q89uj56uyy.${z}`,
     ...KEYS.map((k) => k.publicKey.z32), ...KEYS.map((k) => k.publicKey.toUri()),
-    'c1bkg8tfsyy8wcedtmw4fwhdmm7bbzhgg3z58tf43m5ow8w9mbus', // spec §6.1 B: not a curve point
+    'c1bkg8tfsyy8wcedtmw4fwhdmm7bbzhgg3z58tf43m5ow8w9mbus', // not a curve point (pkarr `invalid_key`)
   ];
 }

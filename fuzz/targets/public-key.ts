@@ -1,5 +1,5 @@
 /**
- * Target `public-key`: PublicKey.parse on mutated key texts (z32, `pk:`, URL forms of spec §2) and
+ * Target `public-key`: PublicKey.parse on mutated key texts (z32, `pk:`, URL forms: core/keys.ts) and
  * on random 52-character z32 strings (about half are not curve points). Oracle for accepted keys:
  * the canonical forms parse back to the same key.
  */
