@@ -65,7 +65,7 @@ static func is_hex(text: String) -> bool:
 	if text.length() % 2 != 0:
 		return false
 	for i: int in text.length():
-		if _hex_value(text.unicode_at(i)) < 0:
+		if hex_digit(text.unicode_at(i)) < 0:
 			return false
 	return true
 
@@ -77,7 +77,7 @@ static func from_hex(text: String) -> PackedByteArray:
 		return out
 	out.resize(text.length() / 2)
 	for i: int in out.size():
-		out[i] = (_hex_value(text.unicode_at(2 * i)) << 4) | _hex_value(text.unicode_at(2 * i + 1))
+		out[i] = (hex_digit(text.unicode_at(2 * i)) << 4) | hex_digit(text.unicode_at(2 * i + 1))
 	return out
 
 
@@ -180,7 +180,8 @@ static func utf8_lossy(bytes: PackedByteArray, from: int = 0, to: int = -1) -> S
 	return out
 
 
-static func _hex_value(c: int) -> int:
+## The value of one hex digit (a code point: [code]0-9 a-f A-F[/code]), or -1 for anything else.
+static func hex_digit(c: int) -> int:
 	if c >= 0x30 and c <= 0x39:
 		return c - 0x30
 	var lower := c | 0x20

@@ -55,7 +55,7 @@ static func parse_ipv6(text: String) -> PackedByteArray:
 			if c == 0x2E:
 				dotted = true
 			else:
-				var h := _hex_value(c)
+				var h := PkarrBytes.hex_digit(c)
 				if h < 0:
 					return PackedByteArray()
 				value = ((value << 4) | h) & 0xFFFFFFF
@@ -150,12 +150,3 @@ static func canonical(text: String) -> String:
 		return text
 	var v6 := parse_ipv6(text)
 	return "" if v6.is_empty() else format_ipv6(v6)
-
-
-static func _hex_value(c: int) -> int:
-	if c >= 0x30 and c <= 0x39:
-		return c - 0x30
-	var lower := c | 0x20
-	if lower >= 0x61 and lower <= 0x66:
-		return lower - 0x61 + 10
-	return -1
