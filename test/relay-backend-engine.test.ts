@@ -30,6 +30,7 @@ import { ensureGodotWeb, REPO_ROOT } from './godot/harness/engine-cache.ts';
 import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
 import { FakeDht, makePacket, rawRequest } from './relay-server-helpers.ts';
+import { GodotWebSocketStandIn, STANDIN_PEER_ID } from './godot/projects/lobby/host/websocket-standin.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'relay');
 const ADDON = join(REPO_ROOT, 'addons', 'pkarr');
@@ -110,10 +111,12 @@ async function put(relay: RunningRelay, packet: SignedPacket): Promise<void> {
 let local: RunningRelay;
 let remote: RunningRelay;
 const fake = new FakeRelay();
+/** A WebSocket game server stand-in that Pkarr.join connects to. */
+let standin: GodotWebSocketStandIn;
 const config: Record<string, unknown> = {};
-const keys: Record<'known' | 'tampered' | 'wrong' | 'limited' | 'lobby' | 'legacy', string> = { known: '', tampered: '', wrong: '', limited: '', lobby: '', legacy: '' };
+const keys: Record<'known' | 'tampered' | 'wrong' | 'limited' | 'lobby' | 'legacy' | 'join', string> = { known: '', tampered: '', wrong: '', limited: '', lobby: '', legacy: '', join: '' };
 /** test_* functions in tests/relay_backend_test.gd. */
-const SUITE_TESTS = 20;
+const SUITE_TESTS = 21;
 
 beforeAll(async () => {
   await Promise.all([ensureGodotWeb(), getBrowser()]);
@@ -121,6 +124,7 @@ beforeAll(async () => {
   local = await startRelay({ ...options, dht: new FakeDht() });
   remote = await startRelay({ ...options, dht: new FakeDht() });
   await fake.start();
+  standin = await GodotWebSocketStandIn.start();
 
   const known = Keypair.generate();
   const knownPacket = makePacket(known, ['A @ 10.1.2.3 300', 'TXT _game "hello relays" 300']);
@@ -153,6 +157,9 @@ beforeAll(async () => {
     endpoints: [{ transport: 'ws', host: '127.0.0.1', port: 9999 }], custom: { mode: 'ctf' },
   };
   await put(local, signLobby(host, lobby as Parameters<typeof signLobby>[1]));
+  // A lobby whose ws endpoint is the stand-in game server (Pkarr.join connects to it).
+  const joinHost = Keypair.generate();
+  await put(remote, signLobby(joinHost, { ...lobby, name: 'Stand-in room', endpoints: [{ transport: 'ws', host: '127.0.0.1', port: standin.config.port }] } as Parameters<typeof signLobby>[1]));
   // The lobby directory of relay-test 1.0 lists the host above and a lobby of another game.
   const otherGame = Keypair.generate();
   await put(remote, signLobby(otherGame, { ...lobby, game: 'other-game', name: 'Elsewhere' } as Parameters<typeof signLobby>[1]));
@@ -178,12 +185,14 @@ beforeAll(async () => {
     keys: Object.assign(keys, {
       known: known.publicKey.z32, tampered: tampered.publicKey.z32, wrong: wrong.publicKey.z32,
       limited: limited.publicKey.z32, lobby: host.publicKey.z32, legacy: legacy.publicKey.z32,
+      join: joinHost.publicKey.z32,
     }),
     knownTimestamp: knownPacket.timestamp.toString(),
     lobby: { game: lobby.game, gameVersion: lobby.gameVersion, name: lobby.name },
     otherGameKey: otherGame.publicKey.z32,
     shortCode: formatShortCode(shortCode), squattedCode: formatShortCode(squatted),
     retryAfter: RETRY_AFTER,
+    standinPeerId: STANDIN_PEER_ID,
   });
 }, 300_000);
 
@@ -191,6 +200,7 @@ afterAll(async () => {
   await local?.close();
   await remote?.close();
   await fake.close();
+  await standin?.close();
   await closeBrowser();
 });
 
@@ -201,6 +211,7 @@ describe('relay backend in the web engine, no sidecar', () => {
       const filter = process.env.RELAY_FILTER;
       const hitsBefore = fake.hits.get(keys.limited) ?? 0;
       const legacyBefore = fake.hits.get(keys.legacy) ?? 0;
+      const acceptedBefore = standin.accepted;
       const result = await runGodotTests({
         project: PROJECT,
         mounts: { 'res://addons/pkarr': ADDON },
@@ -226,6 +237,8 @@ describe('relay backend in the web engine, no sidecar', () => {
       const hostedLobby = parseLobby(SignedPacket.fromRelayPayload(PublicKey.parse(hostedKey ?? ''), new Uint8Array(stored.body)));
       expect([hostedLobby.name, hostedLobby.players, hostedLobby.open, hostedLobby.custom]).toEqual(['Phone room', 3, false, { mode: 'coop' }]);
       expect(hostedLobby.endpoints).toEqual([{ transport: 'ws', host: '203.0.113.9', port: 7777 }]);
+      // Pkarr.join reached the stand-in game server through the relay backend's lobby.join.
+      expect(standin.accepted - acceptedBefore).toBe(1);
       // The 429 relay was asked once by the back-off test, then left alone.
       expect((fake.hits.get(keys.limited) ?? 0) - hitsBefore).toBe(1);
       // The legacy relay: a plain GET, then the conditional one (empty 200) and its retry.

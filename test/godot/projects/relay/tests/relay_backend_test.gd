@@ -246,6 +246,17 @@ func test_the_lobby_browser_node_watches_over_relays() -> void:
 	assert_eq(bad.error_code, PkarrResult.INVALID_PARAMS)
 
 
+func test_pkarr_join_connects_to_a_directly_reachable_host() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	var joined: PkarrResult = await Pkarr.join("pk:" + _key("join"), {"game": lobby_config["game"],
+			"game_version": lobby_config["gameVersion"], "transport": "ws", "timeout": 10.0})
+	if assert_true(joined.is_ok(), str(joined)):
+		var peer: MultiplayerPeer = joined.value
+		assert_eq(peer.get_connection_status(), MultiplayerPeer.CONNECTION_CONNECTED)
+		assert_eq(peer.get_unique_id(), int(config["standinPeerId"]))
+		peer.close()
+
+
 func test_join_answers_a_direct_endpoint() -> void:
 	var lobby_config: Dictionary = config["lobby"]
 	var joined: PkarrResult = await Pkarr.call_method("lobby.join", {"code": "pk:" + _key("lobby"),
