@@ -15,6 +15,7 @@ import type { SignedPacket } from '../core/signed-packet.ts';
 import { checkItem, itemId, type ItemCheck } from './bep44.ts';
 import { IterativeLookup, type LookupTimers } from './iterative-lookup.ts';
 import type { RttEstimator } from './rtt-estimator.ts';
+import { compareXorDistance } from './xor-distance.ts';
 
 export interface ItemLookupOptions {
   rpc: Krpc;
@@ -41,15 +42,6 @@ export type LookupEnd = 'complete' | 'deadline' | 'cancelled';
 export interface TokenNode extends KrpcNode {
   id: Buffer;
   token: Buffer;
-}
-
-function xorCompare(a: Buffer, b: Buffer, target: Buffer): number {
-  for (let i = 0; i < target.length; i++) {
-    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
-    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
-    if (da !== db) return da - db;
-  }
-  return 0;
 }
 
 export class ItemLookup {
@@ -130,7 +122,7 @@ export class ItemLookup {
 
   /** The `k` closest responders that gave us a write token, closest to the target first. */
   tokenNodes(k: number): TokenNode[] {
-    return [...this.#tokenNodes.values()].sort((a, b) => xorCompare(a.id, b.id, this.target)).slice(0, k);
+    return [...this.#tokenNodes.values()].sort((a, b) => compareXorDistance(a.id, b.id, this.target)).slice(0, k);
   }
 
   /** How many responders hold `packet` itself (same timestamp and bytes). */

@@ -18,6 +18,7 @@
  */
 import type { Krpc, KrpcError, KrpcMessage, KrpcPeer, KrpcQuery } from 'bittorrent-dht';
 import type { RttEstimator } from './rtt-estimator.ts';
+import { compareXorDistance } from './xor-distance.ts';
 
 /** Timer hooks (tests inject fake ones). */
 export interface LookupTimers {
@@ -67,15 +68,6 @@ export interface IterativeLookupOptions {
   onProgress?: () => void;
   /** Once, when the window has nothing left to ask or wait for. */
   onComplete: () => void;
-}
-
-function distanceCompare(a: Buffer, b: Buffer, target: Buffer): number {
-  for (let i = 0; i < target.length; i++) {
-    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
-    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
-    if (da !== db) return da - db;
-  }
-  return 0;
 }
 
 /** Compact IPv4 node infos (BEP5: 20-byte id, 4-byte address, 2-byte port each). */
@@ -185,7 +177,7 @@ export class IterativeLookup {
     const target = this.#o.target;
     let n = 0;
     for (const entry of this.#sorted) {
-      if (distanceCompare(entry.id!, id, target) >= 0) break;
+      if (compareXorDistance(entry.id!, id, target) >= 0) break;
       if (entry.state === 'new' || entry.state === 'pending') n++;
     }
     return n;
@@ -205,7 +197,7 @@ export class IterativeLookup {
     let hi = this.#sorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (distanceCompare(this.#sorted[mid]!.id!, entry.id!, target) <= 0) lo = mid + 1;
+      if (compareXorDistance(this.#sorted[mid]!.id!, entry.id!, target) <= 0) lo = mid + 1;
       else hi = mid;
     }
     this.#sorted.splice(lo, 0, entry);

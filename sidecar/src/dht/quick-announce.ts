@@ -10,6 +10,7 @@
  */
 import type { Krpc, KrpcMessage, KrpcPeer } from 'bittorrent-dht';
 import { PkarrError } from '../core/errors.ts';
+import { compareXorDistance } from './xor-distance.ts';
 
 export interface QuickAnnounceOptions {
   /** Nodes to announce to (BEP5/mainline K: 8). */
@@ -32,15 +33,6 @@ export interface QuickAnnounceResult {
 
 interface TokenNode { id: Buffer; host: string; port: number; token: Buffer }
 
-function closer(a: Buffer, b: Buffer, target: Buffer): number {
-  for (let i = 0; i < target.length; i++) {
-    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
-    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
-    if (da !== db) return da - db;
-  }
-  return 0;
-}
-
 /** Announces `port` (0 = implied: the source port) under `infoHash` to the closest responsive nodes. */
 export function quickAnnounce(rpc: Krpc, infoHash: Buffer, port: number, options: QuickAnnounceOptions): Promise<QuickAnnounceResult> {
   const k = options.k ?? 8;
@@ -53,7 +45,7 @@ export function quickAnnounce(rpc: Krpc, infoHash: Buffer, port: number, options
   let ended = false;
 
   return new Promise<QuickAnnounceResult>((resolve, reject) => {
-    const closest = (): TokenNode[] => [...tokens.values()].sort((a, b) => closer(a.id, b.id, infoHash)).slice(0, k);
+    const closest = (): TokenNode[] => [...tokens.values()].sort((a, b) => compareXorDistance(a.id, b.id, infoHash)).slice(0, k);
     const deadline = setTimeout(() => finish(), options.deadlineMs);
     const onAbort = (): void => {
       if (ended) return;
