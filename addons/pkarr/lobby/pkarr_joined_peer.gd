@@ -33,6 +33,11 @@ func wrap(inner: MultiplayerPeer, transport_name: String) -> MultiplayerPeer:
 	return self
 
 
+## The transport's own client peer, e.g. for [method ENetMultiplayerPeer.get_peer].
+func get_transport_peer() -> MultiplayerPeer:
+	return _inner
+
+
 func _poll() -> Error:
 	if _inner == null:
 		return ERR_UNCONFIGURED

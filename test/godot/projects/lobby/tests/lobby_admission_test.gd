@@ -18,6 +18,9 @@ func test_an_admitted_player_ends_in_a_working_peer() -> void:
 		return
 	var peer: MultiplayerPeer = joined.value
 	assert_eq(peer.get_unique_id(), int(config["standin"]["peer_id"]))
+	assert_true(peer is PkarrJoinedPeer and (peer as PkarrJoinedPeer).get_transport_peer()
+			is WebSocketMultiplayerPeer, "the transport's own peer is inside")
+	assert_eq((peer as PkarrJoinedPeer).transport, "ws")
 	# What a game does next: hand the peer to its SceneMultiplayer.
 	var api := SceneMultiplayer.new()
 	api.root_path = NodePath("/root")
