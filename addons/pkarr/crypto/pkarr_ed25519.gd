@@ -22,6 +22,7 @@ extends RefCounted
 
 const _F := preload("res://addons/pkarr/crypto/pkarr_field25519.gd")
 const _T := preload("res://addons/pkarr/crypto/pkarr_ed25519_tables.gd")
+const _D := preload("res://addons/pkarr/crypto/pkarr_ed25519_double.gd")
 
 ## Base-point multiples unpacked from [PkarrEd25519Tables]: [ypx, ymx, xy2d] per point.
 static var _comb: Array = []
@@ -150,18 +151,11 @@ static func _identity() -> Array:
 
 
 ## 2·P for P = [X, Y, Z, ...]; T is computed only when [param with_t] (an addition follows).
+## With A = X², B = Y², C = 2·Z², H = A + B, E = H - (X + Y)², G = A - B, F = C + G:
+## X3 = E·F, Y3 = G·H, Z3 = F·G, T3 = E·H (the negated forms of the a = -1 doubling, whose signs
+## cancel in every product). [PkarrEd25519Double] computes it with the field code inlined.
 static func _dbl(p: Array, with_t: bool) -> Array:
-	var x: PackedInt64Array = p[0]
-	var y: PackedInt64Array = p[1]
-	var a: PackedInt64Array = _F.sq(x)
-	var b: PackedInt64Array = _F.sq(y)
-	var c: PackedInt64Array = _F.sq2(p[2])
-	var h: PackedInt64Array = _F.add(a, b)
-	var e: PackedInt64Array = _F.sub(h, _F.sq(_F.add(x, y)))
-	var g: PackedInt64Array = _F.sub(a, b)
-	var f: PackedInt64Array = _F.add(c, g)
-	var t: PackedInt64Array = _F.mul(e, h) if with_t else PackedInt64Array()
-	return [_F.mul(e, f), _F.mul(g, h), _F.mul(f, g), t]
+	return _D.dbl(p[0], p[1], p[2], with_t)
 
 
 ## P ± Q for P = [X, Y, Z, T] and Q cached as [Y + X, Y - X, Z, 2·d·T] (Q's Z = 1 when
