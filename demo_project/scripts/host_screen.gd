@@ -23,6 +23,7 @@ func _ready() -> void:
 	_port.value = DemoSession.DEFAULT_PORT
 	_transport.add_item("ENet (desktop players)")
 	_transport.add_item("WebSocket (desktop and browser players)")
+	_transport.add_item("ENet + WebSocket on the next port (both)")
 	_reach.add_item("This computer (127.0.0.1)", Reach.THIS_COMPUTER)
 	_reach.add_item("Local network (%s)" % _lan_address(), Reach.LOCAL_NETWORK)
 	_reach.add_item("Internet (router mapping or punched paths)", Reach.INTERNET)
@@ -49,8 +50,10 @@ func _on_host_pressed() -> void:
 			address = "127.0.0.1"
 		Reach.LOCAL_NETWORK:
 			address = _lan_address()
+	var port := int(_port.value)
 	var result: PkarrResult = await session.host_game(lobby_name, int(_max_players.value),
-			int(_port.value), "ws" if _transport.selected == 1 else "enet", address)
+			port, "ws" if _transport.selected == 1 else "enet", address,
+			port + 1 if _transport.selected == 2 else 0)
 	if not is_inside_tree():
 		return
 	if result.is_ok():

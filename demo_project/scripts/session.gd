@@ -105,14 +105,16 @@ func is_hosting() -> bool:
 
 # --- Host glue: what a game writes to host (the README's example is this function). ---
 ## Coroutine: starts the game server and publishes the lobby (see [PkarrLobbyHost]). The value
-## is the published [PkarrLobby].
+## is the published [PkarrLobby]. [param web_port] > 0 (with [code]"enet"[/code]) also serves
+## browser players over WebSocket on that port.
 func host_game(lobby_name: String, max_players: int, port: int, transport: String,
-		address: String) -> PkarrResult:
+		address: String, web_port: int = 0) -> PkarrResult:
 	leave()
 	lobby_host.lobby_name = lobby_name
 	lobby_host.max_players = max_players
 	lobby_host.port = port
 	lobby_host.transport = transport  # "enet", or "ws" so browser players can join
+	lobby_host.web_port = web_port  # > 0 with enet: browser players too, over WebSocket
 	lobby_host.address = address  # empty: the sidecar finds how players reach you
 	var opened: PkarrResult = await lobby_host.open()  # server + multiplayer_peer + lobby
 	if not opened.is_ok():
