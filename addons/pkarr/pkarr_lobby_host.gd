@@ -44,7 +44,9 @@ signal failed(result: PkarrResult)
 signal player_joined(peer_id: int)
 ## Emitted when a player's peer disconnected.
 signal player_left(peer_id: int)
-## Emitted when a peer was refused because the lobby is full.
+## Emitted when a player was refused: the lobby is full, or locked ([method set_joinable]). It
+## was told why ([code]Pkarr.join()[/code] ends in [constant PkarrResult.LOBBY_FULL] or
+## [constant PkarrResult.LOBBY_CLOSED]) and never reached [code]multiplayer[/code].
 signal player_refused(peer_id: int)
 
 ## Where the lobby is in its life cycle.
@@ -164,7 +166,9 @@ var invite_code: String = ""
 ## look-alikes, a fingerprint of [member public_key]; see [code]docs/lobby.md[/code]). Accepted
 ## wherever a code is. Empty until opened.
 var short_code: String = ""
-## The game server [method open] started ([member create_server]); [code]null[/code] otherwise.
+## The game server [method open] started ([member create_server]): a [PkarrMultiServerPeer]
+## over the ENet and/or WebSocket server ([method PkarrMultiServerPeer.get_server]);
+## [code]null[/code] otherwise.
 var server_peer: MultiplayerPeer:
 	get:
 		return _server.peer

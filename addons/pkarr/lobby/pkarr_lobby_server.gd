@@ -33,6 +33,8 @@ signal player_refused(peer_id: int)
 ## [param count] now.
 signal count_due(count: int)
 
+## Most clients an [ENetMultiplayerPeer] server takes.
+const ENET_MAX_CLIENTS := 4095
 ## The transports a server can be created for.
 const TRANSPORTS: Array[String] = ["enet", "ws"]
 
@@ -122,7 +124,8 @@ func _create_server(transport: String, port: int) -> PkarrResult:
 		var enet := ENetMultiplayerPeer.new()
 		# Room for every client plus one: a player beyond capacity connects, hears why it is
 		# refused and leaves (admission), instead of a connection reset without a reason.
-		err = enet.create_server(port, max_clients_for(max_players, host_plays) + 1)
+		err = enet.create_server(port, mini(max_clients_for(max_players, host_plays) + 1,
+				ENET_MAX_CLIENTS))
 		server = enet
 	if err != OK:
 		return PkarrResult.failure(PkarrResult.SERVER_FAILED,
