@@ -4,7 +4,9 @@
  * against the RFC 8032 §7.1 vectors and the pkarr spec's test vectors (vectors/pkarr.json of the
  * crypto project; test/signed-packet.test.ts checks the same on the sidecar), tampering and
  * strictness on both paths; PkarrScrypt against RFC 7914 and the sidecar's short-code fingerprints.
- * The GDScript suites live in test/godot/projects/crypto/tests.
+ * The GDScript suites live in test/godot/projects/crypto/tests. While working on them:
+ * PKARR_CRYPTO_FILTER=<"suite: test" substring> runs only matching tests (the count check is then
+ * left out), PKARR_CRYPTO_SHOW=1 prints the engine's lines with their times.
  */
 import { createPrivateKey, createPublicKey, randomBytes, randomInt, sign } from 'node:crypto';
 import { join } from 'node:path';
@@ -39,6 +41,7 @@ function nodeCases(count: number): { seed: string; public_key: string; message: 
 
 describe('addons/pkarr/crypto in the web engine', () => {
   it('passes every crypto suite', async () => {
+    const filter = process.env.PKARR_CRYPTO_FILTER;
     const shortCodes = await Promise.all(
       [Keypair.fromSeed(new Uint8Array(32)), Keypair.generate(), Keypair.generate()].map(async (k) => ({
         public_key: Buffer.from(k.publicKey.bytes).toString('hex'),
@@ -51,11 +54,11 @@ describe('addons/pkarr/crypto in the web engine', () => {
       // Only the crypto folder: it depends on nothing else of the addon.
       mounts: { 'res://addons/pkarr/crypto': CRYPTO },
       testTimeoutSec: 60,
-      ...(process.env.PKARR_CRYPTO_FILTER ? { filter: process.env.PKARR_CRYPTO_FILTER } : {}),
+      ...(filter ? { filter } : {}),
       timeoutMs: 240_000,
     });
     if (process.env.PKARR_CRYPTO_SHOW) console.log(r.lines.map((l) => `${l.ms} ${l.text}`).join('\n'));
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
-    expect(r.passed).toBe(36);
+    if (!filter) expect(r.passed).toBe(36);
   }, 300_000);
 });
