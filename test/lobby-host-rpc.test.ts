@@ -19,7 +19,9 @@ import { KeyStore } from '../sidecar/src/keystore/key-store.ts';
 import { LobbyService } from '../sidecar/src/lobby/lobby-service.ts';
 import { Dispatcher } from '../sidecar/src/rpc/dispatcher.ts';
 import { registerLobbyMethods, type LobbyRpcContext } from '../sidecar/src/rpc/lobby-methods.ts';
-import { registerJoinMethods } from '../sidecar/src/rpc/lobby-nat.ts';
+import { Keypair } from '../sidecar/src/core/keys.ts';
+import type { HostPreparation, NatService } from '../sidecar/src/nat/nat-service.ts';
+import { lobbyNatHooks, registerJoinMethods } from '../sidecar/src/rpc/lobby-nat.ts';
 
 type Json = Record<string, unknown>;
 
@@ -128,4 +130,25 @@ describe('lobby.host as the addon calls it', () => {
     expect(missing.error?.data?.['reason'] ?? missing.error?.message).toMatch(/KEY_NOT_FOUND|never/);
     expect((await keys.list()).map((k) => k.name)).not.toContain('never');
   }, 60_000);
+
+  it('behind a NAT: the first server is mapped or punched, the others are published on a public address only', async () => {
+    const servers = [{ transport: 'enet', port: 7777 }, { transport: 'ws', port: 7778 }];
+    const prepared = (reach: HostPreparation['reach'], address: string | null, publicGamePort: number): NatService => ({
+      // Only host() is used by the hooks' prepare.
+      host: async () => ({ reach, address, publicGamePort, endpoints: address === null ? [{ transport: 'punch', host: '198.51.100.9', port: 40000 }] : [] }),
+    }) as unknown as NatService;
+    const key = async (): Promise<Keypair> => Keypair.generate();
+    const options = { port: 7777, transport: 'enet', servers, map: true, punch: true };
+    expect((await lobbyNatHooks(prepared('public', '203.0.113.7', 7777), key).prepare('k', options)).endpoints).toEqual([
+      { transport: 'enet', host: '203.0.113.7', port: 7777 },
+      { transport: 'ws', host: '203.0.113.7', port: 7778 },
+    ]);
+    // A router mapping carries the ENet (UDP) port only: a WebSocket (TCP) endpoint there would lead nowhere.
+    expect((await lobbyNatHooks(prepared('mapped', '203.0.113.7', 17777), key).prepare('k', options)).endpoints).toEqual([
+      { transport: 'enet', host: '203.0.113.7', port: 17777 },
+    ]);
+    expect((await lobbyNatHooks(prepared('cone', null, 7777), key).prepare('k', options)).endpoints).toEqual([
+      { transport: 'punch', host: '198.51.100.9', port: 40000 },
+    ]);
+  });
 });
