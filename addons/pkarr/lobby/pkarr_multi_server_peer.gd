@@ -36,8 +36,10 @@ signal peer_refused(peer_id: int, transport: String, reason: String)
 var admission: bool = true
 ## Seconds a client has to acknowledge its admission before it is dropped.
 var admission_timeout: float = 10.0
-## Milliseconds a refused client has to read the reason before it is disconnected.
-var refusal_grace_msec: int = 500
+## Milliseconds a refused client has to read the reason before it is disconnected (a player
+## that speaks the handshake leaves by itself as soon as it read it; ENet drops what is not
+## acknowledged yet when it disconnects, so the grace leaves time for a resend).
+var refusal_grace_msec: int = 2000
 ## Decides about each new client: called with [code](peer_id: int, transport: String)[/code],
 ## returns [code]""[/code] to admit or a reason ([constant PkarrResult.LOBBY_FULL],
 ## [constant PkarrResult.LOBBY_CLOSED]) to refuse. Unset: everyone is admitted.

@@ -14,7 +14,7 @@
  * frame `pkarr-admit/1 ok`; the player answers `pkarr-admit/1 ack`, then the server sends a
  * SceneMultiplayer raw packet (command byte 3, NETWORK_COMMAND_RAW, then `hi`) as a game would.
  * The full one sends `pkarr-admit/1 refuse LOBBY_FULL` instead and closes the connection after
- * 500 ms (the multiplexer's refusal grace), as a full lobby does.
+ * 500 ms (within the multiplexer's 2 s refusal grace), as a full lobby does.
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
