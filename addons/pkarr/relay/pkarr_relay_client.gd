@@ -15,8 +15,11 @@ extends Node
 ## one signed by another key is dropped and counted ([code]rejected[/code]); the next relay is
 ## asked. The most recent packet (timestamp, then bytes) wins, also against the last one kept.
 ## [br][b]Caching and rate limits.[/b] The last packet per key is kept; later lookups send
-## [code]If-Modified-Since[/code] (the second before its timestamp, as pkarr v7 does) and a
-## [code]304[/code] means the kept one is current. A [code]429[/code] puts that relay on hold for
+## [code]If-Modified-Since[/code]: the end of the kept packet's second, so a relay answers the same
+## packet with [code]304[/code] (pkarr v7 sends the second before, which never gets a 304 for a
+## packet not signed on a whole second). HTTP dates count whole seconds: a newer packet signed in
+## that same second is also answered [code]304[/code] and seen only at its next change. A lobby
+## host publishes at most every [member PkarrLobbyHost.player_update_interval] (2 s by default). A [code]429[/code] puts that relay on hold for
 ## its [code]Retry-After[/code] ([PkarrRelayBackoff]); it is skipped, not hammered. A relay that
 ## could not be reached is skipped for [constant DOWN_SECONDS] (the local one for
 ## [constant LOCAL_DOWN_SECONDS]). An empty 200 (relays of pkarr v3-v6 answer a conditional GET
