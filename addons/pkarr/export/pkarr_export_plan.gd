@@ -13,7 +13,8 @@ extends RefCounted
 ## [code]universal[/code] export gets both architectures in
 ## [code]Contents/MacOS/macos-x64/[/code] and [code]Contents/MacOS/macos-arm64/[/code]; with
 ## only the x86_64 binary it gets that one alone (Apple Silicon runs it through Rosetta 2).
-## [br]- Web, Android, iOS: nothing; the sidecar runs on desktop only.
+## [br]- Web, Android, iOS: nothing; the sidecar runs on desktop only (those exports use the
+## relay backend, [PkarrRelayBackend], or a sidecar reached over [code]pkarr/sidecar/web_url[/code]).
 ## [br][br]
 ## A platform whose addon folder holds only the packed sidecar of the release zip
 ## ([code]pkarr-sidecar.zst[/code] + [code]pkarr-sidecar.json[/code]) is available too: its
@@ -118,9 +119,12 @@ static func plan(features: PackedStringArray, export_path: String,
 	var os_name := target_os(features)
 	if NO_SIDECAR_PLATFORMS.has(os_name):
 		return _result("skip", os_name, [], ("Pkarr: %s exports ship no sidecar; it runs on "
-				+ "desktop only (Linux, Windows, macOS). The game must reach a sidecar running "
-				+ "elsewhere: set the project setting %s (read on the web) or call "
-				+ "Pkarr.connect_to(url, token).") % [NO_SIDECAR_PLATFORMS[os_name],
+				+ "desktop only (Linux, Windows, macOS). With %s = auto the game talks to pkarr "
+				+ "relays itself (the local relay first, then %s): resolve, publish, browse and "
+				+ "join lobbies work; hosting needs an address and there is no NAT traversal "
+				+ "(docs/relay-backend.md). To use a sidecar running elsewhere instead, set %s "
+				+ "(read on the web) or call Pkarr.connect_to(url, token).") % [
+				NO_SIDECAR_PLATFORMS[os_name], PkarrSettings.BACKEND, PkarrSettings.NETWORK_RELAYS,
 				PkarrSettings.SIDECAR_WEB_URL])
 	if os_name == "":
 		return _result("skip", "", [], ("Pkarr: this export's platform (%s) is not one the "

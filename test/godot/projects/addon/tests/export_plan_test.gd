@@ -142,6 +142,7 @@ func test_web_and_mobile_exports_ship_nothing_and_warn() -> void:
 		assert_true(warning.begins_with("Pkarr: %s exports ship no sidecar" % entry[2]), warning)
 		assert_true(warning.contains("desktop only"), warning)
 		assert_true(warning.contains("pkarr/sidecar/web_url"), warning)
+		assert_true(warning.contains("pkarr/backend = auto"), warning)
 
 
 func test_a_missing_binary_is_an_error_with_the_build_command() -> void:
