@@ -168,9 +168,16 @@ describe('IterativeLookup soft timeouts', () => {
     expect(completed()).toBe(true);
   });
 
-  it('parses compact node infos and skips port 0 and truncated entries', () => {
+  it('parses compact node infos and skips port 0, addresses no node can have, and truncated entries', () => {
     const nodes = parseCompactNodes(Buffer.concat([compact([node(1), { id: idAt(2), port: 0 }]), Buffer.alloc(10)]));
     expect(nodes).toEqual([{ id: idAt(1), host: '127.0.0.1', port: port(1) }]);
     expect(parseCompactNodes('not a buffer')).toEqual([]);
+    const at = (a: number, b: number, c: number, d: number): Buffer => {
+      const entry = compact([node(3)]);
+      entry.set([a, b, c, d], 20);
+      return entry;
+    };
+    const parsed = parseCompactNodes(Buffer.concat([at(0, 0, 0, 0), at(255, 255, 255, 255), at(239, 1, 2, 3), at(224, 0, 0, 1), at(203, 0, 113, 7)]));
+    expect(parsed.map((n) => n.host)).toEqual(['203.0.113.7']);
   });
 });

@@ -70,13 +70,18 @@ export interface IterativeLookupOptions {
   onComplete: () => void;
 }
 
-/** Compact IPv4 node infos (BEP5: 20-byte id, 4-byte address, 2-byte port each). */
+/**
+ * Compact IPv4 node infos (BEP5: 20-byte id, 4-byte address, 2-byte port each). Entries no DHT node
+ * can have are skipped, so a reply cannot make us send to them: port 0, 0.0.0.0/8 ("this network"),
+ * 224.0.0.0/4 multicast and 240.0.0.0/4 reserved (with the broadcast address).
+ */
 export function parseCompactNodes(nodes: unknown): { id: Buffer; host: string; port: number }[] {
   if (!Buffer.isBuffer(nodes)) return [];
   const out: { id: Buffer; host: string; port: number }[] = [];
   for (let i = 0; i + 26 <= nodes.length; i += 26) {
     const port = nodes.readUInt16BE(i + 24);
-    if (port === 0) continue;
+    const first = nodes[i + 20]!;
+    if (port === 0 || first === 0 || first >= 224) continue;
     out.push({ id: Buffer.from(nodes.subarray(i, i + 20)), host: `${nodes[i + 20]}.${nodes[i + 21]}.${nodes[i + 22]}.${nodes[i + 23]}`, port });
   }
   return out;
