@@ -21,7 +21,7 @@ import { recordsFromJson } from '../../../../../sidecar/src/rpc/record-json.ts';
 import { errorCode, hex, keypairOf, type Json } from './case-support.ts';
 
 const TS = 1_765_000_000_000_000n;
-/** pkarr-spec §6.1 B: 32 bytes that are not a curve point, in canonical z32. */
+/** 32 bytes that are not a curve point, in canonical z32 (pkarr's `invalid_key` test key). */
 const NOT_A_POINT = z32Encode(new Uint8Array(Buffer.from('6482a31e25b0007a31038ae9a2d3835afa10df86366fb3c4bacaf70a1e9f5867', 'hex')));
 const NOW = TS + 5_000_000n;
 
