@@ -96,14 +96,17 @@ async function hostAndJoin(hostClient: Client, joinClient: Client, squatClient: 
   // A squatter overwrites the slot with its own key: the fingerprint does not match.
   const canonical = parseShortCode(hosted.shortCode)!;
   const squatter = Keypair.generate().publicKey;
-  await squatClient.publish(SignedPacket.sign(shortCodeSlotKeypair(canonical), shortCodeRecords(squatter), { timestamp: nowMicros() + 1000n }));
+  // Signed 5 s ahead, so the host's republishes (every second) of the next 5 s are older and lose to
+  // it: the check below cannot race one, however loaded the machine is.
+  await squatClient.publish(SignedPacket.sign(shortCodeSlotKeypair(canonical), shortCodeRecords(squatter), { timestamp: nowMicros() + 5_000_000n }));
   // (The joiner's own cache still holds the host's slot; the squatter's client holds its own.)
   const squatted = await failure(resolveShortCode(squatClient, hosted.shortCode));
   expect(lobbyErrorReason(squatted)).toBe('NO_LOBBY');
   expect(isPkarrError(squatted) && squatted.details?.['squatted']).toBe(true);
-  // The host republishes every second here (5 minutes by default): the code works again.
+  // The host republishes every second here (5 minutes by default): once its timestamp passes the
+  // squatter's, the code works again.
   let back: PublicKey | null = null;
-  for (let i = 0; i < 40 && back === null; i++) {
+  for (let i = 0; i < 80 && back === null; i++) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     back = await resolveShortCode(squatClient, hosted.shortCode).catch(() => null);
   }

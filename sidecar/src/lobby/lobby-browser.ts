@@ -297,10 +297,11 @@ export class LobbyBrowser extends EventEmitter<BrowserEvents> {
     const onTopicLobby = (lobby: Lobby, beacon: { host: string; port: number }, measured: number): void => {
       const browsed: BrowsedLobby = { ...lobby, source: 'topic', beacon, rttMs: this.#measured(lobby.publicKey.z32, measured) };
       if (!confirm) return accept(browsed);
+      // A key that cannot be resolved (not found, or the lookup failed: no node answered) is unconfirmed.
       const check = this.#resolveLobby(browsed.publicKey, 'known').then((resolved) => {
         if (!resolved.ok) { unconfirmed++; return; }
         accept(resolved.lobby.timestamp > browsed.timestamp ? { ...resolved.lobby, rttMs: browsed.rttMs } : browsed);
-      }).finally(() => pending.delete(check));
+      }, () => { unconfirmed++; }).finally(() => pending.delete(check));
       pending.add(check);
     };
 
