@@ -37,7 +37,7 @@ export interface GodotTestOptions extends Omit<GodotRunOptions, 'doneMarker'> {
   testTimeoutSec?: number;
   /**
    * Error lines to tolerate (string = substring, RegExp = test), e.g. known engine noise.
-   * {@link HEADLESS_NOISE} is added automatically for `headless` runs.
+   * {@link HEADLESS_NOISE} (now empty) is added for `headless` runs.
    */
   allowErrors?: LinePattern[];
   /** Force `run/main_scene` to the runner scene (default true; release templates reject `--scene`). */

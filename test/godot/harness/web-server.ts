@@ -20,8 +20,16 @@ canvas{display:block;width:100%;height:100%}</style></head>
 <script>
 const cfg = JSON.parse(decodeURIComponent(location.hash.slice(1)));
 const join = (args) => args.map(String).join(' ');
+// Headless display: a 0x0 canvas the engine never resizes (policy 0), so no size change is ever
+// reported (usesHeadlessDisplay in run-engine.ts: on a size change the web main loop calls a
+// callback read from past the end of the headless display server).
+if (cfg.freezeCanvas) {
+  const canvas = document.getElementById('canvas');
+  canvas.width = 0;
+  canvas.height = 0;
+}
 const engine = new Engine({
-  executable: 'index', mainPack: cfg.pack, args: cfg.args, canvasResizePolicy: 2,
+  executable: 'index', mainPack: cfg.pack, args: cfg.args, canvasResizePolicy: cfg.freezeCanvas ? 0 : 2,
   focusCanvas: false, persistentPaths: cfg.persistent ? ['/userfs'] : [],
   onPrint: (...a) => window.__godotOut('stdout', join(a)),
   onPrintError: (...a) => window.__godotOut('stderr', join(a)),
