@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
-import { IterativeLookup, parseCompactNodes } from '../sidecar/src/dht/iterative-lookup.ts';
+import { IterativeLookup, MAX_QUERIES_IN_FLIGHT, parseCompactNodes } from '../sidecar/src/dht/iterative-lookup.ts';
 import { RttEstimator } from '../sidecar/src/dht/rtt-estimator.ts';
 import { compact, FakeKrpc, FakeTimers, idAt } from './dht-fake-krpc.ts';
 
@@ -179,5 +179,41 @@ describe('IterativeLookup soft timeouts', () => {
     };
     const parsed = parseCompactNodes(Buffer.concat([at(0, 0, 0, 0), at(255, 255, 255, 255), at(239, 1, 2, 3), at(224, 0, 0, 1), at(203, 0, 113, 7)]));
     expect(parsed.map((n) => n.host)).toEqual(['203.0.113.7']);
+  });
+});
+
+describe('IterativeLookup: late answers and the socket budget', () => {
+  it('a window short of k answers waits for its slow queries: late replies on a loaded machine are not lost', () => {
+    const fake = new FakeKrpc([node(1), node(2)]);
+    const timers = new FakeTimers();
+    const { lookup: l, replies, completed } = lookup(fake, timers, new RttEstimator({ minMs: 50, initialMs: 100 }), 2);
+    l.start();
+    timers.advance(100); // both slow, nothing left to ask: without the rule the lookup ended with no answer
+    expect(completed()).toBe(false);
+    fake.reply(port(1)); // late, but before the hard timeout
+    expect(replies).toEqual([port(1)]);
+    expect(completed()).toBe(false); // node 2 may still answer
+    fake.fail(port(2), 'ETIMEDOUT', 'Query timed out');
+    expect(completed()).toBe(true);
+  });
+
+  it(`keeps at most ${MAX_QUERIES_IN_FLIGHT} queries of one socket waiting across lookups, and every lookup completes`, () => {
+    const fake = new FakeKrpc(Array.from({ length: 40 }, (_, i) => node(i + 1)));
+    const timers = new FakeTimers();
+    const rtt = new RttEstimator({ minMs: 50, initialMs: 1000 });
+    const lookups = [lookup(fake, timers, rtt, 30), lookup(fake, timers, rtt, 30), lookup(fake, timers, rtt, 30)];
+    for (const { lookup: l } of lookups) l.start();
+    const open = (): number => fake.sent.filter((q) => !q.done).length;
+    expect(open()).toBe(MAX_QUERIES_IN_FLIGHT); // 30 + 30 + 4: the third lookup waits for places
+    let most = open();
+    for (let step = 0; step < 1000; step++) {
+      const q = fake.sent.find((s) => !s.done);
+      if (q === undefined) break;
+      fake.reply(q.peer.port); // each answer frees a place, which a waiting lookup takes
+      most = Math.max(most, open());
+    }
+    expect(most).toBe(MAX_QUERIES_IN_FLIGHT);
+    expect(lookups.map(({ completed }) => completed())).toEqual([true, true, true]);
+    expect(fake.sent).toHaveLength(90); // each lookup asked its 30 closest, none twice
   });
 });

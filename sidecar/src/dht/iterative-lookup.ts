@@ -10,7 +10,8 @@
  * it, so the next candidate is asked and the lookup need not wait for it; a late reply is still
  * used (the node comes back) until the hard KRPC timeout of the socket, when it fails for good and
  * leaves the routing table as in k-rpc. The lookup is complete when every window candidate has
- * answered: dead nodes cost one RTO, not the full KRPC timeout.
+ * answered and the window holds k answers: dead nodes cost one RTO, not the full KRPC timeout. With
+ * fewer than k answers it also waits for the slow queries (they may be late, not dead).
  *
  * `settledBefore(id)` tells whether every candidate closer than `id` has answered or been given up
  * on, i.e. whether a node is known to be among the closest reachable ones (publish-query.ts puts to
@@ -33,6 +34,40 @@ export const REAL_TIMERS: LookupTimers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
+/**
+ * Queries one socket keeps waiting at once, across all its lookups. A browse starts a lookup per
+ * directory slot (16) at the same moment: unbounded, that was a burst of 256 queries, and in the
+ * NAT lab every query after the first ~160 of such a burst went unanswered, so whole lookups failed
+ * with no response at all. libtorrent asks 3-8 nodes per lookup at a time; 64 over all lookups
+ * keeps each of a dozen lookups moving while no burst is larger than a quarter of that.
+ */
+export const MAX_QUERIES_IN_FLIGHT = 64;
+
+/** The in-flight queries of one socket, and the lookups waiting for one of them to end. */
+interface SendBudget {
+  inFlight: number;
+  readonly waiting: Set<() => void>;
+}
+
+const budgets = new WeakMap<object, SendBudget>();
+
+function budgetOf(rpc: Krpc): SendBudget {
+  let budget = budgets.get(rpc);
+  if (budget === undefined) {
+    budget = { inFlight: 0, waiting: new Set() };
+    budgets.set(rpc, budget);
+  }
+  return budget;
+}
+
+function releaseQuery(budget: SendBudget): void {
+  budget.inFlight -= 1;
+  if (budget.waiting.size === 0) return;
+  const waiting = [...budget.waiting];
+  budget.waiting.clear();
+  for (const wake of waiting) wake();
+}
+
 type State = 'new' | 'pending' | 'slow' | 'answered' | 'failed';
 
 export interface Candidate {
@@ -47,6 +82,8 @@ interface Entry extends Candidate {
   key: string;
   sentAt: number;
   timer: unknown;
+  /** The query holds a place in the socket's budget until its answer or hard timeout. */
+  counted?: boolean;
 }
 
 export interface IterativeLookupOptions {
@@ -98,9 +135,12 @@ export class IterativeLookup {
   #ended = false;
   #tableDone = false;
   #routersAsked = false;
+  readonly #budget: SendBudget;
+  readonly #wake = (): void => this.#kick();
 
   constructor(options: IterativeLookupOptions) {
     this.#o = options;
+    this.#budget = budgetOf(options.rpc);
     this.#k = options.k ?? 20;
     this.#parallelism = options.parallelism ?? this.#k;
     this.#timers = options.timers ?? REAL_TIMERS;
@@ -153,6 +193,7 @@ export class IterativeLookup {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#budget.waiting.delete(this.#wake);
     for (const entry of this.#byKey.values()) this.#timers.clearTimeout(entry.timer);
   }
 
@@ -211,6 +252,8 @@ export class IterativeLookup {
   #send(entry: Entry): void {
     const { rpc, rtt, query } = this.#o;
     entry.state = 'pending';
+    entry.counted = true;
+    this.#budget.inFlight += 1;
     entry.sentAt = this.#timers.now();
     entry.timer = this.#timers.setTimeout(() => this.#onSoftTimeout(entry), rtt.rto(entry.key));
     const peer = entry.id === undefined ? { host: entry.host, port: entry.port } : { id: entry.id, host: entry.host, port: entry.port };
@@ -225,6 +268,10 @@ export class IterativeLookup {
 
   #onAnswer(entry: Entry, err: KrpcError | null, message: KrpcMessage | null, from: KrpcPeer): void {
     this.#timers.clearTimeout(entry.timer);
+    if (entry.counted === true) {
+      entry.counted = false;
+      releaseQuery(this.#budget);
+    }
     const r = message?.r;
     const replied = err === null && r !== undefined && Buffer.isBuffer(r.id) && r.id.length === 20;
     if (err !== null && typeof err.code === 'number') this.#o.rtt.record(entry.key, this.#timers.now() - entry.sentAt); // an error reply is a round trip
@@ -274,6 +321,10 @@ export class IterativeLookup {
       if (entry.state === 'new') {
         open = true;
         if (waiting < this.#parallelism && !this.#o.rpc.destroyed) {
+          if (this.#budget.inFlight >= MAX_QUERIES_IN_FLIGHT) {
+            this.#budget.waiting.add(this.#wake); // asked again when one of the socket's queries ends
+            continue;
+          }
           this.#send(entry);
           waiting++;
         }
@@ -284,6 +335,15 @@ export class IterativeLookup {
     // Bootstrap routers not answered yet (within their RTO) keep the lookup open.
     if (!open) {
       for (const entry of this.#byKey.values()) if (entry.id === undefined && entry.state === 'pending') open = true;
+    }
+    // Slow queries are given up on only when k answered nodes took their place. A window short of
+    // k answers (a small network, or a loaded machine where every reply is later than the RTO)
+    // waits for them until the hard timeout: a soft timeout must never turn late answers into
+    // "nobody answered".
+    if (!open) {
+      let answered = 0;
+      for (const entry of window) if (entry.state === 'answered') answered++;
+      if (answered < this.#k) for (const entry of this.#byKey.values()) if (entry.state === 'slow') { open = true; break; }
     }
     if (!open) {
       this.end();
