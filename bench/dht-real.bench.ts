@@ -27,6 +27,7 @@ import { RttEstimator } from '../sidecar/src/dht/rtt-estimator.ts';
 import { Testnet } from '../sidecar/src/dht/testnet.ts';
 import { baselineLookup, baselinePublish } from './dht-baseline.ts';
 import { LinkModel } from './dht-link.ts';
+import { QueryTrace, type TraceSummary } from './dht-trace.ts';
 import { fmt, quantile } from './measure.ts';
 
 const BT_NODES = Number(process.env.DHT_REAL_NODES ?? 300);
@@ -34,6 +35,12 @@ const LT_NODES = Number(process.env.DHT_REAL_LT_NODES ?? 40);
 const DEAD = 0.2;
 const LOSS = 0.02;
 const SAMPLES = Number(process.env.DHT_REAL_SAMPLES ?? 15);
+/** `narrow`: only the product's narrow-client rows (a quick look at one change; no baseline, no warm rows). */
+const FOCUS = process.env.DHT_REAL_FOCUS === 'narrow';
+/** Prints where the round trips of each narrow publish go (bench/dht-trace.ts). */
+const TRACE = process.env.DHT_REAL_TRACE === '1';
+/** Extra narrow-publish rows with these eager slacks (publish-query.ts EAGER_SLACK), e.g. `0,8`. */
+const SLACKS = (process.env.DHT_REAL_SLACKS ?? '').split(',').filter((x) => x !== '').map(Number);
 const CLIENT_ONE_WAY_MS = 25;
 const NODE_ONE_WAY_MS = 50;
 const BASELINE_TIMEOUT_MS = 1000;
@@ -145,6 +152,7 @@ export async function run(): Promise<void> {
       storedAtReturn.push(result.storedOn);
       storedFinal.push(result.settled ?? Promise.resolve(result.storedOn));
       packets.push(packet);
+      if (FOCUS) continue;
       t = performance.now();
       storedBase.push(await baselinePublish(basePublisher._rpc, other, 5 * BASELINE_TIMEOUT_MS));
       pubBase.push(performance.now() - t);
@@ -159,7 +167,7 @@ export async function run(): Promise<void> {
     const recentBase: number[] = [];
     let found = 0;
     let foundBase = 0;
-    for (const packet of packets) {
+    for (const packet of FOCUS ? [] : packets) {
       let t = performance.now();
       let firstAt: number | null = null;
       const got = await resolver.get(packet.publicKey, { mostRecent: true, onPacket: () => { firstAt ??= performance.now() - t; } });
@@ -190,8 +198,10 @@ export async function run(): Promise<void> {
         console.log(`| ${row.label.padEnd(50)} | ${fmt(p50).padStart(6)} | ${fmt(p95).padStart(6)} | ${fmt(p50 / rtt, 1).padStart(7)} | ${fmt(p95 / rtt, 1).padStart(7)} | n=${row.samples.length}${row.note ? `, ${row.note}` : ''} |`);
       }
     };
-    console.log('\nwarm client (bootstrapped, its routing table filled by its own lookups):');
-    table(rows);
+    if (!FOCUS) {
+      console.log('\nwarm client (bootstrapped, its routing table filled by its own lookups):');
+      table(rows);
+    }
     const ratio = (a: number[], b: number[]): string => `${fmt(quantile(b, 0.5) / quantile(a, 0.5), 1)}× at p50, ${fmt(quantile(b, 0.95) / quantile(a, 0.95), 1)}× at p95`;
     const goal = (label: string, value: number, limit: number): string => `${label} p50 ${fmt(value / rtt, 1)} RTT (goal ≤ ${limit}: ${value / rtt <= limit ? 'met' : 'MISSED'})`;
     console.log(`client routing tables: publisher ${publisher.nodeCount}, resolver ${resolver.nodeCount} entries (of ${testnet.size + ports.length} live nodes)`);
@@ -215,6 +225,37 @@ export async function run(): Promise<void> {
     const nFirstBase: number[] = [];
     const nRecentBase: number[] = [];
     const tables: number[] = [];
+    const traces: TraceSummary[] = [];
+    const knownIds = new Map<number, Buffer>();
+    for (const i of testnet.liveIndices()) knownIds.set(testnet.node(i)!.address().port, testnet.node(i)!.nodeId);
+    const livePorts = new Set([...knownIds.keys(), ...ports]);
+    /** One publish from a fresh narrow client (lookup + put until the quorum), ms; traced with DHT_REAL_TRACE. */
+    const narrowPublish = async (eagerSlack: number | undefined, traceList: TraceSummary[]): Promise<number> => {
+      const fresh = SignedPacket.sign(Keypair.generate(), [{ type: 'A', name: '@', ttl: 300, address: '10.9.8.5' }]);
+      const node = await narrow(PRODUCT_TIMEOUT_MS);
+      const seeds = new Set(node.nodes.toArray().map((n) => n.port));
+      const trace = TRACE ? new QueryTrace(node._rpc) : null;
+      const t = performance.now();
+      const { put } = lookupAndPut({
+        rpc: node._rpc, key: fresh.publicKey, args: putArguments(fresh), rtt: sharedRtt, deadlineMs: 5 * PRODUCT_TIMEOUT_MS,
+        ...(eagerSlack === undefined ? {} : { eagerSlack }),
+      });
+      await put.early;
+      const ms = performance.now() - t;
+      const quorumAt = trace?.now() ?? 0;
+      await put.settled;
+      if (trace !== null) {
+        trace.restore();
+        const s = trace.summary(Buffer.from(fresh.publicKey.dhtTarget()), livePorts, knownIds, seeds, quorumAt);
+        traceList.push(s);
+        console.log(`trace${eagerSlack === undefined ? '' : ` (slack ${eagerSlack})`}: quorum ${fmt(s.quorum)} ms, depth ${s.depth}, 10 closest known ${fmt(s.known10)} answered ${fmt(s.answered10)}, ` +
+          `dead closer asked ${s.deadAsked} (last at ${fmt(s.lastDeadAskedAt)}), 10th put ack ${fmt(s.put10)}, gets ${s.gets}, puts ${s.puts}, token→put ${fmt(s.putLag)} ms`);
+      }
+      await destroyDhtNode(node);
+      return ms;
+    };
+    const variantPub = new Map(SLACKS.map((slack) => [slack, [] as number[]]));
+    const variantTraces = new Map(SLACKS.map((slack) => [slack, [] as TraceSummary[]]));
     for (const packet of packets) {
       let node = await narrow(PRODUCT_TIMEOUT_MS);
       tables.push(node.nodes.count());
@@ -226,21 +267,18 @@ export async function run(): Promise<void> {
       if (firstAt !== null) nFirst.push(firstAt);
       await destroyDhtNode(node);
 
+      if (!FOCUS) {
       node = await narrow(BASELINE_TIMEOUT_MS);
       const base = await baselineLookup(node._rpc, packet.publicKey, 5 * BASELINE_TIMEOUT_MS);
       nRecentBase.push(base.totalMs);
       if (base.firstMs !== null) nFirstBase.push(base.firstMs);
       await destroyDhtNode(node);
+      }
 
-      const fresh = SignedPacket.sign(Keypair.generate(), [{ type: 'A', name: '@', ttl: 300, address: '10.9.8.5' }]);
-      node = await narrow(PRODUCT_TIMEOUT_MS);
-      t = performance.now();
-      const { put } = lookupAndPut({ rpc: node._rpc, key: fresh.publicKey, args: putArguments(fresh), rtt: sharedRtt, deadlineMs: 5 * PRODUCT_TIMEOUT_MS });
-      await put.early;
-      nPub.push(performance.now() - t);
-      await put.settled;
-      await destroyDhtNode(node);
+      nPub.push(await narrowPublish(undefined, traces));
+      for (const slack of SLACKS) variantPub.get(slack)!.push(await narrowPublish(slack, variantTraces.get(slack)!));
 
+      if (FOCUS) continue;
       node = await narrow(BASELINE_TIMEOUT_MS);
       const other = SignedPacket.sign(Keypair.generate(), [{ type: 'A', name: '@', ttl: 300, address: '10.9.8.4' }]);
       t = performance.now();
@@ -250,19 +288,31 @@ export async function run(): Promise<void> {
     }
     const narrowRows: Row[] = [
       { label: 'publish, product', samples: nPub },
+      ...SLACKS.map((slack) => ({ label: `publish, product, eager slack ${slack}`, samples: variantPub.get(slack)! })),
       { label: 'publish, baseline', samples: nPubBase },
       { label: 'resolve first answer, product', samples: nFirst },
       { label: 'resolve first answer, baseline', samples: nFirstBase },
       { label: 'resolve most recent, product', samples: nRecent },
       { label: 'resolve most recent, baseline', samples: nRecentBase },
     ];
+    const traceMeans = (label: string, list: TraceSummary[]): void => {
+      if (list.length === 0) return;
+      const mean = (f: (s: TraceSummary) => number): string => fmt(list.reduce((sum, s) => sum + f(s), 0) / list.length / rtt, 2);
+      console.log(`trace means (${label}), in RTT: quorum ${mean((s) => s.quorum)}, 10 closest known ${mean((s) => s.known10)}, answered ${mean((s) => s.answered10)}, ` +
+        `last dead closer asked ${mean((s) => s.lastDeadAskedAt)}, 10th put ack ${mean((s) => s.put10)}, token→put ${mean((s) => s.putLag)}; depth ${fmt(list.reduce((sum, s) => sum + s.depth, 0) / list.length, 2)} hops, ` +
+        `${fmt(list.reduce((sum, s) => sum + s.deadAsked, 0) / list.length, 2)} dead closer asked, ${fmt(list.reduce((sum, s) => sum + s.puts, 0) / list.length, 1)} puts`);
+    };
+    traceMeans('product', traces);
+    for (const [slack, list] of variantTraces) traceMeans(`eager slack ${slack}`, list);
     console.log(`\nfrom a client that knows ${Math.min(...tables)}–${Math.max(...tables)} nodes:`);
     table(narrowRows);
     console.log(`product vs baseline: publish ${ratio(nPub, nPubBase)}; first answer ${ratio(nFirst, nFirstBase)}; most recent ${ratio(nRecent, nRecentBase)}`);
     console.log(`goals (8-node table): ${goal('cold resolve (first answer)', quantile(nFirst, 0.5), 3)}; ${goal('publish', quantile(nPub, 0.5), 4)}`);
 
-    console.log(`\nproduct vs baseline (warm client): publish ${ratio(pub, pubBase)}; first answer ${ratio(first, firstBase)}; most recent ${ratio(recent, recentBase)}`);
-    console.log(`goals (warm client): ${goal('cold resolve (first answer)', quantile(first, 0.5), 3)}; ${goal('publish', quantile(pub, 0.5), 4)}`);
+    if (!FOCUS) {
+      console.log(`\nproduct vs baseline (warm client): publish ${ratio(pub, pubBase)}; first answer ${ratio(first, firstBase)}; most recent ${ratio(recent, recentBase)}`);
+      console.log(`goals (warm client): ${goal('cold resolve (first answer)', quantile(first, 0.5), 3)}; ${goal('publish', quantile(pub, 0.5), 4)}`);
+    }
     console.log(`datagrams: ${model.sent} sent through the link model, ${model.dropped} dropped; run took ${fmt((performance.now() - started) / 1000, 1)} s`);
   } finally {
     await Promise.all(clients.map((c) => c.destroy()));
