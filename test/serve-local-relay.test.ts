@@ -97,6 +97,26 @@ describe('serve: the local pkarr relay', () => {
     expect((await fetch(`${relay}/${other.publicKey.z32}`, { method: 'PUT', body: tampered })).status).toBe(400);
   });
 
+  it('serves what the game publishes next at once, not the copy it cached (a lobby update reaches the web export)', async () => {
+    const sidecar = await start(['--testnet', '8', '--local-relay-port', '0']);
+    const relay = (await localRelayOf(sidecar)).url!;
+    expect((await call(sidecar.port, 'keys.generate', { name: 'host' })).error).toBeUndefined();
+    const timestamps: string[] = [];
+    for (const players of ['1', '4']) {
+      const published = await call(sidecar.port, 'publish', { key: 'host', records: [{ type: 'TXT', name: '_players', ttl: 60, text: players }] });
+      expect(published.error).toBeUndefined();
+      const z32 = published.result.publicKey as string;
+      // The relay has the packet cached after the first GET (300 s minimum TTL); the second publish
+      // must replace it there.
+      const got = await fetch(`${relay}/${z32}`);
+      expect(got.status).toBe(200);
+      const packet = SignedPacket.fromRelayPayload(PublicKey.parse(z32), new Uint8Array(await got.arrayBuffer()));
+      expect(packet.timestamp.toString()).toBe(published.result.timestamp);
+      timestamps.push(packet.timestamp.toString());
+    }
+    expect(timestamps[0]).not.toBe(timestamps[1]);
+  });
+
   it('runs on without it when the port is taken, and --no-local-relay turns it off', async () => {
     const squatter: Server = createServer();
     await new Promise<void>((ok) => squatter.listen(0, '127.0.0.1', ok));

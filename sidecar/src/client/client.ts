@@ -47,6 +47,11 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Relay PUT timeout, ms (default 3 × requestTimeoutMs: relays answer after their DHT put). */
   relayPutTimeoutMs?: number;
+  /**
+   * Called with every packet this client published (as cached, after the DHT and relays answered,
+   * whatever they said), e.g. to hand it to a relay server on the same machine.
+   */
+  onPublished?: (packet: SignedPacket) => void;
 }
 
 /** What `publishRecords` returns. */
@@ -80,12 +85,14 @@ export class Client implements PkarrClient {
   readonly dht: Dht | null;
   readonly relays: readonly RelayClient[];
   readonly cache: PacketCache;
+  readonly #onPublished: ((packet: SignedPacket) => void) | undefined;
   readonly #lifetime = new AbortController();
   readonly #background = new Set<Promise<unknown>>();
 
   /** Throws INVALID_ARGUMENT for bad relay URLs, bad sizes/TTLs, or no backend at all. */
   constructor(options: ClientOptions) {
     this.dht = options.dht;
+    this.#onPublished = options.onPublished;
     const timeoutMs = options.requestTimeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS;
     const relayOptions = { timeoutMs, ...(options.relayPutTimeoutMs === undefined ? {} : { putTimeoutMs: options.relayPutTimeoutMs }) };
     const urls = new Set<string>();
@@ -188,7 +195,9 @@ export class Client implements PkarrClient {
     ));
     const [dhtOutcome, relayOutcomes] = await Promise.all([dhtWork, Promise.all(relayWork)]);
     const result = mergePublishOutcomes(dhtOutcome, relayOutcomes);
-    this.cache.put(packet.withLastSeen(nowMicros()));
+    const seen = packet.withLastSeen(nowMicros());
+    this.cache.put(seen);
+    this.#onPublished?.(seen);
     return result;
   }
 

@@ -12,8 +12,13 @@
  * error: the sidecar runs on without it and says so. Any page the user opens can call it, so it
  * keeps the relay's per-client quotas (every caller is 127.0.0.1, so they bound the whole machine):
  * no page can turn it into a DHT flood, and it answers with nothing that is not public and signed.
+ *
+ * What this sidecar publishes (records, lobbies, their updates) goes into the local relay's store at
+ * once ({@link keepOwnPacket}): the relay would otherwise answer from its cache for up to its
+ * 300 s minimum TTL, and a web export on the same machine would not see the host's lobby update.
  */
 import { isPkarrError } from '../core/errors.ts';
+import type { SignedPacket } from '../core/signed-packet.ts';
 import type { Dht } from '../dht/types.ts';
 import { DEFAULT_RELAY_PORT, startRelay, type RunningRelay } from '../relay/relay-server.ts';
 
@@ -53,5 +58,18 @@ export async function startLocalRelay(options: LocalRelayOptions): Promise<Local
   } catch (err) {
     if (!isPkarrError(err) || err.code !== 'IO_ERROR') throw err;
     return { url: null, reason: err.message };
+  }
+}
+
+/**
+ * Hands a packet this sidecar published to the local relay's store (the store's update rule keeps
+ * the most recent one), so the local relay serves it at once instead of a cached older one.
+ */
+export function keepOwnPacket(state: LocalRelayState, packet: SignedPacket, log: (line: string) => void): void {
+  if (state.url === null) return;
+  try {
+    state.relay.store.put(packet);
+  } catch (err) {
+    log(`local relay: cannot keep the packet of ${packet.publicKey.z32}: ${(err as Error).message}`);
   }
 }

@@ -17,7 +17,7 @@ import { LanDiscovery } from '../lan/lan-discovery.ts';
 import { NatService, type NatEvent } from '../nat/nat-service.ts';
 import { PortMapperService } from '../nat/port-mapper-service.ts';
 import { LazyDht } from './lazy-dht.ts';
-import { startLocalRelay, type LocalRelayState } from './local-relay.ts';
+import { keepOwnPacket, startLocalRelay, type LocalRelayState } from './local-relay.ts';
 import type { Logger } from '../util/log.ts';
 import { createMethodDispatcher, type RpcContext, type RpcServices } from '../rpc/methods.ts';
 import { registerLobbyMethods } from '../rpc/lobby-methods.ts';
@@ -95,7 +95,11 @@ export class Sidecar {
       const lastRepublished = new Map<string, bigint>();
       const broadcast = (method: string, params: unknown): void => server?.broadcast(method, params);
       if (dht !== null || relays.length > 0) {
-        client = new Client({ dht, relays, ...(options.timeoutMs === null ? {} : { requestTimeoutMs: options.timeoutMs }) });
+        client = new Client({
+          dht, relays, ...(options.timeoutMs === null ? {} : { requestTimeoutMs: options.timeoutMs }),
+          // Our own packets reach the local relay (started below) at once, not after its cache expires.
+          onPublished: (packet) => keepOwnPacket(localRelay, packet, (line) => log.warn(line)),
+        });
         republisher = new Republisher({
           client,
           ...(options.republishIntervalSeconds === null ? {} : { intervalMs: options.republishIntervalSeconds * 1000 }),
