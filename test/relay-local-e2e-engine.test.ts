@@ -7,6 +7,9 @@
  * Godot 4.6 web engine in Chromium and finds them through that local relay alone, cross-origin
  * (page http://127.0.0.1:<page port>, relay http://127.0.0.1:<relay port>): `Pkarr.resolve`,
  * `Pkarr.get_lobby`, then a `lobby.update` made afterwards over RPC, seen by a later `get_lobby`.
+ * The page counts as a PUBLIC page (Chromium `--ip-address-space-overrides`, as a game on itch.io):
+ * Chromium's Local Network Access then blocks its calls to loopback unless the player allowed them
+ * (a permission prompt; granted here, and shown blocked without the grant).
  * Node checks that the page's requests really went to the local relay (the browser's own view of
  * them, with their CORS answers, and the relay's counters on its status page), and that the same
  * relay answers a Private Network Access preflight. Every process started here is ended by pid.
@@ -18,6 +21,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ensureGodotWeb, REPO_ROOT } from './godot/harness/engine-cache.ts';
 import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
+import { getEngineServer } from './godot/harness/web-server.ts';
 import { killChild, RpcSocket, SERVE_MAIN, spawnServe, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'relay-local');
@@ -68,7 +72,12 @@ interface SeenResponse {
 
 describe('a web export finds a desktop sidecar\'s lobby through serve\'s local relay', () => {
   it('resolve, get_lobby and a lobby update, with no remote relay', async () => {
-    await Promise.all([ensureGodotWeb(), getBrowser()]);
+    // The page server first: its address is made "public" for the browser this file launches
+    // (this process only; the harness reads PKARR_CHROMIUM_ARGS when it launches Chromium).
+    const pageServer = await getEngineServer((await ensureGodotWeb()).dir);
+    const pageOrigin = new URL(pageServer.url).origin;
+    process.env.PKARR_CHROMIUM_ARGS = `${process.env.PKARR_CHROMIUM_ARGS ?? ''} --ip-address-space-overrides=${new URL(pageServer.url).host}=public`.trim();
+    const browser = await getBrowser();
     dataDir = await mkdtemp(join(tmpdir(), 'pkarr-relay-local-e2e-'));
     serve = await spawnServe(process.execPath, [
       SERVE_MAIN, 'serve',
@@ -116,6 +125,7 @@ describe('a web export finds a desktop sidecar\'s lobby through serve\'s local r
     const seenLater: Promise<SeenResponse>[] = [];
     let listening = false;
     let update: Promise<unknown> | null = null;
+    let granted: Promise<void> | null = null;
     const before = await relayCounters(relayUrl);
     const result = await runGodotTests({
       project: PROJECT,
@@ -151,6 +161,9 @@ sidecar/data_dir="user://pkarr-relay-local"
       onLine: (line, instance) => {
         if (!listening) {
           listening = true;
+          // The player allows local network access; the suite waits for this flag (no race).
+          granted = instance.page.context().grantPermissions(['local-network-access'], { origin: pageOrigin })
+            .then(() => instance.page.evaluate(() => { (globalThis as unknown as { __pkarrLocalNetworkAllowed: boolean }).__pkarrLocalNetworkAllowed = true; }));
           instance.page.on('response', (response) => {
             const request = response.request();
             if (!request.url().startsWith(relayUrl)) return;
@@ -169,6 +182,7 @@ sidecar/data_dir="user://pkarr-relay-local"
     expect(result.ok, formatGodotTestReport(result)).toBe(true);
     expect(result.failed, formatGodotTestReport(result)).toBe(0);
     expect(result.passed, formatGodotTestReport(result)).toBe(SUITE_TESTS);
+    await granted;
     expect(update, 'the suite asked for the lobby update').not.toBeNull();
     const updated = await update!;
     expect((updated as { lobby: { players: number } }).lobby.players).toBe(updatedPlayers);
@@ -176,8 +190,7 @@ sidecar/data_dir="user://pkarr-relay-local"
     const seen = await Promise.all(seenLater);
     // The browser's view: every request of the page went to the local relay, cross-origin, and
     // each answer carried the CORS header that lets the page read it.
-    const pageOrigin = seen.find((s) => s.origin !== undefined)?.origin;
-    expect(pageOrigin, JSON.stringify(seen)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(pageOrigin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(pageOrigin).not.toBe(relayUrl);
     const gets = seen.filter((s) => s.method === 'GET');
     const records = gets.filter((s) => s.url === `${relayUrl}/${key}`);
@@ -204,6 +217,24 @@ sidecar/data_dir="user://pkarr-relay-local"
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-private-network')).toBe('true');
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://game.itch.example');
+
+    // Without the player's permission the same public page cannot reach the local relay at all.
+    const probeContext = await browser.newContext();
+    try {
+      const probe = await probeContext.newPage();
+      await probe.goto(`${pageOrigin}/index.js`); // any document of the page origin (the engine script, shown as text)
+      const denied = await probe.evaluate(async (url) => {
+        try {
+          return `answered ${(await fetch(url, { cache: 'no-store' })).status}`;
+        } catch (err) {
+          return `blocked: ${String(err)}`;
+        }
+      }, `${relayUrl}/${key}`);
+      expect(denied).toMatch(/^blocked: TypeError/);
+      console.log(`relay-local e2e: the public page without the permission: ${denied}`);
+    } finally {
+      await probeContext.close();
+    }
 
     const figures = result.lines.map((l) => l.text).filter((t) => t.startsWith('E2E_') && t !== 'E2E_UPDATE_LOBBY');
     console.log(`relay-local e2e: ${figures.join(' | ')} | page GETs ${gets.length} (${gets.map((g) => g.status).join(',')})`);

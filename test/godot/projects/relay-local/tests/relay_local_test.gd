@@ -13,6 +13,10 @@ func before_each() -> void:
 
 
 func test_the_web_export_runs_the_relay_backend_on_the_local_relay_alone() -> void:
+	# The page counts as public: the Node test grants Local Network Access, then sets this flag.
+	var allowed: bool = await wait_until(func() -> bool:
+		return str(JavaScriptBridge.eval("window.__pkarrLocalNetworkAllowed === true ? 'yes' : ''", true)) == "yes", 20.0)
+	assert_true(allowed, "the player allowed local network access")
 	var ready: PkarrResult = await Pkarr.wait_ready(10.0)
 	if not assert_true(ready.is_ok(), str(ready)):
 		return
