@@ -51,7 +51,7 @@ async function ok(method: string, params: Record<string, unknown> = {}): Promise
 }
 
 /** The local relay's request counters, read from its status page (`GET /`). */
-async function relayCounters(url: string): Promise<{ gets: number; puts: number; byStatus: string }> {
+async function relayCounters(url: string): Promise<{ gets: number; puts: number; cacheHits: number; dhtLookups: number; byStatus: string }> {
   const html = await (await fetch(`${url}/`)).text();
   const row = (name: string): string => {
     const match = new RegExp(`<tr><th>${name}</th><td>([^<]*)</td></tr>`).exec(html);
@@ -59,7 +59,8 @@ async function relayCounters(url: string): Promise<{ gets: number; puts: number;
     return match[1];
   };
   const [gets, puts] = row('GET / PUT / DoH').split(' / ').map(Number);
-  return { gets: gets ?? NaN, puts: puts ?? NaN, byStatus: row('Responses by status') };
+  const dhtLookups = Number(row('DHT lookups / puts / republished').split(' / ')[0]);
+  return { gets: gets ?? NaN, puts: puts ?? NaN, cacheHits: Number(row('Cache hits')), dhtLookups, byStatus: row('Responses by status') };
 }
 
 interface SeenResponse {
@@ -237,6 +238,6 @@ sidecar/data_dir="user://pkarr-relay-local"
     }
 
     const figures = result.lines.map((l) => l.text).filter((t) => t.startsWith('E2E_') && t !== 'E2E_UPDATE_LOBBY');
-    console.log(`relay-local e2e: ${figures.join(' | ')} | page GETs ${gets.length} (${gets.map((g) => g.status).join(',')})`);
+    console.log(`relay-local e2e: ${figures.join(' | ')} | page GETs ${gets.length} (${gets.map((g) => g.status).join(',')}), relay cache hits ${after.cacheHits - before.cacheHits}, DHT lookups ${after.dhtLookups - before.dhtLookups}`);
   }, 300_000);
 });
