@@ -7,7 +7,8 @@
  * survives a process crash and a power loss. PUTs are bounded by the DHT round trip (tens of ms),
  * so the extra fsync per PUT is not the bottleneck; reads never touch the disk when hot.
  *
- * LRU: every row has a `last_access` (ms). Hot hits only mark the key dirty in memory; dirty keys are
+ * LRU: every row has a `last_access` (ms of the wall clock, made strictly increasing: accesses within
+ * one ms get successive values, so "least recently accessed" never depends on ties). Hot hits only mark the key dirty in memory; dirty keys are
  * written in one transaction every `accessFlushMs` (default 5 s) or before an eviction. When the
  * row count exceeds `capacity`, the least recently accessed rows are deleted in one statement, in
  * batches of ~1% of the capacity (at least 1, at most 10,000), so eviction is not a query per insert.
@@ -79,6 +80,8 @@ export class PacketStore {
   readonly #timer: NodeJS.Timeout | null;
   #count: number;
   #closed = false;
+  /** The last access time handed out (see {@link #accessTime}). */
+  #lastAccess = 0;
   readonly #select: StatementSync;
   readonly #upsert: StatementSync;
   readonly #refresh: StatementSync;
@@ -109,8 +112,9 @@ export class PacketStore {
     this.#touch = db.prepare('UPDATE packets SET last_access = ? WHERE key = ?');
     this.#evict = db.prepare('DELETE FROM packets WHERE key IN (SELECT key FROM packets WHERE key != ? ORDER BY last_access LIMIT ?) RETURNING key');
     this.#deleteOne = db.prepare('DELETE FROM packets WHERE key = ?');
-    const row = db.prepare('SELECT count(*) AS n FROM packets').get() as { n: number } | undefined;
+    const row = db.prepare('SELECT count(*) AS n, max(last_access) AS last FROM packets').get() as { n: number; last: number | null } | undefined;
     this.#count = row?.n ?? 0;
+    this.#lastAccess = row?.last ?? 0;
     const flushMs = options.accessFlushMs ?? 5000;
     this.#timer = options.capacity > 0 ? setInterval(() => this.flushAccessTimes(), flushMs) : null;
     this.#timer?.unref();
@@ -195,7 +199,7 @@ export class PacketStore {
     if (this.capacity === 0 || this.#closed) return 'unchanged';
     const key = packet.publicKey;
     const existing = this.#load(key);
-    const nowMs = Date.now();
+    const nowMs = this.#accessTime();
     if (existing !== null && !packet.moreRecentThan(existing.packet)) {
       if (!packet.isSameAs(existing.packet) || packet.lastSeen <= existing.packet.lastSeen) return 'unchanged';
       this.#refresh.run(packet.lastSeen, nowMs, key.bytes);
@@ -212,10 +216,16 @@ export class PacketStore {
     return 'inserted';
   }
 
+  /** Now in ms, or one more than the last access time handed out when the clock has not moved on. */
+  #accessTime(): number {
+    this.#lastAccess = Math.max(Date.now(), this.#lastAccess + 1);
+    return this.#lastAccess;
+  }
+
   /** Writes buffered access times in one transaction. */
   flushAccessTimes(): void {
     if (this.#dirty.size === 0 || this.#closed) return;
-    const nowMs = Date.now();
+    const nowMs = this.#accessTime();
     this.#db.exec('BEGIN');
     try {
       for (const keyBytes of this.#dirty.values()) this.#touch.run(nowMs, keyBytes);
