@@ -3,6 +3,7 @@ import { Client } from '../sidecar/src/client/client.ts';
 import { PkarrError } from '../sidecar/src/core/errors.ts';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 import { parseRecordText } from '../sidecar/src/core/record-text.ts';
+import type { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
 import { nowMicros } from '../sidecar/src/core/timestamp.ts';
 import { FakeDht, FakeRelay, SECOND, makePacket, sleep } from './client-helpers.ts';
 import { failure } from './error-helpers.ts';
@@ -337,6 +338,22 @@ describe('publish', () => {
     const ok = await c.publish(makePacket(kp));
     expect(ok.storedOn).toBe(5);
     expect(ok.dht?.ok).toBe(false);
+  });
+
+  it('hands every successfully published packet to onPublished, as cached (not a failed one)', async () => {
+    const dht = new FakeDht();
+    const handed: SignedPacket[] = [];
+    const c = client({ dht, relays: [], onPublished: (p) => handed.push(p) });
+    const kp = Keypair.generate();
+    const packet = makePacket(kp);
+    const before = nowMicros();
+    await c.publish(packet);
+    expect(handed).toHaveLength(1);
+    expect(handed[0]?.isSameAs(packet)).toBe(true);
+    expect(handed[0]!.lastSeen >= before, 'seen now, as the cache keeps it').toBe(true);
+    dht.putError = new PkarrError('NO_DHT_NODES', 'no DHT nodes');
+    expect((await failure(c.publish(makePacket(kp, ['A @ 3.3.3.3 300'])))).code).toBe('NO_DHT_NODES');
+    expect(handed).toHaveLength(1);
   });
 });
 

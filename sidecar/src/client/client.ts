@@ -48,8 +48,8 @@ export interface ClientOptions {
   /** Relay PUT timeout, ms (default 3 × requestTimeoutMs: relays answer after their DHT put). */
   relayPutTimeoutMs?: number;
   /**
-   * Called with every packet this client published (as cached, after the DHT and relays answered,
-   * whatever they said), e.g. to hand it to a relay server on the same machine.
+   * Called with every packet this client published successfully (as it is cached), e.g. to hand it
+   * to a relay server on the same machine. Not called when the publish failed.
    */
   onPublished?: (packet: SignedPacket) => void;
 }
