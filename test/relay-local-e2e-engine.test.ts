@@ -96,7 +96,7 @@ describe('a web export finds a desktop sidecar\'s lobby through serve\'s local r
     const localRelay: unknown = status.localRelay?.url;
     expect(localRelay, JSON.stringify(status.localRelay)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const relayUrl = localRelay as string;
-    expect(status.relays ?? [], 'no remote relay').toEqual([]);
+    expect(status.relays, 'no remote relay').toEqual([]);
 
     // The desktop game: a key, plain records, and an invite-only lobby at an explicit address.
     await ok('keys.generate', { name: 'records' });
