@@ -39,9 +39,6 @@ export async function run(): Promise<void> {
       config: { local: relay.url, key: keypair.publicKey.z32, rounds: ROUNDS },
       testTimeoutSec: 240,
       timeoutMs: 300_000,
-      // WebGL: headless runs of this build can die at exit depending on the pack's layout
-      // (test/relay-backend-engine.test.ts); frames are paced by the page's rAF (60 Hz) either way.
-      headless: false,
     });
     if (!result.ok) throw new Error(formatGodotTestReport(result));
     const figures = result.lines

@@ -65,9 +65,6 @@ describe('GDScript pkarr core in the engine', () => {
       // CORE_FILTER=<substring of 'suite: test'> runs only the matching tests (the count check then fails).
       config: { test_timeout_sec: 60, ...(process.env['CORE_FILTER'] ? { filter: process.env['CORE_FILTER'] } : {}) },
       timeoutMs: 240_000,
-      // Headless runs of this engine build crash at exit for some pack layouts ("table index is
-      // out of bounds" after the last test, test/godot/README.md); with WebGL they do not.
-      headless: false,
     });
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
     const names = r.tests.map((t) => t.name);

@@ -241,10 +241,6 @@ describe('lobby nodes in the Godot 4.6 web engine', () => {
       include: NO_BIN,
       testTimeoutSec: 90,
       timeoutMs: 420_000,
-      // WebGL, not --headless: headless runs of this build die at exit ("RuntimeError: null
-      // function" in callMain) depending on the pack's layout, as the demo below and
-      // relay-backend-engine found; never seen with WebGL.
-      headless: false,
       onLine: (line: { text: string }, game: GodotInstance) => link.onLine(line.text, game),
     };
     let a: GodotTestResult;
@@ -327,8 +323,6 @@ network/relays=PackedStringArray()
         files: { 'res://project.godot': project },
         args: ['--', `--demo-screen=${screens.join(',')}`, '--demo-dwell=0.3'],
         // WebGL2 through SwiftShader: the screens really render (and the screenshot shows it).
-        // Headless, this 5-screen tour reproducibly ends with "table index is out of bounds" in
-        // the engine when the page closes; never with WebGL (cf. HEADLESS_NOISE).
         headless: false,
         doneMarker: '[demo] browse: 1 lobbies',
         screenshots: [{ after: '[demo] browse: 1 lobbies', delayMs: 500 }],

@@ -77,10 +77,6 @@ sidecar/web_token="${token}"
       config: { standin: standin.config },
       testTimeoutSec: 60,
       timeoutMs: 240_000,
-      // WebGL (SwiftShader), not --headless: headless runs of this build sometimes end with
-      // "table index is out of bounds" when the page closes after the suite (as the demo tour
-      // in lobby-engine.test.ts does); never with WebGL.
-      headless: false,
     });
     const counts = result.lines.map((l) => /^PKARR_COUNT (\S+) (\d+)$/.exec(l.text)).filter((m) => m !== null).map((m) => `${m[1]}=${m[2]}`);
     console.log(`sidecar calls to open a lobby: ${counts.join(', ')}`);

@@ -220,10 +220,6 @@ describe('relay backend in the web engine, no sidecar', () => {
         testTimeoutSec: 60,
         ...(filter ? { filter } : {}),
         timeoutMs: 240_000,
-        // WebGL, not --headless: headless runs of this build die at exit ("RuntimeError: null
-        // function" in callMain) depending on the pack's layout (adding one unrelated script to the
-        // addon was enough); never seen with WebGL (cf. HEADLESS_NOISE, test/lobby-engine.test.ts).
-        headless: false,
       });
       expect(result.ok, formatGodotTestReport(result)).toBe(true);
       expect(result.failed, formatGodotTestReport(result)).toBe(0);

@@ -1,11 +1,6 @@
 extends SignatureCases
 ## PkarrSignatures forced onto the pure-GDScript path (the SignatureCases), plus its worker-task
 ## branch.
-##
-## The worker test lives here rather than in a suite file of its own: with a tenth suite file this
-## project's runs end with "RuntimeError: table index is out of bounds" from the web engine at exit
-## (after every test passed; also when no test runs, whatever the new file holds) - a
-## layout-dependent engine fault like the "slot >= slot_max" one of test/godot/README.md.
 
 
 func _pure() -> bool:
