@@ -157,8 +157,6 @@ sidecar/data_dir="user://pkarr-relay-local"
       },
       testTimeoutSec: 60,
       timeoutMs: 240_000,
-      // WebGL, not --headless (test/godot/README.md: the relay backend suites run this way).
-      headless: false,
       onLine: (line, instance) => {
         if (!listening) {
           listening = true;
