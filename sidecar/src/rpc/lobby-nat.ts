@@ -12,7 +12,8 @@ import { lobbyError } from '../lobby/lobby-errors.ts';
 import type { NatService } from '../nat/nat-service.ts';
 import { planLanJoin } from '../nat/join-plan.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import { lobbyToJson, requireLobbyCode, type LobbyNatHooks } from './lobby-methods.ts';
+import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
+import { requireLobbyCode } from './lobby-params.ts';
 import { onlyFields, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
