@@ -22,10 +22,12 @@ import type { RateLimit } from '../util/rate-limiter.ts';
 import { BeaconServer } from './beacon-server.ts';
 import { DirectoryPublisher, type DirectoryListing, type DirectoryPublisherOptions } from './directory-publisher.ts';
 import { customMap } from './custom-map.ts';
-import { resolveHostAddress, type ExternalAddressSource, type HostAddressSource } from './host-address.ts';
-import type { LobbyEndpoint } from './lobby-endpoints.ts';
-import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo, type NatType } from './lobby-record.ts';
+import type { ExternalAddressSource, HostAddressSource } from './host-address.ts';
+import { openedLobbyInfo, type LobbyOpenOptions } from './lobby-open-options.ts';
+import { DEFAULT_LOBBY_TTL, signLobby, validateLobbyInfo, type LobbyInfo } from './lobby-record.ts';
 import { lobbyTopic, type TopicDht } from './topic.ts';
+
+export type { LobbyOpenOptions } from './lobby-open-options.ts';
 
 /** The client as the host uses it; `nextTimestamp` (Client has it) is used once, when opening. */
 export interface LobbyPublisher extends PkarrClient {
@@ -67,43 +69,6 @@ export interface LobbyHostOptions {
   lanOnlyIfUnpublished?: boolean;
   /** Background failures (republish, re-announce, directory refresh); they never stop the lobby. */
   onError?: (what: 'publish' | 'announce' | 'directory', err: unknown) => void;
-}
-
-export interface LobbyOpenOptions {
-  game: string;
-  gameVersion: string;
-  name: string;
-  maxPlayers: number;
-  /** Default 0. */
-  players?: number;
-  /** The game server's port (ignored when `endpoints` is given). */
-  port?: number;
-  /** Default `enet`. */
-  transport?: string;
-  /** Explicit address (IP or domain); else the DHT-reported public address. Private/loopback only this way. */
-  address?: string;
-  /** Full endpoint list instead of port/transport/address. */
-  endpoints?: LobbyEndpoint[];
-  /**
-   * Game servers on several transports at `address` (e.g. ENet and a WebSocket server for
-   * browser players), one endpoint each, instead of port/transport; ignored with `endpoints`.
-   */
-  servers?: { transport: string; port: number }[];
-  /** Joinable from the start (default true); false opens it locked (`open=0`). */
-  open?: boolean;
-  /** The game server admits each player with the handshake of docs/lobby.md §4.1 (`admit=1`). */
-  admission?: boolean;
-  custom?: Record<string, string>;
-  /** Browsable (default true): beacon + topic and/or directory; false = invite-only (join by code). */
-  public?: boolean;
-  /** Public lobbies: run a beacon and announce it on the topic (default true; needs the DHT and a reachable TCP port). */
-  beacon?: boolean;
-  /** Public lobbies: list the lobby in the game's directory (default true; works through the DHT or relays only). */
-  directory?: boolean;
-  /** Record TTL, seconds (default 60). */
-  ttl?: number;
-  /** How the host is reached through its NAT (nat/nat-service.ts), published as `reach`. */
-  reach?: NatType;
 }
 
 /** Fields `update` may change. */
@@ -209,28 +174,7 @@ export class LobbyHost {
 
   async #open(options: LobbyOpenOptions): Promise<LobbyOpened> {
     const isPublic = options.public ?? true;
-    let endpoints = options.endpoints;
-    let addressSource: LobbyOpened['addressSource'] = 'endpoints';
-    if (endpoints === undefined) {
-      const address = resolveHostAddress({ ...(options.address === undefined ? {} : { address: options.address }), dht: this.#dht() });
-      addressSource = address.source;
-      const servers = options.servers ?? [{ transport: options.transport ?? 'enet', port: options.port ?? Number.NaN }];
-      endpoints = servers.map((server) => ({ transport: server.transport, host: address.host, port: server.port }));
-    }
-    const info: LobbyInfo = {
-      game: options.game,
-      gameVersion: options.gameVersion,
-      name: options.name,
-      players: options.players ?? 0,
-      maxPlayers: options.maxPlayers,
-      open: options.open ?? true,
-      endpoints,
-      ...(options.custom === undefined ? {} : { custom: customMap(Object.entries(options.custom)) }),
-      ...(options.ttl === undefined ? {} : { ttl: options.ttl }),
-      ...(options.reach === undefined ? {} : { reach: options.reach }),
-      ...(options.admission === undefined ? {} : { admission: options.admission }),
-    };
-    validateLobbyInfo(info); // before binding anything
+    const { info, addressSource } = openedLobbyInfo(options, this.#dht()); // validated before binding anything
     const topic = isPublic && (options.beacon ?? true) && this.#options.dht !== null ? lobbyTopic(info.game, info.gameVersion) : null;
     let beaconPort: number | null = null;
     if (topic !== null) {
