@@ -57,6 +57,7 @@ enum State {
 }
 
 const _HostSync := preload("internal/lobby_host_sync.gd")
+const _HostServer := preload("internal/lobby_host_server.gd")
 
 ## Default of [member key_name].
 const DEFAULT_KEY_NAME := "lobby_host"
@@ -194,10 +195,12 @@ var _joinable: bool = true
 var _generation: int = 0
 var _server := PkarrLobbyServer.new()
 var _sync: _HostSync
+var _game: _HostServer
 
 
 func _init() -> void:
 	_sync = _HostSync.new(self)
+	_game = _HostServer.new(self)
 	_server.player_joined.connect(_on_roster_changed.bind(player_joined))
 	_server.player_left.connect(_on_roster_changed.bind(player_left))
 	_server.player_refused.connect(player_refused.emit)
@@ -270,7 +273,7 @@ func open() -> PkarrResult:
 		return _fail(PkarrResult.NOT_CONNECTED,
 				"no Pkarr service: enable the Pkarr plugin (autoload) or set service")
 	if create_server:
-		var started := _start_server()
+		var started := _game.start()
 		if not started.is_ok():
 			return _fail(started.error_code, started.error_message)
 	_sync.watch(pkarr)
@@ -342,7 +345,7 @@ func close(linger_seconds: int = -1) -> PkarrResult:
 	_generation += 1
 	_server.stop_reports()
 	if create_server:
-		_stop_server()
+		_game.stop()
 	var result := PkarrResult.success(true)
 	var pkarr := _get_service()
 	if was_open and pkarr != null:
@@ -363,7 +366,7 @@ func _fail(code: String, message: String, data: Dictionary = {}) -> PkarrResult:
 func _fail_open(result: PkarrResult) -> PkarrResult:
 	_state = State.CLOSED
 	if create_server:
-		_stop_server()
+		_game.stop()
 	return _fail(result.error_code, result.error_message, result.error_data)
 
 
@@ -375,32 +378,12 @@ func _get_service() -> PkarrService:
 func _shut_down() -> void:
 	_server.stop_reports()
 	if create_server:
-		_stop_server()
+		_game.stop()
 	if _state != State.CLOSED:
 		_state = State.CLOSED
 		_generation += 1
 		_sync.close_now()
 	_sync.unwatch()
-
-
-func _start_server() -> PkarrResult:
-	_server.close()
-	_server.max_players = max_players
-	_server.host_plays = host_plays
-	var started := _server.listen(transport, port, web_port)
-	if not started.is_ok():
-		return started
-	if assign_multiplayer_peer and is_inside_tree():
-		multiplayer.multiplayer_peer = _server.peer
-	_players = _server.count()
-	return started
-
-
-func _stop_server() -> void:
-	var peer := _server.peer
-	_server.close()
-	if peer != null and is_inside_tree() and multiplayer.multiplayer_peer == peer:
-		multiplayer.multiplayer_peer = OfflineMultiplayerPeer.new()
 
 
 func _on_roster_changed(id: int, signal_to_emit: Signal) -> void:
