@@ -238,7 +238,8 @@ func refresh() -> PkarrResult:
 			failed.emit(refreshed_watch)
 			return refreshed_watch
 		return PkarrResult.success(get_lobbies())
-	var result: PkarrResult = await pkarr.call_method("lobby.browse", _browse_params())
+	var result: PkarrResult = await pkarr.call_method("lobby.browse",
+			PkarrLobbyConfig.browse_params(self))
 	if not result.is_ok():
 		failed.emit(result)
 		return result
@@ -260,7 +261,7 @@ func _watch(reconcile: bool) -> void:
 	var generation := _generation
 	if reconcile:
 		_next = _LobbyList.new()
-	var params := _browse_params()
+	var params := PkarrLobbyConfig.browse_params(self)
 	params["intervalSeconds"] = maxi(refresh_interval, MIN_REFRESH_INTERVAL)
 	var result: PkarrResult = await pkarr.call_method("lobby.watch", params)
 	if generation != _generation:
@@ -280,22 +281,6 @@ func _watch(reconcile: bool) -> void:
 	_early = []
 	for queued: Array in early:
 		_on_notification(queued[0], queued[1])
-
-
-func _browse_params() -> Dictionary:
-	var filters := {"openOnly": open_only}
-	if not_full:
-		filters["notFull"] = true
-	if not custom_filters.is_empty():
-		var custom := {}
-		for key: Variant in custom_filters:
-			custom[str(key)] = str(custom_filters[key])
-		filters["custom"] = custom
-	var params := {"game": get_game_id(), "gameVersion": get_game_version(), "filters": filters,
-			"topic": browse_topic}
-	if not known_keys.is_empty():
-		params["knownKeys"] = Array(known_keys)
-	return params
 
 
 func _on_notification(method: String, params: Variant) -> void:
@@ -359,7 +344,6 @@ func _remove(public_key: String, reason: String) -> void:
 	if _list.remove(public_key):
 		_lost_reasons[public_key] = reason
 		lobby_lost.emit(public_key, reason)
-
 
 
 func _autostart_when_configured() -> void:

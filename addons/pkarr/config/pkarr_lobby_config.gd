@@ -5,7 +5,8 @@ extends RefCounted
 ##
 ## The warnings behind [method Node._get_configuration_warnings] (one sentence per problem,
 ## empty when the node is ready to use), the check [method PkarrLobbyHost.open] makes first,
-## and the [code]lobby.host[/code] parameters a host's properties become.
+## and the parameters the nodes' properties become ([code]lobby.host[/code] for a host,
+## [code]lobby.browse[/code] / [code]lobby.watch[/code] for a browser).
 
 ## Shortest refresh interval a browser may ask for, in seconds.
 const MIN_REFRESH_INTERVAL := 5
@@ -99,6 +100,21 @@ static func host_params(host: PkarrLobbyHost) -> Dictionary:
 		params["map"] = host.use_upnp
 	if host.beacon_port > 0 and host.browsable:
 		params["beaconPort"] = host.beacon_port
+	return params
+
+
+## The [code]lobby.browse[/code] parameters of [param browser] (docs/rpc.md), also the base of
+## its [code]lobby.watch[/code] ones.
+static func browse_params(browser: PkarrLobbyBrowser) -> Dictionary:
+	var filters := {"openOnly": browser.open_only}
+	if browser.not_full:
+		filters["notFull"] = true
+	if not browser.custom_filters.is_empty():
+		filters["custom"] = custom_strings(browser.custom_filters)
+	var params := {"game": browser.get_game_id(), "gameVersion": browser.get_game_version(),
+			"filters": filters, "topic": browser.browse_topic}
+	if not browser.known_keys.is_empty():
+		params["knownKeys"] = Array(browser.known_keys)
 	return params
 
 

@@ -27,8 +27,8 @@ func test_project_settings_are_the_default_game_id_and_version() -> void:
 	assert_eq([host.get_game_id(), host.get_game_version()], ["tanks", "2.1"])
 	var params := PkarrLobbyConfig.host_params(host)
 	assert_eq([params["game"], params["gameVersion"]], ["tanks", "2.1"])
-	assert_eq([browser._browse_params()["game"], browser._browse_params()["gameVersion"]],
-			["tanks", "2.1"])
+	var browse := PkarrLobbyConfig.browse_params(browser)
+	assert_eq([browse["game"], browse["gameVersion"]], ["tanks", "2.1"])
 	host.game_id = "planes"
 	host.game_version = "3"
 	params = PkarrLobbyConfig.host_params(host)

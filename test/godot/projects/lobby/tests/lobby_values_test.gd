@@ -136,7 +136,8 @@ func test_browser_asks_for_the_configured_lobbies() -> void:
 	browser.not_full = true
 	browser.custom_filters = {"mode": "ctf", "round": 3}
 	browser.known_keys = PackedStringArray(["pk:" + KEY])
-	assert_eq(browser._browse_params(), {"game": "tanks", "gameVersion": "1.2", "topic": true,
+	assert_eq(PkarrLobbyConfig.browse_params(browser), {"game": "tanks", "gameVersion": "1.2",
+			"topic": true,
 			"filters": {"openOnly": true, "notFull": true, "custom": {"mode": "ctf", "round": "3"}},
 			"knownKeys": ["pk:" + KEY]})
 	browser.free()
