@@ -230,8 +230,8 @@ export async function run(): Promise<void> {
     for (const i of testnet.liveIndices()) knownIds.set(testnet.node(i)!.address().port, testnet.node(i)!.nodeId);
     const livePorts = new Set([...knownIds.keys(), ...ports]);
     /** One publish from a fresh narrow client (lookup + put until the quorum), ms; traced with DHT_REAL_TRACE. */
-    const narrowPublish = async (eagerSlack: number | undefined, traceList: TraceSummary[]): Promise<number> => {
-      const fresh = SignedPacket.sign(Keypair.generate(), [{ type: 'A', name: '@', ttl: 300, address: '10.9.8.5' }]);
+    const narrowPublish = async (owner: Keypair, eagerSlack: number | undefined, traceList: TraceSummary[]): Promise<number> => {
+      const fresh = SignedPacket.sign(owner, [{ type: 'A', name: '@', ttl: 300, address: '10.9.8.5' }]);
       const node = await narrow(PRODUCT_TIMEOUT_MS);
       const seeds = new Set(node.nodes.toArray().map((n) => n.port));
       const trace = TRACE ? new QueryTrace(node._rpc) : null;
@@ -249,7 +249,7 @@ export async function run(): Promise<void> {
         const s = trace.summary(Buffer.from(fresh.publicKey.dhtTarget()), livePorts, knownIds, seeds, quorumAt);
         traceList.push(s);
         console.log(`trace${eagerSlack === undefined ? '' : ` (slack ${eagerSlack})`}: quorum ${fmt(s.quorum)} ms, depth ${s.depth}, 10 closest known ${fmt(s.known10)} answered ${fmt(s.answered10)}, ` +
-          `dead closer asked ${s.deadAsked} (last at ${fmt(s.lastDeadAskedAt)}), 10th put ack ${fmt(s.put10)}, gets ${s.gets}, puts ${s.puts}, token→put ${fmt(s.putLag)} ms`);
+          `dead closer asked ${s.deadAsked} (last at ${fmt(s.lastDeadAskedAt)}), 10th put ack ${fmt(s.put10)}, ${s.found10} of the true 10 closest found, gets ${s.gets}, puts ${s.puts}, token→put ${fmt(s.putLag)} ms`);
       }
       await destroyDhtNode(node);
       return ms;
@@ -275,8 +275,10 @@ export async function run(): Promise<void> {
       await destroyDhtNode(node);
       }
 
-      nPub.push(await narrowPublish(undefined, traces));
-      for (const slack of SLACKS) variantPub.get(slack)!.push(await narrowPublish(slack, variantTraces.get(slack)!));
+      // Variants publish to the same key (newer packets), so that they meet the same neighbourhood.
+      const owner = Keypair.generate();
+      nPub.push(await narrowPublish(owner, undefined, traces));
+      for (const slack of SLACKS) variantPub.get(slack)!.push(await narrowPublish(owner, slack, variantTraces.get(slack)!));
 
       if (FOCUS) continue;
       node = await narrow(BASELINE_TIMEOUT_MS);

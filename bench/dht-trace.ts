@@ -4,7 +4,9 @@
  * the timeline is summed up against the lab's ground truth (which nodes are alive, their ids):
  *
  * - `depth`: lookup hops until the 10 closest live nodes were all known (seeds = hop 0);
- * - `known10` / `answered10`: when the 10 closest live nodes were all known / had all answered the get;
+ * - `known10` / `answered10`: when the 10 closest live nodes the lookup found were all known / had
+ *   all answered the get (those whose get was lost left out); `found10`: how many of the true 10
+ *   closest live nodes the lookup found at all;
  * - `dead`: dead nodes closer than the 10th closest live one that the lookup asked (each costs its
  *   RTO before the nodes behind it count), and when the last of them was asked;
  * - `put10`: when the 10th put acknowledgement came; `quorum`: when the call returned.
@@ -35,6 +37,7 @@ export interface TraceSummary {
   deadAsked: number;
   lastDeadAskedAt: number;
   put10: number;
+  found10: number;
   gets: number;
   puts: number;
   /** Mean time from a get's token to the put, over the 10 closest live nodes that got one. */
@@ -88,8 +91,6 @@ export class QueryTrace {
    */
   summary(target: Buffer, live: Set<number>, knownIds: Map<number, Buffer>, seeds: Set<number>, quorumAt: number): TraceSummary {
     const ids = new Map([...this.ids, ...knownIds]);
-    const closestLive = [...live].filter((p) => ids.has(p)).sort((a, b) => compareXorDistance(ids.get(a)!, ids.get(b)!, target)).slice(0, 10);
-    const tenth = ids.get(closestLive[closestLive.length - 1]!)!;
     const gets = this.queries.filter((q) => q.q === 'get');
     // When each node was first known, and at which hop.
     const knownAt = new Map<number, { at: number; depth: number }>();
@@ -100,6 +101,13 @@ export class QueryTrace {
       const depth = (from?.depth ?? 0) + 1;
       for (const p of q.listed) if (!knownAt.has(p)) knownAt.set(p, { at: q.doneAt!, depth });
     }
+    // The 10 closest live nodes the lookup came to know (a lookup need not find the true 10 closest:
+    // tables are incomplete; `found10` says how many of those it found).
+    const byDistance = (a: number, b: number): number => compareXorDistance(ids.get(a)!, ids.get(b)!, target);
+    const trueClosest = [...live].filter((p) => ids.has(p)).sort(byDistance).slice(0, 10);
+    const closestLive = [...live].filter((p) => ids.has(p) && knownAt.has(p)).sort(byDistance).slice(0, 10);
+    const found10 = trueClosest.filter((p) => knownAt.has(p)).length;
+    const tenth = ids.get(closestLive[closestLive.length - 1]!)!;
     let lagSum = 0;
     let lagN = 0;
     for (const p of closestLive) {
@@ -117,7 +125,7 @@ export class QueryTrace {
       depth = Math.max(depth, k?.depth ?? Infinity);
       known10 = Math.max(known10, k?.at ?? Infinity);
       const answered = gets.filter((q) => q.port === p && q.ok).map((q) => q.doneAt!);
-      answered10 = Math.max(answered10, answered.length > 0 ? Math.min(...answered) : Infinity);
+      if (answered.length > 0) answered10 = Math.max(answered10, Math.min(...answered)); // a lost query never answers: left out
     }
     let deadAsked = 0;
     let lastDeadAskedAt = 0;
@@ -131,7 +139,7 @@ export class QueryTrace {
       lastDeadAskedAt = Math.max(lastDeadAskedAt, q.sentAt);
     }
     const acks = this.queries.filter((q) => q.q === 'put' && q.ok).map((q) => q.doneAt!).sort((a, b) => a - b);
-    return { quorum: quorumAt, depth, known10, answered10, deadAsked, lastDeadAskedAt, put10: acks[9] ?? Infinity, gets: gets.length,
+    return { quorum: quorumAt, depth, known10, answered10, deadAsked, lastDeadAskedAt, put10: acks[9] ?? Infinity, found10, gets: gets.length,
       puts: this.queries.filter((q) => q.q === 'put').length, putLag: lagN === 0 ? Number.NaN : lagSum / lagN };
   }
 }

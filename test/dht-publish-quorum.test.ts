@@ -181,6 +181,50 @@ describe('lookupAndPut', () => {
     expect(puts()).toEqual([port(2), port(3)]);
   });
 
+  it('by default puts to a responder while the open closer candidates could not push it out of the k closest, and still counts only settled nodes', async () => {
+    const nodes = [1, 2, 3, 4, 5].map((rank) => ({ id: idAt(rank, target), host: '127.0.0.1', port: port(rank) }));
+    const fake = new FakeKrpc(nodes);
+    const timers = new FakeTimers();
+    const rtt = new RttEstimator({ minMs: 50, maxMs: 2000, initialMs: 300 });
+    const { put } = lookupAndPut({ rpc: fake.rpc, key: packet.publicKey, args, rtt, k: 4, quorum: 2, deadlineMs: 60_000, timers });
+    const puts = (): number[] => fake.sent.filter((q) => q.message.q === 'put').map((q) => q.peer.port);
+    expect(fake.sent.map((q) => q.peer.port)).toEqual([port(1), port(2), port(3), port(4)]); // the window
+    fake.reply(port(4), { token: Buffer.from([4]) });
+    // The closest responder so far (index 0 of k = 4) with 3 closer candidates open: even if all three
+    // are responders it is still among the 4 closest, so its put goes out now.
+    expect(puts()).toEqual([port(4)]);
+    fake.reply(port(3), { token: Buffer.from([3]) });
+    // Node 3 (index 0, 2 open) gets its put; node 4 (index 1, the same 2 open) keeps the one it has.
+    expect(puts()).toEqual([port(4), port(3)]);
+    const early = watch(put.early);
+    fake.reply(port(4));
+    fake.reply(port(3));
+    await flush();
+    expect(early.value()).toBeUndefined(); // stored on 3 and 4, but nodes 1 and 2 are still open: not counted
+    fake.reply(port(2), { token: Buffer.from([2]) }); // index 0, one open closer (node 1): put at once
+    expect(puts()).toEqual([port(4), port(3), port(2)]);
+    await flush();
+    expect(early.value()).toBeUndefined();
+    timers.advance(300); // node 1 goes past its RTO: 2, 3 and 4 are known to be among the closest
+    await flush();
+    expect(early.value()?.quorum).toBe(true);
+    expect(early.value()?.outcome.stored).toBe(2); // 3 and 4 counted; 2's put is still out
+    expect(early.value()?.pending).toBe(1);
+  });
+
+  it('by default holds the put back from a responder that the open closer candidates could push out of the k closest', () => {
+    const far = [10, 20, 30, 40].map((rank) => ({ id: idAt(rank, target), host: '127.0.0.1', port: port(rank) }));
+    const fake = new FakeKrpc(far);
+    const { lookup } = lookupAndPut({ rpc: fake.rpc, key: packet.publicKey, args, rtt: new RttEstimator(), k: 4, quorum: 2, deadlineMs: 60_000, timers: new FakeTimers() });
+    const puts = (): number[] => fake.sent.filter((q) => q.message.q === 'put').map((q) => q.peer.port);
+    // Node 40 answers with 4 closer nodes: 10, 20, 30 and the 4 new ones are open, 7 > k - 1.
+    fake.reply(port(40), { token: Buffer.from([40]), nodes: compact([1, 2, 3, 4].map((rank) => ({ id: idAt(rank, target), port: port(rank) }))) });
+    expect(puts()).toEqual([]);
+    expect(lookup.unresolvedBefore(idAt(40, target))).toBe(7);
+    fake.reply(port(1), { token: Buffer.from([1]) }); // the closest: nothing closer is open
+    expect(puts()).toEqual([port(1)]);
+  });
+
   it('never puts to a node that gave no write token', async () => {
     const nodes = [1, 2].map((rank) => ({ id: idAt(rank, target), host: '127.0.0.1', port: port(rank) }));
     const fake = new FakeKrpc(nodes);
