@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
 import { IterativeLookup, MAX_QUERIES_IN_FLIGHT, parseCompactNodes } from '../sidecar/src/dht/iterative-lookup.ts';
 import { RttEstimator } from '../sidecar/src/dht/rtt-estimator.ts';
+import { destroyDhtNode, startDhtNode } from '../sidecar/src/dht/dht-node.ts';
+import { Testnet } from '../sidecar/src/dht/testnet.ts';
 import { compact, FakeKrpc, FakeTimers, idAt } from './dht-fake-krpc.ts';
 
 describe('RttEstimator', () => {
@@ -216,4 +218,29 @@ describe('IterativeLookup: late answers and the socket budget', () => {
     expect(lookups.map(({ completed }) => completed())).toEqual([true, true, true]);
     expect(fake.sent).toHaveLength(90); // each lookup asked its 30 closest, none twice
   });
+});
+
+describe('bootstrap round trips', () => {
+  it('reports the answered queries of the bootstrap (the RTT estimator\'s first samples), then stops timing', async () => {
+    const testnet = await Testnet.create(6);
+    const samples: [string, number][] = [];
+    const node = await startDhtNode({ bootstrap: testnet.bootstrap, host: '127.0.0.1', port: 0, timeoutMs: 1000, onRoundTrip: (n, ms) => samples.push([n, ms]) });
+    try {
+      const nodes = new Set(testnet.addresses());
+      expect(samples.length).toBeGreaterThan(0);
+      for (const [n, ms] of samples) {
+        expect(nodes.has(n)).toBe(true);
+        expect(ms).toBeGreaterThanOrEqual(0);
+      }
+      const rtt = new RttEstimator({ minMs: 1 });
+      for (const [n, ms] of samples) rtt.record(n, ms);
+      expect(rtt.rto('never-timed:1')).not.toBe(rtt.initialMs); // a first lookup starts from the network's estimate
+      const before = samples.length;
+      await new Promise<void>((resolve) => node._rpc.socket.query({ host: '127.0.0.1', port: Number(testnet.addresses()[0]!.split(':')[1]) }, { q: 'ping', a: { id: node._rpc.id } }, () => resolve()));
+      expect(samples.length).toBe(before); // after the bootstrap the lookups time their own queries
+    } finally {
+      await destroyDhtNode(node);
+      await testnet.destroy();
+    }
+  }, 30_000);
 });

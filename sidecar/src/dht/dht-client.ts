@@ -119,6 +119,7 @@ export class DhtClient implements Dht {
       host: options.host ?? '0.0.0.0',
       port: options.port ?? 0,
       timeoutMs,
+      onRoundTrip: (node, ms) => rtt.record(node, ms), // bootstrap replies: the first RTT samples
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.socket !== undefined ? { socket: options.socket } : {}),
     });
