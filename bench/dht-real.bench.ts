@@ -40,6 +40,8 @@ const FOCUS = process.env.DHT_REAL_FOCUS === 'narrow';
 /** Prints where the round trips of each narrow publish go (bench/dht-trace.ts). */
 const TRACE = process.env.DHT_REAL_TRACE === '1';
 /** Extra narrow-publish rows with these eager slacks (publish-query.ts EAGER_SLACK), e.g. `0,8`. */
+/** Fresh clients whose first publish is measured (with and without the bootstrap's RTT samples). */
+const FIRST = Number(process.env.DHT_REAL_FIRST ?? 5);
 const SLACKS = (process.env.DHT_REAL_SLACKS ?? '').split(',').filter((x) => x !== '').map(Number);
 const CLIENT_ONE_WAY_MS = 25;
 const NODE_ONE_WAY_MS = 50;
@@ -314,6 +316,34 @@ export async function run(): Promise<void> {
     if (!FOCUS) {
       console.log(`\nproduct vs baseline (warm client): publish ${ratio(pub, pubBase)}; first answer ${ratio(first, firstBase)}; most recent ${ratio(recent, recentBase)}`);
       console.log(`goals (warm client): ${goal('cold resolve (first answer)', quantile(first, 0.5), 3)}; ${goal('publish', quantile(pub, 0.5), 4)}`);
+    }
+    // The first publish of a client that just bootstrapped: DhtClient takes the bootstrap's round
+    // trips as its first RTT samples; the same lookup and put with an estimator that has no sample
+    // yet waits the 1 s initial RTO on each dead node it meets. Same key for both, each time.
+    const firstSeeded: number[] = [];
+    const firstEmpty: number[] = [];
+    for (let i = 0; i < FIRST; i++) {
+      const owner = Keypair.generate();
+      const client = await product();
+      let packet = SignedPacket.sign(owner, [{ type: 'A', name: '@', ttl: 300, address: '10.9.8.3' }]);
+      let t = performance.now();
+      const result = await client.put(packet);
+      firstSeeded.push(performance.now() - t);
+      await result.settled;
+      await client.destroy();
+      const node = await startDhtNode({ bootstrap: testnet.bootstrap, host: '127.0.0.1', port: 0, timeoutMs: PRODUCT_TIMEOUT_MS, socket: clientSocket() });
+      raws.push(node);
+      packet = SignedPacket.sign(owner, [{ type: 'A', name: '@', ttl: 300, address: '10.9.8.3' }]);
+      t = performance.now();
+      const { put } = lookupAndPut({ rpc: node._rpc, key: owner.publicKey, args: putArguments(packet), rtt: new RttEstimator({ maxMs: PRODUCT_TIMEOUT_MS }), deadlineMs: 5 * PRODUCT_TIMEOUT_MS });
+      await put.early;
+      firstEmpty.push(performance.now() - t);
+      await put.settled;
+      await destroyDhtNode(node);
+    }
+    if (FIRST > 0) {
+      console.log(`\nfirst publish of a freshly bootstrapped client (n=${FIRST}): p50 ${fmt(quantile(firstSeeded, 0.5))} ms / max ${fmt(Math.max(...firstSeeded))} ms with the bootstrap's RTT samples, ` +
+        `p50 ${fmt(quantile(firstEmpty, 0.5))} ms / max ${fmt(Math.max(...firstEmpty))} ms from the 1 s initial RTO`);
     }
     console.log(`datagrams: ${model.sent} sent through the link model, ${model.dropped} dropped; run took ${fmt((performance.now() - started) / 1000, 1)} s`);
   } finally {
