@@ -27,6 +27,9 @@ const NEEDS = [
   ['unzip', '/usr/bin/unzip', 'the Asset Library zip round trip (a real unzip)'],
   ['gcc', '/usr/bin/gcc', 'the game-tunnel test (builds a real ENet peer, test/nat-tunnel-enet-peer.c)'],
   ['libenet-dev', '/usr/include/enet/enet.h', 'the game-tunnel test (a real libenet server and clients)'],
+  ['qemu-user-static', '/usr/bin/qemu-aarch64-static', 'running the linux-arm64 sidecar (test/sea-format.test.ts)'],
+  ['libc6-arm64-cross', '/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1', 'running the linux-arm64 sidecar under qemu'],
+  ['libstdc++6-arm64-cross', '/usr/aarch64-linux-gnu/lib/libstdc++.so.6', 'running the linux-arm64 sidecar under qemu'],
 ];
 
 function libtorrentPresent() {
