@@ -2,7 +2,7 @@
  * `npm run bench -- dht-real`: the DHT under internet-like conditions, on loopback.
  *
  * Lab: 300 bittorrent-dht nodes (one process) + 40 libtorrent nodes (Debian's python3-libtorrent,
- * bench/lt-dht-group.py); every node has a one-way access delay drawn uniformly from 0–50 ms and
+ * test/natlab/lt-dht-nodes.py); every node has a one-way access delay drawn uniformly from 0–50 ms and
  * our clients 25 ms, so client↔node round trips are 50–150 ms (mean 100); 2 % of datagrams are lost
  * in each direction (bench/dht-link.ts: user space, this kernel has no netem). Then 20 % of all
  * nodes die after the routing tables filled, so their entries stay in every table.
@@ -48,7 +48,7 @@ const NODE_ONE_WAY_MS = 50;
 const BASELINE_TIMEOUT_MS = 1000;
 const PRODUCT_TIMEOUT_MS = 2000;
 const PYTHON = '/usr/bin/python3';
-const LT_SCRIPT = fileURLToPath(new URL('./lt-dht-group.py', import.meta.url));
+const LT_SCRIPT = fileURLToPath(new URL('../test/natlab/lt-dht-nodes.py', import.meta.url));
 
 function waitForLine(child: ChildProcess, re: RegExp, ms: number): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
@@ -82,7 +82,7 @@ export async function run(): Promise<void> {
   const raws: DHT[] = [];
   try {
     // libtorrent nodes join: they know a few bittorrent-dht nodes, and every bittorrent-dht node pings 3 of them.
-    lt = spawn(PYTHON, [LT_SCRIPT, JSON.stringify({ count: LT_NODES, bootstrap: testnet.addresses().slice(0, 20), min_table: 8 })], { stdio: ['pipe', 'pipe', 'inherit'] });
+    lt = spawn(PYTHON, [LT_SCRIPT, JSON.stringify({ count: LT_NODES, host: '127.0.0.1', bootstrap: testnet.addresses().slice(0, 20), min_table: 8, ready_seconds: 20 })], { stdio: ['pipe', 'pipe', 'inherit'] });
     const ports = JSON.parse((await waitForLine(lt, /\{"ports": (\[[^\]]*\])\}/, 20_000))[1]!) as number[];
     for (const port of ports) model.setDelay(port, nodeDelay(), true);
     await waitForLine(lt, /\{"ready": \[[^\]]*\]\}/, 30_000);
