@@ -4,8 +4,9 @@ extends RefCounted
 ## ([code]user://pkarr/keys[/code] by default) in the sidecar's format: 64 lowercase hex
 ## characters of the 32-byte Ed25519 seed and a newline, written to a temporary file and renamed.
 ##
-## [b]Protection.[/b] The sidecar writes its key files with mode 0600; Godot cannot set Unix
-## permissions on [code]user://[/code] on every platform, and on the web [code]user://[/code]
+## [b]Protection.[/b] Key files are made owner-only (0600) before the secret is written, as the
+## sidecar's, where the platform has Unix permissions (Android, iOS, Linux, macOS); on Windows they
+## have the user folder's rights, and on the web [code]user://[/code]
 ## lives in the page origin's IndexedDB: any script of the same origin can read it. Keys there
 ## are as safe as the game's origin (on itch.io: the game's own subdomain). Do not put keys of
 ## value into a web build's storage; import a throwaway key or generate one per player.
@@ -122,6 +123,15 @@ func _store(key_name: String, secret_seed: PackedByteArray) -> PkarrResult:
 	if file == null:
 		return PkarrResult.failure("IO_ERROR", "cannot write %s: %s"
 				% [temp, error_string(FileAccess.get_open_error())])
+	if _has_unix_permissions():
+		# Owner-only before the secret is written, as the sidecar's 0600 files (Android, iOS,
+		# Linux, macOS; the web and Windows have no Unix permissions).
+		err = FileAccess.set_unix_permissions(ProjectSettings.globalize_path(temp),
+				FileAccess.UNIX_READ_OWNER | FileAccess.UNIX_WRITE_OWNER)
+		if err != OK:
+			file.close()
+			DirAccess.remove_absolute(temp)
+			return PkarrResult.failure("IO_ERROR", "cannot make %s owner-only: %s" % [temp, error_string(err)])
 	file.store_string(PkarrBytes.to_hex(secret_seed) + "\n")
 	file.close()
 	err = DirAccess.rename_absolute(temp, _path(key_name))
@@ -130,6 +140,10 @@ func _store(key_name: String, secret_seed: PackedByteArray) -> PkarrResult:
 	var public_key := PkarrZ32.encode(await _signatures.public_key_from_seed(secret_seed))
 	_public_keys[key_name] = public_key
 	return PkarrResult.success({"name": key_name, "publicKey": public_key})
+
+
+static func _has_unix_permissions() -> bool:
+	return not OS.has_feature("web") and OS.get_name() != "Windows"
 
 
 func _read_seed(key_name: String) -> PackedByteArray:
