@@ -10,8 +10,8 @@
  * it, so the next candidate is asked and the lookup need not wait for it; a late reply is still
  * used (the node comes back) until the hard KRPC timeout of the socket, when it fails for good and
  * leaves the routing table as in k-rpc. The lookup is complete when every window candidate has
- * answered and the window holds k answers: dead nodes cost one RTO, not the full KRPC timeout. With
- * fewer than k answers it also waits for the slow queries (they may be late, not dead).
+ * answered: dead nodes cost one RTO, not the full KRPC timeout. A lookup that no node has answered
+ * yet also waits for its slow queries (they may be late, not dead).
  *
  * `settledBefore(id)` tells whether every candidate closer than `id` has answered or been given up
  * on, i.e. whether a node is known to be among the closest reachable ones (publish-query.ts puts to
@@ -336,14 +336,14 @@ export class IterativeLookup {
     if (!open) {
       for (const entry of this.#byKey.values()) if (entry.id === undefined && entry.state === 'pending') open = true;
     }
-    // Slow queries are given up on only when k answered nodes took their place. A window short of
-    // k answers (a small network, or a loaded machine where every reply is later than the RTO)
-    // waits for them until the hard timeout: a soft timeout must never turn late answers into
-    // "nobody answered".
-    if (!open) {
-      let answered = 0;
-      for (const entry of window) if (entry.state === 'answered') answered++;
-      if (answered < this.#k) for (const entry of this.#byKey.values()) if (entry.state === 'slow') { open = true; break; }
+    // A lookup nobody has answered yet waits for its slow queries until the hard timeout: on a
+    // loaded machine every reply can come after the RTO, and a soft timeout must never turn late
+    // answers into "nobody answered". Once some node answered, slow ones are given up on as
+    // designed (in a small network with unreachable entries, e.g. players behind NATs, waiting for
+    // a full window of K answers cost every lookup the hard timeout: the NAT lab's joins slowed
+    // from ~3 s to 5-12 s and port-restricted pairs timed out).
+    if (!open && !this.#sorted.some((e) => e.state === 'answered')) {
+      for (const entry of this.#byKey.values()) if (entry.state === 'slow') { open = true; break; }
     }
     if (!open) {
       this.end();
