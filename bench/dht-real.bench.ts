@@ -290,6 +290,7 @@ export async function run(): Promise<void> {
       nPubBase.push(performance.now() - t);
       await destroyDhtNode(node);
     }
+    // DHT_REAL_FOCUS=narrow measures no baseline: its rows and ratios are left out, not printed empty.
     const narrowRows: Row[] = [
       { label: 'publish, product', samples: nPub },
       ...SLACKS.map((slack) => ({ label: `publish, product, eager slack ${slack}`, samples: variantPub.get(slack)! })),
@@ -298,7 +299,7 @@ export async function run(): Promise<void> {
       { label: 'resolve first answer, baseline', samples: nFirstBase },
       { label: 'resolve most recent, product', samples: nRecent },
       { label: 'resolve most recent, baseline', samples: nRecentBase },
-    ];
+    ].filter((row) => row.samples.length > 0);
     const traceMeans = (label: string, list: TraceSummary[]): void => {
       if (list.length === 0) return;
       const mean = (f: (s: TraceSummary) => number): string => fmt(list.reduce((sum, s) => sum + f(s), 0) / list.length / rtt, 2);
@@ -310,7 +311,7 @@ export async function run(): Promise<void> {
     for (const [slack, list] of variantTraces) traceMeans(`eager slack ${slack}`, list);
     console.log(`\nfrom a client that knows ${Math.min(...tables)}–${Math.max(...tables)} nodes:`);
     table(narrowRows);
-    console.log(`product vs baseline: publish ${ratio(nPub, nPubBase)}; first answer ${ratio(nFirst, nFirstBase)}; most recent ${ratio(nRecent, nRecentBase)}`);
+    if (!FOCUS) console.log(`product vs baseline: publish ${ratio(nPub, nPubBase)}; first answer ${ratio(nFirst, nFirstBase)}; most recent ${ratio(nRecent, nRecentBase)}`);
     console.log(`goals (8-node table): ${goal('cold resolve (first answer)', quantile(nFirst, 0.5), 3)}; ${goal('publish', quantile(nPub, 0.5), 4)}`);
 
     if (!FOCUS) {
