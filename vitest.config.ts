@@ -12,6 +12,8 @@ const LAB_SUITES = [
   'test/nat-port-mapper.test.ts',
 ];
 
+const JOIN_MATRIX = 'test/nat-join-lab.test.ts';
+
 const shared = {
   testTimeout: 30_000,
   hookTimeout: 60_000,
@@ -35,13 +37,27 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
+      // The join matrix runs first of the lab suites. Run after the other lab suites (a few minutes
+      // of namespaces made and deleted), a port-restricted pair timed out in 3 full runs of 3
+      // (UNREACHABLE_NAT after 30 s), while run first, or alone, every run passed (6 of 6). The
+      // cause is not found: docs/nat.md §5 keeps it as an open question.
+      {
+        test: {
+          ...shared,
+          name: 'natlab-join',
+          include: [JOIN_MATRIX],
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
       {
         test: {
           ...shared,
           name: 'natlab',
           include: LAB_SUITES,
+          exclude: ['**/node_modules/**', JOIN_MATRIX],
           maxWorkers: 1,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],
