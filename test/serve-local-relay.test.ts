@@ -5,16 +5,13 @@
  * running without it; `--no-local-relay` turns it off. Port 0 (any free port) keeps tests off 6881.
  */
 import { createServer, type Server } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Keypair, PublicKey } from '../sidecar/src/core/keys.ts';
 import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
 import { parseServeOptions } from '../sidecar/src/serve/serve-options.ts';
-import { Sidecar } from '../sidecar/src/serve/sidecar.ts';
-import { silentLogger } from '../sidecar/src/util/log.ts';
+import type { Sidecar } from '../sidecar/src/serve/sidecar.ts';
+import { startInProcessSidecar } from './serve-in-process.ts';
 
 const TOKEN = '6b'.repeat(32);
 const cleanups: (() => Promise<void>)[] = [];
@@ -22,13 +19,8 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function start(args: string[]): Promise<Sidecar> {
-  const dir = await mkdtemp(join(tmpdir(), 'pkarr-local-relay-'));
-  const sidecar = await Sidecar.start(parseServeOptions(['--data-dir', dir, ...args]), {
-    token: TOKEN, version: '0.1.0', log: silentLogger, onShutdownRequested: () => undefined,
-  });
-  cleanups.push(async () => { await sidecar.stop(); await rm(dir, { recursive: true, force: true }); });
-  return sidecar;
+function start(args: string[]): Promise<Sidecar> {
+  return startInProcessSidecar(args, TOKEN, cleanups);
 }
 
 /** One JSON-RPC call on a fresh authenticated socket. */

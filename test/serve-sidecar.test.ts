@@ -3,13 +3,9 @@
  * server → client notifications and the republisher wiring.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { Sidecar } from '../sidecar/src/serve/sidecar.ts';
-import { parseServeOptions } from '../sidecar/src/serve/serve-options.ts';
-import { silentLogger } from '../sidecar/src/util/log.ts';
+import type { Sidecar } from '../sidecar/src/serve/sidecar.ts';
+import { startInProcessSidecar } from './serve-in-process.ts';
 import { Keypair } from '../sidecar/src/core/keys.ts';
 
 const TOKEN = '5a'.repeat(32);
@@ -51,13 +47,8 @@ async function connect(port: number): Promise<Client> {
   return { ws, messages, call, waitFor };
 }
 
-async function start(args: string[]): Promise<Sidecar> {
-  const dir = await mkdtemp(join(tmpdir(), 'pkarr-sidecar-'));
-  const sidecar = await Sidecar.start(parseServeOptions(['--data-dir', dir, ...args]), {
-    token: TOKEN, version: '0.1.0', log: silentLogger, onShutdownRequested: () => undefined,
-  });
-  cleanups.push(async () => { await sidecar.stop(); await rm(dir, { recursive: true, force: true }); });
-  return sidecar;
+function start(args: string[]): Promise<Sidecar> {
+  return startInProcessSidecar(args, TOKEN, cleanups);
 }
 
 describe('assembled sidecar', () => {
