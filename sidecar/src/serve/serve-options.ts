@@ -156,7 +156,7 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
     noNat: values['no-nat'] ?? false,
     noLan: values['no-lan'] ?? false,
     lanIntervalSeconds: optionalInteger(values['lan-interval'], '--lan-interval', 1, 300),
-    localRelayPort: values['no-local-relay'] ?? false ? null : optionalInteger(values['local-relay-port'], '--local-relay-port', 0, 65535) ?? LOCAL_RELAY_PORT,
+    localRelayPort: (values['no-local-relay'] ?? false) ? null : (optionalInteger(values['local-relay-port'], '--local-relay-port', 0, 65535) ?? LOCAL_RELAY_PORT),
     logLevel,
     logFile: values['log-file'] ?? null,
     help: values.help ?? false,
