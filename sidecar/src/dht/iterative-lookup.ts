@@ -82,8 +82,6 @@ interface Entry extends Candidate {
   key: string;
   sentAt: number;
   timer: unknown;
-  /** The query holds a place in the socket's budget until its answer or hard timeout. */
-  counted?: boolean;
 }
 
 export interface IterativeLookupOptions {
@@ -251,8 +249,7 @@ export class IterativeLookup {
 
   #send(entry: Entry): void {
     const { rpc, rtt, query } = this.#o;
-    entry.state = 'pending';
-    entry.counted = true;
+    entry.state = 'pending'; // pending or slow: a place in the socket's budget until its answer or hard timeout
     this.#budget.inFlight += 1;
     entry.sentAt = this.#timers.now();
     entry.timer = this.#timers.setTimeout(() => this.#onSoftTimeout(entry), rtt.rto(entry.key));
@@ -268,10 +265,7 @@ export class IterativeLookup {
 
   #onAnswer(entry: Entry, err: KrpcError | null, message: KrpcMessage | null, from: KrpcPeer): void {
     this.#timers.clearTimeout(entry.timer);
-    if (entry.counted === true) {
-      entry.counted = false;
-      releaseQuery(this.#budget);
-    }
+    if (entry.state === 'pending' || entry.state === 'slow') releaseQuery(this.#budget);
     const r = message?.r;
     const replied = err === null && r !== undefined && Buffer.isBuffer(r.id) && r.id.length === 20;
     if (err !== null && typeof err.code === 'number') this.#o.rtt.record(entry.key, this.#timers.now() - entry.sentAt); // an error reply is a round trip
