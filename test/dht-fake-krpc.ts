@@ -3,6 +3,7 @@
  * timers, so that lookups and puts can be driven step by step: nothing is sent on a network, every
  * query waits in `pending` until the test answers, fails or times it out.
  */
+import { EventEmitter } from 'node:events';
 import type { Krpc, KrpcCallback, KrpcMessage, KrpcNode, KrpcQuery } from 'bittorrent-dht';
 import type { LookupTimers } from '../sidecar/src/dht/iterative-lookup.ts';
 
@@ -74,6 +75,8 @@ export class FakeKrpc {
   readonly table: KrpcNode[];
   readonly removed: Buffer[] = [];
   readonly rpc: Krpc;
+  /** The fake socket: queries of other users of the socket can be added with `socket.inflight`. */
+  readonly socket: EventEmitter & { inflight: number };
 
   constructor(table: KrpcNode[]) {
     this.table = table;
@@ -86,12 +89,16 @@ export class FakeKrpc {
       get: (id: Uint8Array) => self.table.find((node) => node.id!.equals(id)) ?? null,
       remove: (id: Uint8Array) => { self.removed.push(Buffer.from(id)); },
     };
-    const socket = {
+    // As k-rpc-socket: `inflight` counts open queries; `update` follows each answer's callback.
+    const socket = Object.assign(new EventEmitter(), {
+      inflight: 0,
       query: (peer: KrpcNode, message: KrpcQuery, cb: KrpcCallback): number => {
         self.sent.push({ peer, message, cb, done: false });
+        socket.inflight++;
         return self.sent.length;
       },
-    };
+    });
+    this.socket = socket;
     // Only the members the code under test touches; the rest of Krpc is never called.
     this.rpc = { id: this.id, bootstrap: this.bootstrap, nodes, socket, get destroyed() { return self.destroyed; } } as unknown as Krpc;
   }
@@ -105,16 +112,20 @@ export class FakeKrpc {
   reply(port: number, r: Record<string, unknown> = {}): void {
     const q = this.#open(port);
     q.done = true;
+    this.socket.inflight--;
     const message: KrpcMessage = { y: 'r', r: { id: q.peer.id, ...r } };
     q.cb(null, message, { address: '127.0.0.1', port });
+    this.socket.emit('update');
   }
 
   /** Fails the oldest open query to `port` (a KRPC error code, or 'ETIMEDOUT' for the hard timeout). */
   fail(port: number, code: number | string, text = 'error'): void {
     const q = this.#open(port);
     q.done = true;
+    this.socket.inflight--;
     const err = Object.assign(new Error(text), { code });
     q.cb(err, null, { address: '127.0.0.1', port });
+    this.socket.emit('update');
   }
 
   #open(port: number): SentQuery {

@@ -3,9 +3,10 @@
  * (dht/iterative-lookup.ts), driven step by step with a scripted k-rpc and fake timers: which node
  * is asked when, never how long anything took.
  */
+import { createSocket, type Socket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { isPkarrError } from '../sidecar/src/core/errors.ts';
-import { IterativeLookup, MAX_QUERIES_IN_FLIGHT, parseCompactNodes } from '../sidecar/src/dht/iterative-lookup.ts';
+import { IterativeLookup, KRPC_CONCURRENCY, MAX_QUERIES_IN_FLIGHT, parseCompactNodes } from '../sidecar/src/dht/iterative-lookup.ts';
 import { RttEstimator } from '../sidecar/src/dht/rtt-estimator.ts';
 import { destroyDhtNode, startDhtNode } from '../sidecar/src/dht/dht-node.ts';
 import { Testnet } from '../sidecar/src/dht/testnet.ts';
@@ -229,6 +230,57 @@ describe('IterativeLookup: late answers and the socket budget', () => {
     expect(fake.sent).toHaveLength(90); // each lookup asked its 30 closest, none twice
   });
 });
+
+describe('one socket, two users: our lookups and bittorrent-dht (k-rpc)', () => {
+  it(`counts every query of the socket: with ${MAX_QUERIES_IN_FLIGHT - 4} of k-rpc's in flight a lookup sends 4, and goes on as places free`, () => {
+    const fake = new FakeKrpc(Array.from({ length: 20 }, (_, i) => node(i + 1)));
+    const timers = new FakeTimers();
+    fake.socket.inflight = MAX_QUERIES_IN_FLIGHT - 4; // bittorrent-dht's own queries (an announce, rendezvous polls)
+    const { lookup: l, completed } = lookup(fake, timers, new RttEstimator({ minMs: 50, initialMs: 1000 }), 20);
+    l.start();
+    expect(fake.sent).toHaveLength(4);
+    fake.socket.inflight -= 2; // two of k-rpc's queries end
+    fake.socket.emit('update');
+    expect(fake.sent).toHaveLength(6);
+    fake.socket.inflight -= MAX_QUERIES_IN_FLIGHT - 6; // the rest end
+    fake.socket.emit('update');
+    expect(fake.sent).toHaveLength(20);
+    for (let i = 1; i <= 20; i++) fake.reply(port(i));
+    expect(completed()).toBe(true);
+  });
+
+  it(`leaves bittorrent-dht ${KRPC_CONCURRENCY - MAX_QUERIES_IN_FLIGHT} places: with our lookups' ${MAX_QUERIES_IN_FLIGHT} queries to silent nodes in flight, a k-rpc query is sent at once, not queued`, async () => {
+    const dht = await startDhtNode({ bootstrap: [], host: '127.0.0.1', port: 0, timeoutMs: 2000 });
+    const silent = await Promise.all(Array.from({ length: 100 }, () => bindSilent()));
+    try {
+      expect(dht._rpc.concurrency).toBe(KRPC_CONCURRENCY);
+      const rpc = dht._rpc;
+      const nodes = silent.map((s, i) => ({ id: idAt(i + 1), host: '127.0.0.1', port: (s.address() as { port: number }).port }));
+      const table = { ...rpc.nodes, closest: (_t: Uint8Array, n = 20) => nodes.slice(0, n), count: () => nodes.length, get: () => null, remove: () => {} };
+      const view = Object.assign(Object.create(rpc) as typeof rpc, { nodes: table }); // the socket, with a table of silent nodes
+      const lookups = Array.from({ length: 4 }, (_, i) => new IterativeLookup({
+        rpc: view, target: idAt(i + 1), query: { q: 'get', a: {} },
+        rtt: new RttEstimator({ minMs: 50 }), k: 20, onReply: () => {}, onComplete: () => {},
+      }).start());
+      expect(rpc.socket.inflight).toBe(MAX_QUERIES_IN_FLIGHT); // 4 × 20 wanted, the budget stops ours at 64
+      let answered = false;
+      rpc.query({ host: '127.0.0.1', port: (silent[99]!.address() as { port: number }).port }, { q: 'ping', a: {} }, () => { answered = true; });
+      expect(rpc.pending).toHaveLength(0); // with k-rpc's default concurrency (16) it would wait in this queue
+      expect(rpc.socket.inflight).toBe(MAX_QUERIES_IN_FLIGHT + 1);
+      for (const l of lookups) l.end();
+      expect(answered).toBe(false);
+    } finally {
+      await destroyDhtNode(dht);
+      for (const s of silent) s.close();
+    }
+  });
+});
+
+/** A UDP socket on loopback that never answers (a dead DHT node). */
+function bindSilent(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  return new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket)));
+}
 
 describe('bootstrap round trips', () => {
   it('reports the answered queries of the bootstrap (the RTT estimator\'s first samples), then stops timing', async () => {

@@ -89,6 +89,8 @@ declare module 'bittorrent-dht' {
     nodes: KBucketLike;
     bootstrap: { host: string; port: number }[];
     destroyed: boolean;
+    /** Queries waiting in `query`'s queue for the socket to have fewer than `concurrency` in flight. */
+    pending: unknown[];
     /** One query, queued when `concurrency` queries are in flight. Sets `a.token` from `node.token`. */
     query(node: KrpcNode, message: KrpcQuery, cb: KrpcCallback): void;
     /**

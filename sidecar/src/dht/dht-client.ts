@@ -48,7 +48,7 @@ export interface DhtClientOptions {
   port?: number;
   /** KRPC query timeout in ms (default 2000). */
   timeoutMs?: number;
-  /** Parallel UDP queries (bittorrent-dht default 16). */
+  /** k-rpc's gate on queries in flight (default KRPC_CONCURRENCY, 80; dht-node.ts). */
   concurrency?: number;
   /** Longest a lookup runs before it ends with what it has (default 5 × timeoutMs). */
   maxLookupMs?: number;

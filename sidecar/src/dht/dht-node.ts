@@ -9,6 +9,7 @@ import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import { verifySignature } from '../core/ed25519.ts';
 import { splitHostPort } from '../util/peer-address.ts';
+import { KRPC_CONCURRENCY } from './iterative-lookup.ts';
 
 /** A DHT node address. */
 export interface NodeAddress {
@@ -45,7 +46,10 @@ export interface StartNodeOptions {
   port: number;
   /** KRPC query timeout in ms (k-rpc-socket expires a query after 1.0–1.25× this). */
   timeoutMs: number;
-  /** Parallel UDP queries (bittorrent-dht default 16). */
+  /**
+   * k-rpc's gate: bittorrent-dht's own queries are sent only while fewer than this are in flight on
+   * the socket (default KRPC_CONCURRENCY, 80; keep it above MAX_QUERIES_IN_FLIGHT, iterative-lookup.ts).
+   */
   concurrency?: number;
   /** An unbound udp4 socket to use instead of a new one (benchmarks wrap `send` to add link delay and loss). */
   socket?: Socket;
@@ -74,7 +78,7 @@ export async function startDhtNode(options: StartNodeOptions): Promise<DHT> {
     bootstrap: bootstrap.length === 0 ? false : bootstrap,
     verify: verifyItemSignature,
     timeout: options.timeoutMs,
-    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    concurrency: options.concurrency ?? KRPC_CONCURRENCY,
     ...(options.socket !== undefined ? { socket: options.socket } : {}),
   });
   // Same tick as the constructor (bootstrapping starts on process.nextTick).

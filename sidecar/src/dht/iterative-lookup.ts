@@ -35,18 +35,29 @@ export const REAL_TIMERS: LookupTimers = {
 };
 
 /**
- * Queries one socket keeps waiting at once, across all its lookups. A browse starts a lookup per
- * directory slot (16) at the same moment: unbounded, that was a burst of 256 queries, and in the
- * NAT lab every query after the first ~160 of such a burst went unanswered, so whole lookups failed
- * with no response at all. libtorrent asks 3-8 nodes per lookup at a time; 64 over all lookups
- * keeps each of a dozen lookups moving while no burst is larger than a quarter of that.
+ * Queries one socket may have waiting before our lookups hold back, counted over everything the
+ * socket sends (k-rpc-socket's `inflight`: our lookups and puts, bittorrent-dht's own lookups,
+ * announces and pings). A browse starts a lookup per directory slot (16) at the same moment:
+ * unbounded, that was a burst of 256 queries, and in the NAT lab every query after the first ~160
+ * of such a burst went unanswered, so whole lookups failed with no response at all. libtorrent asks
+ * 3-8 nodes per lookup at a time; 64 keeps each of a dozen lookups moving while no burst is larger
+ * than a quarter of that.
  */
 export const MAX_QUERIES_IN_FLIGHT = 64;
 
-/** The in-flight queries of one socket, and the lookups waiting for one of them to end. */
+/**
+ * k-rpc's `concurrency` for our sockets: k-rpc sends (bittorrent-dht's lookups and announces, the
+ * rendezvous of hole punching) only while the socket has fewer queries in flight than this. With
+ * k-rpc's default (16) our lookups, which may keep 64 waiting (slow ones until the 2 s hard timeout),
+ * held every rendezvous announce and poll back for seconds: joins through NATs timed out. Above
+ * {@link MAX_QUERIES_IN_FLIGHT}, bittorrent-dht always has 16 places our lookups never take.
+ */
+export const KRPC_CONCURRENCY = MAX_QUERIES_IN_FLIGHT + 16;
+
+/** The lookups of one socket waiting for a place, and whether they wait for its next `update`. */
 interface SendBudget {
-  inFlight: number;
   readonly waiting: Set<() => void>;
+  armed: boolean;
 }
 
 const budgets = new WeakMap<object, SendBudget>();
@@ -54,18 +65,28 @@ const budgets = new WeakMap<object, SendBudget>();
 function budgetOf(rpc: Krpc): SendBudget {
   let budget = budgets.get(rpc);
   if (budget === undefined) {
-    budget = { inFlight: 0, waiting: new Set() };
+    budget = { waiting: new Set(), armed: false };
     budgets.set(rpc, budget);
   }
   return budget;
 }
 
-function releaseQuery(budget: SendBudget): void {
-  budget.inFlight -= 1;
-  if (budget.waiting.size === 0) return;
-  const waiting = [...budget.waiting];
-  budget.waiting.clear();
-  for (const wake of waiting) wake();
+/** True when `rpc`'s socket has no place for one more of our queries. */
+function socketFull(rpc: Krpc): boolean {
+  return rpc.socket.inflight >= MAX_QUERIES_IN_FLIGHT;
+}
+
+/** Calls `wake` once after the socket's next query ends (k-rpc-socket emits `update` then). */
+function waitForPlace(rpc: Krpc, budget: SendBudget, wake: () => void): void {
+  budget.waiting.add(wake);
+  if (budget.armed) return;
+  budget.armed = true;
+  rpc.socket.once('update', () => {
+    budget.armed = false;
+    const waiting = [...budget.waiting];
+    budget.waiting.clear();
+    for (const next of waiting) next();
+  });
 }
 
 type State = 'new' | 'pending' | 'slow' | 'answered' | 'failed';
@@ -249,8 +270,7 @@ export class IterativeLookup {
 
   #send(entry: Entry): void {
     const { rpc, rtt, query } = this.#o;
-    entry.state = 'pending'; // pending or slow: a place in the socket's budget until its answer or hard timeout
-    this.#budget.inFlight += 1;
+    entry.state = 'pending'; // pending or slow: in the socket's `inflight` until its answer or hard timeout
     entry.sentAt = this.#timers.now();
     entry.timer = this.#timers.setTimeout(() => this.#onSoftTimeout(entry), rtt.rto(entry.key));
     const peer = entry.id === undefined ? { host: entry.host, port: entry.port } : { id: entry.id, host: entry.host, port: entry.port };
@@ -265,7 +285,6 @@ export class IterativeLookup {
 
   #onAnswer(entry: Entry, err: KrpcError | null, message: KrpcMessage | null, from: KrpcPeer): void {
     this.#timers.clearTimeout(entry.timer);
-    if (entry.state === 'pending' || entry.state === 'slow') releaseQuery(this.#budget);
     const r = message?.r;
     const replied = err === null && r !== undefined && Buffer.isBuffer(r.id) && r.id.length === 20;
     if (err !== null && typeof err.code === 'number') this.#o.rtt.record(entry.key, this.#timers.now() - entry.sentAt); // an error reply is a round trip
@@ -315,8 +334,8 @@ export class IterativeLookup {
       if (entry.state === 'new') {
         open = true;
         if (waiting < this.#parallelism && !this.#o.rpc.destroyed) {
-          if (this.#budget.inFlight >= MAX_QUERIES_IN_FLIGHT) {
-            this.#budget.waiting.add(this.#wake); // asked again when one of the socket's queries ends
+          if (socketFull(this.#o.rpc)) {
+            waitForPlace(this.#o.rpc, this.#budget, this.#wake); // asked again when one of the socket's queries ends
             continue;
           }
           this.#send(entry);
