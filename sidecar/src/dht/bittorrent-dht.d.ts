@@ -89,6 +89,8 @@ declare module 'bittorrent-dht' {
     nodes: KBucketLike;
     bootstrap: { host: string; port: number }[];
     destroyed: boolean;
+    /** Adds a node that answered or queried us to the routing table (emits `node` when new). */
+    _addNode(node: KrpcNode & { distance?: number; seen?: number }): void;
     /** Queries waiting in `query`'s queue for the socket to have fewer than `concurrency` in flight. */
     pending: unknown[];
     /** One query, queued when `concurrency` queries are in flight. Sets `a.token` from `node.token`. */

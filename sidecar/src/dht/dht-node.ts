@@ -83,6 +83,7 @@ export async function startDhtNode(options: StartNodeOptions): Promise<DHT> {
   });
   // Same tick as the constructor (bootstrapping starts on process.nextTick).
   dht.listen(options.port, options.host);
+  keepReadOnlyNodesOut(dht);
   const untime = options.onRoundTrip === undefined ? () => {} : timeQueries(dht, options.onRoundTrip);
 
   await new Promise<void>((resolve, reject) => {
@@ -117,6 +118,26 @@ export async function startDhtNode(options: StartNodeOptions): Promise<DHT> {
   dht.on('error', () => {});
   dht.on('warning', () => {});
   return dht;
+}
+
+/**
+ * BEP43: a node that queries with `ro: 1` (top level) answers no queries, so it must not enter the
+ * routing table; bittorrent-dht (k-rpc) adds every querier. Our own read-only sender is the punch
+ * socket (its DHT-STUN pings, docs/nat.md §1): were it in another sidecar's table, that sidecar's
+ * DHT-STUN would ping it from its own punch socket, and the router in front of it would keep that
+ * unanswered flow, so its next probe to that peer would leave on another port and a
+ * port-restricted peer would drop it (the NAT join matrix timed out so). Answering is unchanged.
+ */
+function keepReadOnlyNodesOut(dht: DHT): void {
+  const rpc = dht._rpc;
+  const addNode = rpc._addNode;
+  let readOnlyQuery = false;
+  // k-rpc adds the querier in its own 'query' listener: ours runs just before it and just after it.
+  rpc.socket.prependListener('query', (query: { ro?: unknown }) => { readOnlyQuery = query?.ro === 1; });
+  rpc.socket.on('query', () => { readOnlyQuery = false; });
+  rpc._addNode = function addUnlessReadOnly(node) {
+    if (!readOnlyQuery) addNode.call(this, node);
+  };
 }
 
 /** Reports the round trip of every answered query of `dht`'s socket until the returned function is called. */
