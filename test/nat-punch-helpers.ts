@@ -65,6 +65,8 @@ export interface Pair {
   hostSocket: PunchSocket;
   joinSocket: PunchSocket;
   stats: PunchJoinStats;
+  /** The joiner's rendezvous announces as `onAnnounced` told them. */
+  announced: { stored: number; ms: number; error?: string }[];
 }
 
 export async function connectPair(timing: { keepaliveMs?: number; idleTimeoutMs?: number } = {}): Promise<Pair> {
@@ -76,6 +78,7 @@ export async function connectPair(timing: { keepaliveMs?: number; idleTimeoutMs?
   const host = new PunchHost({ channel: hostSocket.punch, keypair, dht: hostDht, pollIntervalMs: 200, onPath: (p) => hostPaths.push(p), ...timing });
   cleanup.push(() => host.close());
   const stats: PunchJoinStats = { announces: 0, announceFailures: 0, openersSent: 0, hellosSent: 0, probesReceived: 0, badWelcomes: 0, malformed: 0, unmatched: 0 };
+  const announced: Pair['announced'] = [];
   const joinPath = await punchToHost({
     channel: joinSocket.punch,
     hostKey: keypair.publicKey,
@@ -85,10 +88,11 @@ export async function connectPair(timing: { keepaliveMs?: number; idleTimeoutMs?
     hostNatType: 'cone',
     timeoutMs: 15_000,
     stats,
+    onAnnounced: (outcome) => announced.push(outcome),
     ...timing,
   });
   cleanup.push(() => joinPath.close());
   await until(() => hostPaths.length === 1, 5000, 'the host path');
-  return { host, hostPath: hostPaths[0]!, joinPath, hostSocket, joinSocket, stats };
+  return { host, hostPath: hostPaths[0]!, joinPath, hostSocket, joinSocket, stats, announced };
 }
 

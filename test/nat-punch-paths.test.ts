@@ -21,8 +21,11 @@ afterEach(runCleanup);
 
 describe('host and joiner through the rendezvous (loopback testnet)', () => {
   it('open an authenticated path that carries DATA both ways; oversized datagrams are dropped and counted', async () => {
-    const { host, hostPath, joinPath, hostSocket, joinSocket, stats } = await connectPair();
+    const { host, hostPath, joinPath, hostSocket, joinSocket, stats, announced } = await connectPair();
     expect(joinPath.remote).toEqual(hostSocket.address());
+    // Every announce that ended was told (one may still run when the path opened).
+    expect(announced.length).toBeGreaterThanOrEqual(stats.announces - 1);
+    expect(announced.every((a) => a.error === undefined && a.stored > 0 && a.ms >= 0)).toBe(true);
     expect(hostPath.remote).toEqual(joinSocket.address());
     expect(stats.announces).toBeGreaterThanOrEqual(1);
     expect(stats.probesReceived).toBeGreaterThanOrEqual(1);
@@ -101,10 +104,15 @@ describe('probing', () => {
   it('a rendezvous address gets probeCount probes; reported again (a retry), it gets one more round', async () => {
     const hostSocket = await punchSocket();
     const joiner = await rawSocket();
-    const host = new PunchHost({ channel: hostSocket.punch, keypair: Keypair.generate(), onPath: () => undefined, probeCount: 5, probeIntervalMs: 20 });
+    const seen: string[] = [];
+    const host = new PunchHost({
+      channel: hostSocket.punch, keypair: Keypair.generate(), onPath: () => undefined, probeCount: 5, probeIntervalMs: 20,
+      onCandidate: (a, probing) => seen.push(`${a.port === joiner.address.port ? 'joiner' : a.port} ${probing ? 'probing' : 'not probing'}`),
+    });
     cleanup.push(() => host.close());
     host.addCandidate(joiner.address);
     host.addCandidate(joiner.address); // while probing: no second round
+    expect(seen).toEqual(['joiner probing', 'joiner not probing']);
     await until(() => joiner.received.length === 5, 5000, 'five probes');
     await new Promise((r) => setTimeout(r, 100));
     expect(joiner.received).toHaveLength(5);
@@ -113,6 +121,7 @@ describe('probing', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(joiner.received).toHaveLength(10);
     expect(host.stats.probesSent).toBe(10);
+    expect(seen).toEqual(['joiner probing', 'joiner not probing', 'joiner probing']);
   });
 });
 

@@ -177,6 +177,34 @@ describe('rendezvous', () => {
   });
 });
 
+describe('rendezvous watcher logs', () => {
+  it('tells each full lookup: its window, the peers it saw (reported or not) and a failure', async () => {
+    const key = Keypair.generate().publicKey;
+    const now = 29_000_000 * 60_000 + 1000;
+    const current = Buffer.from(rendezvousHash(key, 29_000_000)).toString('hex');
+    let fail = false;
+    const dht: TopicDht = {
+      announce: () => Promise.resolve(0),
+      lookup: (hash, onPeer) => {
+        if (fail) return Promise.reject(new Error('DHT down'));
+        if (Buffer.from(hash).toString('hex') === current) { onPeer(LO, 1000); onPeer(LO, 1001); }
+        return Promise.resolve(0);
+      },
+    };
+    const lookups: { window: number; peers: number; error?: string }[] = [];
+    const watcher = new RendezvousWatcher({ dht, hostKey: key, onAddress: () => undefined, now: () => now, onFullLookup: ({ window, peers, error }) => lookups.push({ window, peers, ...(error === undefined ? {} : { error }) }) });
+    await watcher.poll();
+    await watcher.poll(); // the same peers again: seen, not reported again
+    expect(lookups).toEqual([{ window: 29_000_000, peers: 2 }, { window: 28_999_999, peers: 0 }, { window: 29_000_000, peers: 2 }, { window: 28_999_999, peers: 0 }]);
+    expect(watcher.stats.reported).toBe(2);
+    fail = true;
+    lookups.length = 0;
+    await watcher.poll();
+    expect(lookups).toEqual([{ window: 29_000_000, peers: 0, error: 'DHT down' }, { window: 28_999_999, peers: 0, error: 'DHT down' }]);
+    expect(watcher.stats.failedLookups).toBe(2);
+  });
+});
+
 describe('rendezvous on a DHT testnet', () => {
   it('after one full lookup the watcher polls only the closest nodes, and still finds a later announce', async () => {
     const { hostDht, joinDht } = await punchNet();

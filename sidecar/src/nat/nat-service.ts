@@ -19,12 +19,12 @@ import { HostTunnel, JoinTunnel } from './game-tunnel.ts';
 import { localAddressTowards } from './local-address.ts';
 import type { PortMapperService } from './port-mapper-service.ts';
 import type { PortMapping } from './port-mapper.ts';
-import { PunchHost } from './puncher-host.ts';
+import { PunchHost, type PunchHostStats } from './puncher-host.ts';
 import { punchToHost } from './puncher-joiner.ts';
 import { PunchSocket } from './punch-socket.ts';
 import { Reachability, natStatusJson, type NatStatusJson } from './reachability.ts';
 import type { NatReport, NatType } from './nat-type.ts';
-import type { RendezvousDht } from './rendezvous.ts';
+import type { RendezvousDht, RendezvousWatcherStats } from './rendezvous.ts';
 import type { UdpAddress } from './udp-channel.ts';
 import { planJoin, type JoinPlan } from './join-plan.ts';
 
@@ -50,6 +50,11 @@ export interface NatServiceOptions {
 
 export type NatEvent =
   | { type: 'mapping-failed'; port: number; error: string }
+  | { type: 'joiner-seen'; key: string; publicKey: string; remote: string; probing: boolean; stats: PunchHostStats; watcher: RendezvousWatcherStats | null }
+  | { type: 'rendezvous-lookup'; key: string; publicKey: string; window: number; peers: number; ms: number; error?: string }
+  | { type: 'punch-started'; key: string; hostAddress: string; publicPort: number; natType: NatType; hostNatType: NatType }
+  | { type: 'punch-announced'; key: string; stored: number; ms: number; error?: string }
+  | { type: 'punch-ended'; key: string; outcome: string; details: unknown }
   | { type: 'player-joined'; key: string; remote: string; localPort: number }
   | { type: 'player-left'; key: string; remote: string; reason: string }
   | { type: 'path-lost'; tunnelId: string; reason: string };
@@ -171,10 +176,14 @@ export class NatService {
       const tunnel = new HostTunnel({ gamePort: options.gamePort });
       tunnel.on('player-ended', (link, reason) => this.#options.onEvent?.({ type: 'player-left', key: name, remote: `${link.remote.host}:${link.remote.port}`, reason }));
       hosted.tunnel = tunnel;
-      hosted.punch = new PunchHost({
+      const punch = new PunchHost({
         channel: this.socket.punch,
         keypair,
         dht: this.#options.dht() as NatDht,
+        onFullLookup: (outcome) => this.#options.onEvent?.({ type: 'rendezvous-lookup', key: name, publicKey: keypair.publicKey.z32, ...outcome }),
+        onCandidate: (address, probing) => this.#options.onEvent?.({
+          type: 'joiner-seen', key: name, publicKey: keypair.publicKey.z32, remote: `${address.host}:${address.port}`, probing, stats: { ...punch.stats }, watcher: punch.watcherStats,
+        }),
         onPath: (path) => {
           tunnel.addPlayer(path).then(
             (link) => this.#options.onEvent?.({ type: 'player-joined', key: name, remote: `${path.remote.host}:${path.remote.port}`, localPort: link.localPort }),
@@ -182,6 +191,7 @@ export class NatService {
           );
         },
       });
+      hosted.punch = punch;
     }
     this.#hosted.set(name, hosted);
     return prepared;
@@ -221,6 +231,8 @@ export class NatService {
       throw new PkarrError('ADDRESS_UNKNOWN', 'cannot punch to the host: the public address of this machine is unknown (no DHT node reported it)');
     }
     const publicPort = reachable.port;
+    const key = lobby.publicKey.z32;
+    this.#options.onEvent?.({ type: 'punch-started', key, hostAddress: `${plan.host}:${plan.port}`, publicPort, natType: me.type, hostNatType: lobby.reach });
     const link = await punchToHost({
       channel: this.socket.punch,
       hostKey: lobby.publicKey,
@@ -228,9 +240,15 @@ export class NatService {
       announce: { dht, publicPort },
       natType: me.type,
       hostNatType: lobby.reach,
+      onAnnounced: (outcome) => this.#options.onEvent?.({ type: 'punch-announced', key, ...outcome }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+    }).catch((err: unknown) => {
+      const outcome = err instanceof PkarrError ? `${err.code}: ${err.message}` : String(err);
+      this.#options.onEvent?.({ type: 'punch-ended', key, outcome, details: err instanceof PkarrError ? err.details : null });
+      throw err;
     });
+    this.#options.onEvent?.({ type: 'punch-ended', key, outcome: `path to ${link.remote.host}:${link.remote.port}`, details: null });
     const tunnel = await JoinTunnel.open(link);
     const tunnelId = `t${this.#nextTunnel++}`;
     this.#joins.set(tunnelId, tunnel);

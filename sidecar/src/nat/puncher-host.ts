@@ -13,7 +13,7 @@ import type { Keypair } from '../core/keys.ts';
 import { decodeFrame, encodeProbe, encodeWelcome, FrameType, welcomeMessage, type FrameReject } from './punch-frames.ts';
 import { checkTiming, PunchLink, type PunchLinkTiming } from './punch-link.ts';
 import type { PunchPath } from './punch-path.ts';
-import { RendezvousWatcher, type RendezvousDht } from './rendezvous.ts';
+import { RendezvousWatcher, type RendezvousDht, type RendezvousWatcherOptions } from './rendezvous.ts';
 import type { UdpAddress, UdpChannel } from './udp-channel.ts';
 
 export const DEFAULT_PROBE_COUNT = 10;
@@ -35,6 +35,10 @@ export interface PunchHostOptions extends PunchLinkTiming {
   keypair: Keypair;
   /** Called for every joiner whose path opened. */
   onPath: (path: PunchPath) => void;
+  /** Called for every rendezvous address taken (`probing`: false when it is probed or connected already). */
+  onCandidate?: (address: UdpAddress, probing: boolean) => void;
+  /** The rendezvous watcher's full lookups (for logs). */
+  onFullLookup?: RendezvousWatcherOptions['onFullLookup'];
   /** When given, the host watches its rendezvous on this DHT itself (else the caller calls addCandidate). */
   dht?: RendezvousDht;
   /** Rendezvous poll interval, ms (default 2000). */
@@ -140,6 +144,7 @@ export class PunchHost {
       dht: options.dht,
       hostKey: options.keypair.publicKey,
       onAddress: (address) => this.addCandidate(address),
+      ...(options.onFullLookup !== undefined ? { onFullLookup: options.onFullLookup } : {}),
       ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
       ...(options.maxNewPerMinute !== undefined ? { maxNewPerMinute: options.maxNewPerMinute } : {}),
     }).start();
@@ -171,7 +176,13 @@ export class PunchHost {
       this.stats.candidates++;
     }
     candidate.expiresAt = now + this.#candidateTtlMs;
-    if (candidate.timer !== null || this.#links.has(id)) return; // probing already, or connected
+    const probing = candidate.timer === null && !this.#links.has(id); // else probing already, or connected
+    try {
+      this.#options.onCandidate?.(candidate.address, probing);
+    } catch {
+      // A throwing listener must not break the host.
+    }
+    if (!probing) return;
     candidate.probesLeft = this.#probeCount;
     this.#probeOnce(candidate);
   }

@@ -52,6 +52,8 @@ export interface PunchJoinOptions extends PunchLinkTiming {
   signal?: AbortSignal;
   /** Filled in while the attempt runs (also in the error's details). */
   stats?: PunchJoinStats;
+  /** Called when a rendezvous announce ended: how many nodes stored it, or why it failed (for logs). */
+  onAnnounced?: (outcome: { stored: number; ms: number; error?: string }) => void;
 }
 
 export interface PunchJoinStats {
@@ -154,8 +156,16 @@ export function punchToHost(options: PunchJoinOptions): Promise<PunchLink> {
       if (announcing || settled || (window === announcedWindow && (now < nextAnnounceAt || probedFrom !== null))) return;
       announcing = true;
       stats.announces++;
+      const announced = (outcome: { stored: number; error?: string }): void => {
+        try {
+          options.onAnnounced?.({ ...outcome, ms: Date.now() - now });
+        } catch {
+          // A throwing listener must not break the attempt.
+        }
+      };
       announceRendezvous(options.announce.dht, hostKey, checked.publicPort, { nowMs: now, ...(signal ? { signal } : {}) }).then(
         (stored) => {
+          announced({ stored });
           announcing = false;
           announcedWindow = window;
           if (stored > 0) {
@@ -168,6 +178,7 @@ export function punchToHost(options: PunchJoinOptions): Promise<PunchLink> {
           }
         },
         (err: unknown) => {
+          announced({ stored: 0, error: err instanceof Error ? err.message : String(err) });
           announcing = false;
           announcedWindow = window;
           stats.announceFailures++;

@@ -93,6 +93,8 @@ export interface RendezvousWatcherOptions {
   repeatAfterMs?: number;
   /** Clock (tests). */
   now?: () => number;
+  /** Called after each full lookup of a window: peers it found (new or not), time, error (for logs). */
+  onFullLookup?: (outcome: { window: number; peers: number; ms: number; error?: string }) => void;
 }
 
 export interface RendezvousWatcherStats {
@@ -177,7 +179,12 @@ export class RendezvousWatcher {
     if (signal.aborted) return;
     const { dht, hostKey } = this.#options;
     const hash = rendezvousHash(hostKey, window);
-    const onPeer = (host: string, port: number): void => this.#peer(window, host, port);
+    let peers = 0;
+    const onPeer = (host: string, port: number): void => {
+      peers++;
+      this.#peer(window, host, port);
+    };
+    let fullStarted: number | null = null;
     try {
       const fullAt = this.#fullAt.get(window);
       if (dht.pollPeers !== undefined && fullAt !== undefined && this.#now() - fullAt < this.#fullLookupEveryMs) {
@@ -185,10 +192,22 @@ export class RendezvousWatcher {
         if ((await dht.pollPeers(hash, onPeer, TARGETED_NODES, signal)) > 0) return;
       }
       this.stats.fullLookups++;
+      peers = 0;
+      fullStarted = this.#now();
       await dht.lookup(hash, onPeer, signal);
       this.#fullAt.set(window, this.#now());
-    } catch {
+      this.#fullLookupEnded(window, peers, fullStarted);
+    } catch (err) {
       if (!signal.aborted) this.stats.failedLookups++;
+      if (fullStarted !== null && !signal.aborted) this.#fullLookupEnded(window, peers, fullStarted, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  #fullLookupEnded(window: number, peers: number, started: number, error?: string): void {
+    try {
+      this.#options.onFullLookup?.({ window, peers, ms: this.#now() - started, ...(error === undefined ? {} : { error }) });
+    } catch {
+      // A throwing listener must not stop the watcher.
     }
   }
 

@@ -268,6 +268,21 @@ function natEvent(event: NatEvent, log: Logger, broadcast: (method: string, para
     case 'mapping-failed':
       log.info(`no router mapping for UDP ${event.port}: ${event.error}`);
       return;
+    case 'joiner-seen':
+      if (log.enabled('debug')) log.debug(`lobby ${event.key} (${event.publicKey}): joiner ${event.remote} in the rendezvous${event.probing ? ', probing' : ' (probing or connected already)'}; punch ${JSON.stringify(event.stats)}; rendezvous ${JSON.stringify(event.watcher)}`);
+      return;
+    case 'rendezvous-lookup':
+      log.debug(`lobby ${event.key} (${event.publicKey}): rendezvous lookup of window ${event.window}: ${event.peers} peers in ${event.ms} ms${event.error === undefined ? '' : ` (failed: ${event.error})`}`);
+      return;
+    case 'punch-started':
+      log.debug(`joining lobby ${event.key}: punching to ${event.hostAddress} (${event.hostNatType}); our NAT ${event.natType}, announcing port ${event.publicPort}`);
+      return;
+    case 'punch-announced':
+      log.debug(`joining lobby ${event.key}: rendezvous announce ${event.error === undefined ? `stored on ${event.stored} nodes` : `failed (${event.error})`} in ${event.ms} ms`);
+      return;
+    case 'punch-ended':
+      if (log.enabled('debug')) log.debug(`joining lobby ${event.key}: ${event.outcome}${event.details == null ? '' : ` ${JSON.stringify(event.details)}`}`);
+      return;
     case 'player-joined':
       log.info(`lobby ${event.key}: a player joined through a punched path from ${event.remote} (local port ${event.localPort})`);
       broadcast('lobby.player_joined', { key: event.key, remote: event.remote, localPort: event.localPort });
