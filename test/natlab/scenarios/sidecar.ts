@@ -6,7 +6,7 @@
  * client: each sends datagrams to the address `lobby.join` answered and waits for the echo.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentContext } from '../agent.ts';
@@ -42,6 +42,7 @@ export async function start(ctx: AgentContext, label: string, bootstrap: string[
   ctx.onClose(async () => {
     rpc.close();
     await killChild(child);
+    await rm(dataDir, { recursive: true, force: true });
   });
   return { port: child.ready.port, pid: child.ready.pid, token: child.ready.token };
 }
