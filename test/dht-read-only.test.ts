@@ -18,7 +18,7 @@ afterEach(async () => {
 /** Sends `bytes` from a fresh loopback socket to `port`; resolves with the decoded answer. */
 async function ask(port: number, bytes: Buffer): Promise<{ socket: Socket; answer: Record<string, unknown> }> {
   const socket = createSocket('udp4');
-  cleanup.push(() => socket.close());
+  cleanup.push(() => { socket.close(); });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
   const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no answer within 2 s')), 2000);
