@@ -187,8 +187,10 @@ describe('rendezvous watcher logs', () => {
       announce: () => Promise.resolve(0),
       lookup: (hash, onPeer) => {
         if (fail) return Promise.reject(new Error('DHT down'));
-        if (Buffer.from(hash).toString('hex') === current) { onPeer(LO, 1000); onPeer(LO, 1001); }
-        return Promise.resolve(0);
+        if (Buffer.from(hash).toString('hex') !== current) return Promise.resolve(0);
+        onPeer(LO, 1000);
+        onPeer(LO, 1001);
+        return Promise.resolve(2); // as TopicDht says: the distinct peers it reported
       },
     };
     const lookups: { window: number; peers: number; error?: string }[] = [];

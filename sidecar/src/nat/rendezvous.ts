@@ -93,7 +93,7 @@ export interface RendezvousWatcherOptions {
   repeatAfterMs?: number;
   /** Clock (tests). */
   now?: () => number;
-  /** Called after each full lookup of a window: peers it found (new or not), time, error (for logs). */
+  /** Called after each full lookup of a window: the peers it found (new or not; 0 when it failed), time, error (for logs). */
   onFullLookup?: (outcome: { window: number; peers: number; ms: number; error?: string }) => void;
 }
 
@@ -179,11 +179,7 @@ export class RendezvousWatcher {
     if (signal.aborted) return;
     const { dht, hostKey } = this.#options;
     const hash = rendezvousHash(hostKey, window);
-    let peers = 0;
-    const onPeer = (host: string, port: number): void => {
-      peers++;
-      this.#peer(window, host, port);
-    };
+    const onPeer = (host: string, port: number): void => this.#peer(window, host, port);
     let fullStarted: number | null = null;
     try {
       const fullAt = this.#fullAt.get(window);
@@ -192,14 +188,13 @@ export class RendezvousWatcher {
         if ((await dht.pollPeers(hash, onPeer, TARGETED_NODES, signal)) > 0) return;
       }
       this.stats.fullLookups++;
-      peers = 0;
       fullStarted = this.#now();
-      await dht.lookup(hash, onPeer, signal);
+      const peers = await dht.lookup(hash, onPeer, signal);
       this.#fullAt.set(window, this.#now());
       this.#fullLookupEnded(window, peers, fullStarted);
     } catch (err) {
       if (!signal.aborted) this.stats.failedLookups++;
-      if (fullStarted !== null && !signal.aborted) this.#fullLookupEnded(window, peers, fullStarted, err instanceof Error ? err.message : String(err));
+      if (fullStarted !== null && !signal.aborted) this.#fullLookupEnded(window, 0, fullStarted, err instanceof Error ? err.message : String(err));
     }
   }
 
