@@ -17,7 +17,7 @@
  * on, i.e. whether a node is known to be among the closest reachable ones (publish-query.ts puts to
  * such nodes while the lookup still runs).
  */
-import type { Krpc, KrpcError, KrpcMessage, KrpcPeer, KrpcQuery } from 'bittorrent-dht';
+import type { Krpc, KrpcError, KrpcMessage, KrpcPeer, KrpcQuery, KrpcSocket } from 'bittorrent-dht';
 import type { RttEstimator } from './rtt-estimator.ts';
 import { compareXorDistance } from './xor-distance.ts';
 
@@ -60,28 +60,29 @@ interface SendBudget {
   armed: boolean;
 }
 
-const budgets = new WeakMap<object, SendBudget>();
+const budgets = new WeakMap<KrpcSocket, SendBudget>();
 
-function budgetOf(rpc: Krpc): SendBudget {
-  let budget = budgets.get(rpc);
+function budgetOf(socket: KrpcSocket): SendBudget {
+  let budget = budgets.get(socket);
   if (budget === undefined) {
     budget = { waiting: new Set(), armed: false };
-    budgets.set(rpc, budget);
+    budgets.set(socket, budget);
   }
   return budget;
 }
 
-/** True when `rpc`'s socket has no place for one more of our queries. */
-function socketFull(rpc: Krpc): boolean {
-  return rpc.socket.inflight >= MAX_QUERIES_IN_FLIGHT;
+/** True when the socket has no place for one more of our queries. */
+function socketFull(socket: KrpcSocket): boolean {
+  return socket.inflight >= MAX_QUERIES_IN_FLIGHT;
 }
 
 /** Calls `wake` once after the socket's next query ends (k-rpc-socket emits `update` then). */
-function waitForPlace(rpc: Krpc, budget: SendBudget, wake: () => void): void {
+function waitForPlace(socket: KrpcSocket, wake: () => void): void {
+  const budget = budgetOf(socket);
   budget.waiting.add(wake);
   if (budget.armed) return;
   budget.armed = true;
-  rpc.socket.once('update', () => {
+  socket.once('update', () => {
     budget.armed = false;
     const waiting = [...budget.waiting];
     budget.waiting.clear();
@@ -159,7 +160,7 @@ export class IterativeLookup {
 
   constructor(options: IterativeLookupOptions) {
     this.#o = options;
-    this.#budget = budgetOf(options.rpc);
+    this.#budget = budgetOf(options.rpc.socket);
     this.#k = options.k ?? 20;
     this.#parallelism = options.parallelism ?? this.#k;
     this.#timers = options.timers ?? REAL_TIMERS;
@@ -334,8 +335,8 @@ export class IterativeLookup {
       if (entry.state === 'new') {
         open = true;
         if (waiting < this.#parallelism && !this.#o.rpc.destroyed) {
-          if (socketFull(this.#o.rpc)) {
-            waitForPlace(this.#o.rpc, this.#budget, this.#wake); // asked again when one of the socket's queries ends
+          if (socketFull(this.#o.rpc.socket)) {
+            waitForPlace(this.#o.rpc.socket, this.#wake); // asked again when one of the socket's queries ends
             continue;
           }
           this.#send(entry);
