@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Testnet } from '../sidecar/src/dht/testnet.ts';
 import { ensureGodotWeb, REPO_ROOT } from './godot/harness/engine-cache.ts';
-import { closeBrowser, getBrowser, HEADLESS_NOISE, startGodot, type GodotInstance } from './godot/harness/run-engine.ts';
+import { closeBrowser, getBrowser, startGodot, type GodotInstance } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests, type GodotTestResult } from './godot/harness/run-tests.ts';
 import { findErrors } from './godot/harness/tap.ts';
 import { getEngineServer } from './godot/harness/web-server.ts';
@@ -331,7 +331,7 @@ network/relays=PackedStringArray()
       const run = await game.result;
       const output = run.lines.map((l) => `[${l.stream}] ${l.text}`).join('\n');
       expect(run.completed, output).toBe(true);
-      expect(findErrors(run.lines, run.headless ? HEADLESS_NOISE : []), output).toEqual([]);
+      expect(findErrors(run.lines), output).toEqual([]);
       expect(run.pageErrors, output).toEqual([]);
       expect(run.stdout.filter((l) => l.startsWith('[demo] screen ')), output).toEqual(screens.map((s) => `[demo] screen ${s}`));
       expect(run.stdout, output).toContain('[demo] sidecar: Pkarr sidecar connected');

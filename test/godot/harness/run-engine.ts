@@ -133,13 +133,6 @@ export const CHROMIUM_ARGS: readonly string[] = [
 ];
 
 /**
- * Error lines tolerated in headless runs: none since the frozen canvas
- * ({@link usesHeadlessDisplay}) removed the `slot >= slot_max` first-frame error. Kept so
- * callers that add it to their allow-list keep compiling.
- */
-export const HEADLESS_NOISE: readonly RegExp[] = [];
-
-/**
  * True when the engine arguments select the headless display server: such a page gets a frozen
  * canvas, because of an engine fault (Godot 4.6 web, found 2026-12-05). The web main loop
  * calls `DisplayServerWeb::get_singleton()->check_size_force_redraw()` every frame, and that

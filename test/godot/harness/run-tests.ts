@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from './engine-cache.ts';
-import { runGodot, DONE_MARKER, HEADLESS_NOISE, type GodotLine, type GodotRunOptions, type GodotRunResult, type LinePattern } from './run-engine.ts';
+import { runGodot, DONE_MARKER, type GodotLine, type GodotRunOptions, type GodotRunResult, type LinePattern } from './run-engine.ts';
 import { findErrors, parseTap, type EngineError, type TapResult } from './tap.ts';
 
 /** Host folder of the GDScript runner, mounted at {@link RUNNER_RES}. */
@@ -37,7 +37,7 @@ export interface GodotTestOptions extends Omit<GodotRunOptions, 'doneMarker'> {
   testTimeoutSec?: number;
   /**
    * Error lines to tolerate (string = substring, RegExp = test), e.g. known engine noise.
-   * {@link HEADLESS_NOISE} (now empty) is added for `headless` runs.
+   * Nothing is tolerated by default, headless or not (run-engine.ts usesHeadlessDisplay).
    */
   allowErrors?: LinePattern[];
   /** Force `run/main_scene` to the runner scene (default true; release templates reject `--scene`). */
@@ -96,8 +96,7 @@ export async function runGodotTests(options: GodotTestOptions): Promise<GodotTes
 /** Turns a raw run into a {@link GodotTestResult} (exported for runs started with `startGodot`). */
 export function evaluateRun(run: GodotRunResult, allowErrors: readonly LinePattern[] = []): GodotTestResult {
   const tap = parseTap(run.stdout);
-  const allow = run.headless ? [...allowErrors, ...HEADLESS_NOISE] : allowErrors;
-  const errors = findErrors(run.lines, allow, DONE_MARKER);
+  const errors = findErrors(run.lines, allowErrors, DONE_MARKER);
   const problems: string[] = [];
   if (!run.completed) {
     problems.push(
