@@ -110,11 +110,6 @@ export class ItemLookup {
     return this.#ended;
   }
 
-  /** True when no candidate closer than `id` is still unasked or within its RTO (see IterativeLookup). */
-  settledBefore(id: Buffer): boolean {
-    return this.#lookup?.settledBefore(id) ?? false;
-  }
-
   /** Candidates closer than `id` still unasked or within their RTO (Infinity before start). */
   unresolvedBefore(id: Buffer): number {
     return this.#lookup?.unresolvedBefore(id) ?? Number.POSITIVE_INFINITY;
