@@ -73,7 +73,7 @@ export class QuorumPut {
   readonly #quorum: number;
   readonly #sent = new Set<string>();
   /** Nodes that hold the item after their put (stored, or already held). */
-  readonly #holding: { key: string; node: TokenNode }[] = [];
+  readonly #holding: TokenNode[] = [];
   readonly #counts: (node: TokenNode) => boolean;
   #inFlight = 0;
   #closed = false;
@@ -97,7 +97,7 @@ export class QuorumPut {
     this.#inFlight++;
     void putToNode(this.#rpc, node, this.#args, this.outcome).then((holds) => {
       this.#inFlight--;
-      if (holds) this.#holding.push({ key, node });
+      if (holds) this.#holding.push(node);
       this.#check();
     });
   }
@@ -133,7 +133,7 @@ export class QuorumPut {
   #counted(): number {
     if (this.#closed) return this.#holding.length;
     let n = 0;
-    for (const { node } of this.#holding) if (this.#counts(node)) n++;
+    for (const node of this.#holding) if (this.#counts(node)) n++;
     return n;
   }
 }
