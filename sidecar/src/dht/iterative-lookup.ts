@@ -4,7 +4,8 @@
  *
  * Candidates are kept sorted by XOR distance to the target. The *window* is the `k` closest
  * candidates that are not known to be unreachable; every window candidate not asked yet is asked
- * (at most `parallelism`, default the whole window, waiting at once). A query that has not
+ * at once (k-rpc asked 16 at a time, which in the dht-real lab left window nodes unasked behind
+ * dead ones for an RTO), as far as the socket's budget allows. A query that has not
  * answered within the node's RTO (rtt-estimator.ts: its own estimate, else the network's) goes
  * *slow*: the window no longer counts
  * it, so the next candidate is asked and the lookup need not wait for it; a late reply is still
@@ -113,11 +114,6 @@ export interface IterativeLookupOptions {
   rtt: RttEstimator;
   /** Window size (default 20, BEP5/mainline K). */
   k?: number;
-  /**
-   * Queries waiting at once, slow ones not counted (default k: the whole window at once; k-rpc used
-   * 16, which in the dht-real lab left window nodes unasked behind dead ones for an RTO).
-   */
-  parallelism?: number;
   timers?: LookupTimers;
   /** Every valid reply (an `r` with a 20-byte id), in arrival order. */
   onReply: (message: KrpcMessage, peer: KrpcPeer) => void;
@@ -147,7 +143,6 @@ export function parseCompactNodes(nodes: unknown): { id: Buffer; host: string; p
 export class IterativeLookup {
   readonly #o: IterativeLookupOptions;
   readonly #k: number;
-  readonly #parallelism: number;
   readonly #timers: LookupTimers;
   /** Candidates with an id, closest first. */
   readonly #sorted: Entry[] = [];
@@ -162,7 +157,6 @@ export class IterativeLookup {
     this.#o = options;
     this.#budget = budgetOf(options.rpc.socket);
     this.#k = options.k ?? 20;
-    this.#parallelism = options.parallelism ?? this.#k;
     this.#timers = options.timers ?? REAL_TIMERS;
   }
 
@@ -327,21 +321,13 @@ export class IterativeLookup {
       if (window.length >= this.#k) break;
       if (entry.state !== 'failed' && entry.state !== 'slow') window.push(entry);
     }
-    // Queries pushed out of the window by closer nodes no longer hold a place.
-    let waiting = 0;
-    for (const entry of window) if (entry.state === 'pending') waiting++;
     let open = false;
     for (const entry of window) {
       if (entry.state === 'new') {
         open = true;
-        if (waiting < this.#parallelism && !this.#o.rpc.destroyed) {
-          if (socketFull(this.#o.rpc.socket)) {
-            waitForPlace(this.#o.rpc.socket, this.#wake); // asked again when one of the socket's queries ends
-            continue;
-          }
-          this.#send(entry);
-          waiting++;
-        }
+        if (this.#o.rpc.destroyed) continue;
+        if (socketFull(this.#o.rpc.socket)) waitForPlace(this.#o.rpc.socket, this.#wake); // asked again when one of the socket's queries ends
+        else this.#send(entry);
       } else if (entry.state === 'pending') {
         open = true;
       }
