@@ -11,6 +11,7 @@
  * table upkeep, which no measured operation waits for) is undelayed.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { prng } from '../test/prng.ts';
 
 export class LinkModel {
   /** One-way access delay per port, ms. */
@@ -20,19 +21,12 @@ export class LinkModel {
   enabled = false;
   sent = 0;
   dropped = 0;
-  #seed: number;
+  /** Deterministic uniform [0,1), so two runs draw the same link delays. */
+  readonly random: () => number;
 
   constructor(loss: number, seed = 0x2f6b1d) {
     this.loss = loss;
-    this.#seed = seed;
-  }
-
-  /** Deterministic uniform [0,1) (mulberry32), so two runs draw the same link delays. */
-  random(): number {
-    let t = (this.#seed += 0x6d2b79f5);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.random = prng(seed);
   }
 
   setDelay(port: number, oneWayMs: number, foreign = false): void {

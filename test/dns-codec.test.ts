@@ -6,6 +6,7 @@ import { encodeDnsPacket, normalizeRecord, txtStrings, txtText, validateRecord }
 import { formatIPv4, formatIPv6, nameToLabels, parseIPv6 } from '../sidecar/src/core/names.ts';
 import type { DnsRecord, SvcParamValue } from '../sidecar/src/core/records.ts';
 import { DEFAULT_MAXIMUM_TTL, DEFAULT_MINIMUM_TTL, expiresIn, isFresh, packetTtl } from '../sidecar/src/core/ttl.ts';
+import { prng } from './prng.ts';
 
 const Z32 = '8pinxxgqs41n4aididenw5apqp1urfmzdztr8jt4abrkdn435ewo';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -179,17 +180,6 @@ describe('txtStrings / txtText', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Random round trips
-
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const LABELS = ['_foo', 'www', '_derp_region', 'iroh', 'a', 'Foo', 'FOO', 'x-y', 'é', '🎮', '_game', '_udp', 'ns1', 'example', 'com', 'b'.repeat(63)];
 // Types dns-packet treats as opaque and we keep raw (no name layout, not OPT).

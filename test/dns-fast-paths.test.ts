@@ -15,19 +15,13 @@ import {
 } from '../sidecar/src/core/names.ts';
 import type { DnsRecord, SvcParamValue } from '../sidecar/src/core/records.ts';
 import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
+import { prng as uniform } from './prng.ts';
 
 const Z32 = '8pinxxgqs41n4aididenw5apqp1urfmzdztr8jt4abrkdn435ewo';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function prng(seed: number): { int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = uniform(seed);
   const int = (n: number): number => Math.floor(next() * n);
   return { int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] as T, chance: (p) => next() < p };
 }

@@ -1,5 +1,5 @@
 /**
- * Shared helpers of the core-engine case builders: deterministic keys and PRNG, hex, and the
+ * Shared helpers of the core-engine case builders: deterministic keys, hex, and the
  * sidecar's outcome for a DNS message (resolve JSON) or a record list (publish bytes).
  */
 import { createHash } from 'node:crypto';
@@ -13,18 +13,6 @@ import { recordsFromJson, recordToJson } from '../../../../../sidecar/src/rpc/re
 
 /** Any JSON value handed to the GDScript suites. */
 export type Json = unknown;
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 export const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));

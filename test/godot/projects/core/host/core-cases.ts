@@ -9,7 +9,8 @@ import type { DnsRecord } from '../../../../../sidecar/src/core/records.ts';
 import { SignedPacket, signable } from '../../../../../sidecar/src/core/signed-packet.ts';
 import { z32Decode, z32Encode } from '../../../../../sidecar/src/core/z32.ts';
 import { recordToJson } from '../../../../../sidecar/src/rpc/record-json.ts';
-import { errorCode, hex, keypairOf, prng, unhex, type Json } from './case-support.ts';
+import { prng } from '../../../../prng.ts';
+import { errorCode, hex, keypairOf, unhex, type Json } from './case-support.ts';
 import { dnsCases } from './dns-cases.ts';
 import { lobbyCases } from './lobby-cases.ts';
 
