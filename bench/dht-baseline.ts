@@ -11,15 +11,7 @@ import type { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
 import { checkItem, putArguments } from '../sidecar/src/dht/bep44.ts';
 import type { TokenNode } from '../sidecar/src/dht/item-lookup.ts';
 import { putToNodes, storedCount } from '../sidecar/src/dht/put-query.ts';
-
-function closer(a: Buffer, b: Buffer, target: Buffer): number {
-  for (let i = 0; i < target.length; i++) {
-    const da = (a[i] ?? 0) ^ (target[i] ?? 0);
-    const db = (b[i] ?? 0) ^ (target[i] ?? 0);
-    if (da !== db) return da - db;
-  }
-  return 0;
-}
+import { compareXorDistance } from '../sidecar/src/dht/xor-distance.ts';
 
 export interface BaselineLookup {
   best: SignedPacket | null;
@@ -43,7 +35,7 @@ export function baselineLookup(rpc: Krpc, key: PublicKey, deadlineMs: number): P
       if (ended) return;
       ended = true;
       clearTimeout(timer);
-      const sorted = [...tokens.values()].sort((a, b) => closer(a.id, b.id, target)).slice(0, 20);
+      const sorted = [...tokens.values()].sort((a, b) => compareXorDistance(a.id, b.id, target)).slice(0, 20);
       resolve({ best, tokens: sorted, firstMs, totalMs: performance.now() - started });
     };
     const timer = setTimeout(end, deadlineMs);
