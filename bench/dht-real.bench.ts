@@ -39,9 +39,9 @@ const SAMPLES = Number(process.env.DHT_REAL_SAMPLES ?? 15);
 const FOCUS = process.env.DHT_REAL_FOCUS === 'narrow';
 /** Prints where the round trips of each narrow publish go (bench/dht-trace.ts). */
 const TRACE = process.env.DHT_REAL_TRACE === '1';
-/** Extra narrow-publish rows with these eager slacks (publish-query.ts EAGER_SLACK), e.g. `0,8`. */
 /** Fresh clients whose first publish is measured (with and without the bootstrap's RTT samples). */
 const FIRST = Number(process.env.DHT_REAL_FIRST ?? 5);
+/** Extra narrow-publish rows with these eager slacks (publish-query.ts `eagerSlack`), e.g. `0,8`. */
 const SLACKS = (process.env.DHT_REAL_SLACKS ?? '').split(',').filter((x) => x !== '').map(Number);
 const CLIENT_ONE_WAY_MS = 25;
 const NODE_ONE_WAY_MS = 50;
@@ -270,11 +270,11 @@ export async function run(): Promise<void> {
       await destroyDhtNode(node);
 
       if (!FOCUS) {
-      node = await narrow(BASELINE_TIMEOUT_MS);
-      const base = await baselineLookup(node._rpc, packet.publicKey, 5 * BASELINE_TIMEOUT_MS);
-      nRecentBase.push(base.totalMs);
-      if (base.firstMs !== null) nFirstBase.push(base.firstMs);
-      await destroyDhtNode(node);
+        node = await narrow(BASELINE_TIMEOUT_MS);
+        const base = await baselineLookup(node._rpc, packet.publicKey, 5 * BASELINE_TIMEOUT_MS);
+        nRecentBase.push(base.totalMs);
+        if (base.firstMs !== null) nFirstBase.push(base.firstMs);
+        await destroyDhtNode(node);
       }
 
       // Variants publish to the same key (newer packets), so that they meet the same neighbourhood.
