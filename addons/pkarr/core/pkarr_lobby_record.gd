@@ -22,7 +22,7 @@ const MIN_STALE_SECONDS := 60
 const MAX_STALE_SECONDS := 1800
 const _REQUIRED: Array[String] = ["game", "gv", "name", "players", "max", "open"]
 const _GAME_CHARS := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
-const _CUSTOM_CHARS := "abcdefghijklmnopqrstuvwxyz0123456789_-"
+const _KEY_CHARS := "abcdefghijklmnopqrstuvwxyz0123456789_-"
 ## Characters JavaScript's String.trim removes (besides U+0009-U+000D and U+0020).
 const _JS_SPACES: Array[int] = [0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF]
 
@@ -82,7 +82,7 @@ static func parse(z32: String, timestamp: int, records: Array, source: String, n
 			return _fail("INVALID_LOBBY", "invalid lobby %s: %s=%s is not a number 0-99999" % [z32, key, JSON.stringify(attrs[key])])
 	var custom := {}
 	for key: String in attrs:
-		if key.begins_with(CUSTOM_PREFIX) and _is_custom_key(key.substr(CUSTOM_PREFIX.length())):
+		if key.begins_with(CUSTOM_PREFIX) and is_custom_key(key.substr(CUSTOM_PREFIX.length())):
 			custom[key.substr(CUSTOM_PREFIX.length())] = attrs[key]
 	var problem := _content_problem(attrs["game"], attrs["gv"], attrs["name"], numbers)
 	if problem != "":
@@ -207,8 +207,16 @@ static func _number(text: String) -> int:
 	return text.to_int()
 
 
-static func _is_custom_key(key: String) -> bool:
-	return _only(key, _CUSTOM_CHARS, 30)
+## [code]true[/code] when [param key] is a custom data key (after [constant CUSTOM_PREFIX]): 1-30
+## characters from [code]a-z 0-9 _ -[/code].
+static func is_custom_key(key: String) -> bool:
+	return _only(key, _KEY_CHARS, 30)
+
+
+## [code]true[/code] when [param key] is a [code]_lobby[/code] attribute key: 1-32 characters from
+## [code]a-z 0-9 _ -[/code].
+static func is_attribute_key(key: String) -> bool:
+	return _only(key, _KEY_CHARS, 32)
 
 
 static func _only(text: String, allowed: String, max_length: int) -> bool:

@@ -9,7 +9,6 @@ extends RefCounted
 
 const DEFAULT_TTL := 60
 const MAX_ATTRIBUTE_BYTES := 255
-const _KEY_CHARS := "abcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
 ## The records (publish JSON) of [param lobby]. Failure: [code]INVALID_ARGUMENT[/code].
@@ -38,7 +37,7 @@ static func encode(lobby: Variant) -> PkarrResult:
 	for pair: Array in attributes:
 		var text := "%s=%s" % [pair[0], pair[1]]
 		var size := PkarrBytes.utf8(text).size()
-		if not _is_key(pair[0], 32):
+		if not PkarrLobbyRecord.is_attribute_key(pair[0]):
 			return _invalid("invalid lobby key %s: expected 1-32 characters from a-z 0-9 _ -" % JSON.stringify(pair[0]))
 		if size > MAX_ATTRIBUTE_BYTES:
 			return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, "lobby value of %s is too long: \"%s=…\" is %d bytes, %d over the %d-byte TXT string limit"
@@ -97,7 +96,7 @@ static func _problem(info: Dictionary) -> String:
 	if not custom is Dictionary:
 		return "custom must be an object"
 	for key: Variant in custom:
-		if not key is String or not _is_key(key, 30):
+		if not key is String or not PkarrLobbyRecord.is_custom_key(key):
 			return "invalid custom key %s (1-30 characters from a-z 0-9 _ -)" % JSON.stringify(key)
 		if not custom[key] is String:
 			return "custom value of %s must be a string" % key
@@ -120,15 +119,6 @@ static func _js_key_order(custom: Dictionary) -> Array:
 			others.append(key)
 	indexes.sort_custom(func(a: String, b: String) -> bool: return a.to_int() < b.to_int())
 	return indexes + others
-
-
-static func _is_key(key: String, max_length: int) -> bool:
-	if key.length() < 1 or key.length() > max_length:
-		return false
-	for c: String in key:
-		if not _KEY_CHARS.contains(c):
-			return false
-	return true
 
 
 static func _invalid(message: String) -> PkarrResult:
