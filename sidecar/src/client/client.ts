@@ -237,7 +237,7 @@ export class Client implements PkarrClient {
   /** Stops background lookups and waits for them. Does not destroy the Dht (it is not owned). */
   async close(): Promise<void> {
     this.#lifetime.abort(new PkarrError('INVALID_ARGUMENT', 'client closed'));
-    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    await this.settled();
   }
 
   /** Resolves once the background work started so far (losers of CacheFirst races, DHT puts after the quorum) is done. */
