@@ -6,11 +6,11 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { Keypair, PublicKey } from '../sidecar/src/core/keys.ts';
 import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
 import { parseServeOptions } from '../sidecar/src/serve/serve-options.ts';
 import type { Sidecar } from '../sidecar/src/serve/sidecar.ts';
+import { RpcSocket } from './godot/projects/addon/host/serve-child.ts';
 import { startInProcessSidecar } from './serve-in-process.ts';
 
 const TOKEN = '6b'.repeat(32);
@@ -23,23 +23,14 @@ function start(args: string[]): Promise<Sidecar> {
   return startInProcessSidecar(args, TOKEN, cleanups);
 }
 
-/** One JSON-RPC call on a fresh authenticated socket. */
-async function call(port: number, method: string, params: unknown = {}): Promise<any> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/`, ['pkarr-godot.v1', `token.${TOKEN}`]);
-  ws.on('error', () => undefined);
+/** One JSON-RPC call on a fresh authenticated socket; the whole response. */
+// any: the JSON the sidecar sent; the tests check its shape field by field.
+async function call(port: number, method: string, params: Record<string, unknown> = {}): Promise<any> {
+  const rpc = await RpcSocket.open(`ws://127.0.0.1:${port}/`, TOKEN);
   try {
-    await new Promise((ok, fail) => { ws.once('open', ok); ws.once('unexpected-response', () => fail(new Error('refused'))); });
-    const reply = new Promise<any>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`${method}: no answer in 20 s`)), 20_000);
-      ws.on('message', (d) => {
-        const msg = JSON.parse(d.toString());
-        if (msg.id === 1) { clearTimeout(timer); ok(msg); }
-      });
-    });
-    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }));
-    return await reply;
+    return await rpc.call(method, params);
   } finally {
-    ws.terminate();
+    rpc.close();
   }
 }
 
