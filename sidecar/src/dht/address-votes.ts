@@ -5,6 +5,7 @@
  * itself never sends it). Each responder gets one vote (its latest); the address with most votes wins.
  */
 import { LruMap } from '../util/lru-map.ts';
+import { splitHostPort } from '../util/peer-address.ts';
 
 export interface ExternalAddress {
   host: string;
@@ -43,8 +44,7 @@ export class ExternalAddressVotes {
     let best: string | null = null;
     let votes = 0;
     for (const [reported, n] of counts) if (n > votes) { best = reported; votes = n; }
-    if (best === null) return null;
-    const colon = best.lastIndexOf(':');
-    return { host: best.slice(0, colon), port: Number(best.slice(colon + 1)), votes };
+    const address = best === null ? null : splitHostPort(best); // always parses: record() stores a decoded address
+    return address === null ? null : { ...address, votes };
   }
 }
