@@ -100,8 +100,6 @@ static func equal(f: PackedInt64Array, g: PackedInt64Array) -> bool:
 	return to_bytes(f) == to_bytes(g)
 
 
-
-
 ## [f^(2^250 - 1), f^11], the common start of [method invert] and [method pow22523].
 static func _pow_2_250_1(f: PackedInt64Array) -> Array[PackedInt64Array]:
 	var f2: PackedInt64Array = sq(f)
@@ -292,93 +290,6 @@ static func sq(f: PackedInt64Array) -> PackedInt64Array:
 	var h7: int = f0_2 * f7 + f1_2 * f6 + f2_2 * f5 + f3_2 * f4 + f8_2 * f9_19
 	var h8: int = f0_2 * f8 + f1_2 * f7_2 + f2_2 * f6 + f3_2 * f5_2 + f4 * f4 + f9 * f9_38
 	var h9: int = f0_2 * f9 + f1_2 * f8 + f2_2 * f7 + f3_2 * f6 + f4_2 * f5
-	var c: int = (h0 + 33554432) >> 26
-	h1 += c
-	h0 -= c * 67108864
-	c = (h4 + 33554432) >> 26
-	h5 += c
-	h4 -= c * 67108864
-	c = (h1 + 16777216) >> 25
-	h2 += c
-	h1 -= c * 33554432
-	c = (h5 + 16777216) >> 25
-	h6 += c
-	h5 -= c * 33554432
-	c = (h2 + 33554432) >> 26
-	h3 += c
-	h2 -= c * 67108864
-	c = (h6 + 33554432) >> 26
-	h7 += c
-	h6 -= c * 67108864
-	c = (h3 + 16777216) >> 25
-	h4 += c
-	h3 -= c * 33554432
-	c = (h7 + 16777216) >> 25
-	h8 += c
-	h7 -= c * 33554432
-	c = (h4 + 33554432) >> 26
-	h5 += c
-	h4 -= c * 67108864
-	c = (h8 + 33554432) >> 26
-	h9 += c
-	h8 -= c * 67108864
-	c = (h9 + 16777216) >> 25
-	h0 += c * 19
-	h9 -= c * 33554432
-	c = (h0 + 33554432) >> 26
-	h1 += c
-	h0 -= c * 67108864
-	return PackedInt64Array([h0, h1, h2, h3, h4, h5, h6, h7, h8, h9])
-
-
-## 2·f², carried.
-static func sq2(f: PackedInt64Array) -> PackedInt64Array:
-	var f0: int = f[0]
-	var f1: int = f[1]
-	var f2: int = f[2]
-	var f3: int = f[3]
-	var f4: int = f[4]
-	var f5: int = f[5]
-	var f6: int = f[6]
-	var f7: int = f[7]
-	var f8: int = f[8]
-	var f9: int = f[9]
-	var f0_2: int = 2 * f0
-	var f1_2: int = 2 * f1
-	var f2_2: int = 2 * f2
-	var f3_2: int = 2 * f3
-	var f4_2: int = 2 * f4
-	var f5_2: int = 2 * f5
-	var f5_38: int = 38 * f5
-	var f6_2: int = 2 * f6
-	var f6_19: int = 19 * f6
-	var f7_2: int = 2 * f7
-	var f7_19: int = 19 * f7
-	var f7_38: int = 38 * f7
-	var f8_2: int = 2 * f8
-	var f8_19: int = 19 * f8
-	var f9_19: int = 19 * f9
-	var f9_38: int = 38 * f9
-	var h0: int = f0 * f0 + f1_2 * f9_38 + f2_2 * f8_19 + f3_2 * f7_38 + f4_2 * f6_19 + f5 * f5_38
-	var h1: int = f0_2 * f1 + f2_2 * f9_19 + f3_2 * f8_19 + f4_2 * f7_19 + f5_2 * f6_19
-	var h2: int = f0_2 * f2 + f1 * f1_2 + f3_2 * f9_38 + f4_2 * f8_19 + f5_2 * f7_38 + f6 * f6_19
-	var h3: int = f0_2 * f3 + f1_2 * f2 + f4_2 * f9_19 + f5_2 * f8_19 + f6_2 * f7_19
-	var h4: int = f0_2 * f4 + f1_2 * f3_2 + f2 * f2 + f5_2 * f9_38 + f6_2 * f8_19 + f7 * f7_38
-	var h5: int = f0_2 * f5 + f1_2 * f4 + f2_2 * f3 + f6_2 * f9_19 + f7_2 * f8_19
-	var h6: int = f0_2 * f6 + f1_2 * f5_2 + f2_2 * f4 + f3 * f3_2 + f7_2 * f9_38 + f8 * f8_19
-	var h7: int = f0_2 * f7 + f1_2 * f6 + f2_2 * f5 + f3_2 * f4 + f8_2 * f9_19
-	var h8: int = f0_2 * f8 + f1_2 * f7_2 + f2_2 * f6 + f3_2 * f5_2 + f4 * f4 + f9 * f9_38
-	var h9: int = f0_2 * f9 + f1_2 * f8 + f2_2 * f7 + f3_2 * f6 + f4_2 * f5
-	h0 += h0
-	h1 += h1
-	h2 += h2
-	h3 += h3
-	h4 += h4
-	h5 += h5
-	h6 += h6
-	h7 += h7
-	h8 += h8
-	h9 += h9
 	var c: int = (h0 + 33554432) >> 26
 	h1 += c
 	h0 -= c * 67108864
