@@ -103,15 +103,7 @@ static func is_possible() -> bool:
 ## [status, ""]: status 1 = valid, 0 = invalid, -1 = WebCrypto refused (see the class doc).
 static func verify(public_key: PackedByteArray, message: PackedByteArray,
 		signature: PackedByteArray) -> Array:
-	var js: Object = bridge()
-	var api: Object = _api(js)
-	if api == null:
-		return [-1, "NotSupportedError"]
-	var pending := Pending.new(js)
-	api.verify(b64(public_key), b64(message),
-			b64(signature), pending.callback)
-	var result: Array = await pending.finished
-	return result
+	return await _call("verify", [b64(public_key), b64(message), b64(signature)])
 
 
 ## [status, signature]: status 1 with the 64-byte signature, or [-1, empty, reason] (also for a
@@ -119,13 +111,7 @@ static func verify(public_key: PackedByteArray, message: PackedByteArray,
 static func sign(seed: PackedByteArray, message: PackedByteArray) -> Array:
 	if seed.size() != 32:
 		return [-1, PackedByteArray(), "seed is not 32 bytes"]
-	var js: Object = bridge()
-	var api: Object = _api(js)
-	if api == null:
-		return [-1, PackedByteArray(), "NotSupportedError"]
-	var pending := Pending.new(js)
-	api.sign(b64(seed), b64(message), pending.callback)
-	var result: Array = await pending.finished
+	var result: Array = await _call("sign", [b64(seed), b64(message)])
 	if result[0] != 1:
 		return [-1, PackedByteArray(), result[1]]
 	return [1, Marshalls.base64_to_raw(result[1])]
@@ -136,13 +122,7 @@ static func sign(seed: PackedByteArray, message: PackedByteArray) -> Array:
 static func public_key_from_seed(seed: PackedByteArray) -> Array:
 	if seed.size() != 32:
 		return [-1, PackedByteArray(), "seed is not 32 bytes"]
-	var js: Object = bridge()
-	var api: Object = _api(js)
-	if api == null:
-		return [-1, PackedByteArray(), "NotSupportedError"]
-	var pending := Pending.new(js)
-	api.publicKey(b64(seed), pending.callback)
-	var result: Array = await pending.finished
+	var result: Array = await _call("publicKey", [b64(seed)])
 	if result[0] != 1:
 		return [-1, PackedByteArray(), result[1]]
 	# JWK "x" is base64url without padding.
@@ -165,10 +145,19 @@ static func b64(bytes: PackedByteArray) -> String:
 	return "" if bytes.is_empty() else Marshalls.raw_to_base64(bytes)
 
 
-static func _api(js: Object) -> Object:
+## [status, value] of window.__pkarrWebCrypto[method](args..., callback) once the JS callback
+## fires, or [-1, "NotSupportedError"] off the web.
+static func _call(method: String, args: Array) -> Array:
+	var js: Object = bridge()
 	if js == null:
-		return null
+		return [-1, "NotSupportedError"]
 	if not _installed:
 		js.eval(_JS, true)
 		_installed = true
-	return js.get_interface("__pkarrWebCrypto")
+	var api: Object = js.get_interface("__pkarrWebCrypto")
+	if api == null:
+		return [-1, "NotSupportedError"]
+	var pending := Pending.new(js)
+	api.callv(method, args + [pending.callback])
+	var result: Array = await pending.finished
+	return result
