@@ -232,9 +232,7 @@ func derive(password: PackedByteArray, salt: PackedByteArray, n: int, r: int, p:
 ## The 7-byte short-code fingerprint of a 32-byte host public key (scheme v1).
 func short_code_fingerprint(public_key: PackedByteArray) -> PackedByteArray:
 	if public_key.size() != 32:
-		last_error = ERR_INVALID_ARGUMENT
-		last_error_message = "a public key is 32 bytes, got %d" % public_key.size()
-		return PackedByteArray()
+		return _fail(ERR_INVALID_ARGUMENT, "a public key is 32 bytes, got %d" % public_key.size())
 	return await derive(public_key, SHORT_CODE_SALT.to_utf8_buffer(), SHORT_CODE_N, SHORT_CODE_R,
 			SHORT_CODE_P, SHORT_CODE_BYTES)
 
