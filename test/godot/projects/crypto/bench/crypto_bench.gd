@@ -25,19 +25,19 @@ func _ready() -> void:
 	await get_tree().process_frame
 	var results: Dictionary = {}
 	var fail: Array[String] = []
-	results["pure_verify"] = _time_sync(func() -> bool:
+	results["pure_verify"] = await _time_serial(func() -> bool:
 		return PkarrEd25519.verify(_public_key, _message, _signature), fail, "pure verify")
-	results["pure_sign"] = _time_sync(func() -> bool:
+	results["pure_sign"] = await _time_serial(func() -> bool:
 		return PkarrEd25519.sign(_seed, _message) == _signature, fail, "pure sign")
-	results["pure_public_key"] = _time_sync(func() -> bool:
+	results["pure_public_key"] = await _time_serial(func() -> bool:
 		return PkarrEd25519.public_key_from_seed(_seed) == _public_key, fail, "pure public key")
-	results["pure_sha512_1k"] = _time_sync(func() -> bool:
+	results["pure_sha512_1k"] = await _time_serial(func() -> bool:
 		return PkarrSha512.hash(_message + _message + _message).size() == 64, fail, "sha512")
 	var web := PkarrSignatures.new()
 	results["backend"] = await web.backend()
-	results["webcrypto_verify_seq"] = await _time_async(func() -> bool:
+	results["webcrypto_verify_seq"] = await _time_serial(func() -> bool:
 		return await web.verify(_public_key, _message, _signature), fail, "webcrypto verify")
-	results["webcrypto_sign_seq"] = await _time_async(func() -> bool:
+	results["webcrypto_sign_seq"] = await _time_serial(func() -> bool:
 		return await web.sign(_seed, _message) == _signature, fail, "webcrypto sign")
 	results["webcrypto_verify_batch"] = await _time_batch(func() -> bool:
 		return await web.verify(_public_key, _message, _signature), fail, "webcrypto verify batch")
@@ -45,7 +45,7 @@ func _ready() -> void:
 		return await web.sign(_seed, _message) == _signature, fail, "webcrypto sign batch")
 	var scrypt := PkarrScrypt.new()
 	var expected_fingerprint: PackedByteArray = await scrypt.short_code_fingerprint(_public_key)
-	results["scrypt_short_code"] = await _time_async(func() -> bool:
+	results["scrypt_short_code"] = await _time_serial(func() -> bool:
 		return await scrypt.short_code_fingerprint(_public_key) == expected_fingerprint \
 				and expected_fingerprint.size() == 7, fail, "scrypt short code")
 	results["failures"] = fail
@@ -54,30 +54,10 @@ func _ready() -> void:
 	get_tree().quit(0 if fail.is_empty() else 1)
 
 
-## {ops, usec, best_usec_per_op}: runs op back to back for about BUDGET_USEC, in windows of
-## WINDOW_USEC; the best window shows the cost on a quiet core (this machine is shared).
-func _time_sync(op: Callable, fail: Array[String], label: String) -> Dictionary:
-	op.call() # warm-up
-	var ops: int = 0
-	var best: float = INF
-	var start: int = Time.get_ticks_usec()
-	var now: int = start
-	while now - start < BUDGET_USEC or ops < 3:
-		var window_start: int = now
-		var window_ops: int = 0
-		while now - window_start < WINDOW_USEC or window_ops < 1:
-			if not op.call():
-				fail.append(label)
-				return {"ops": 1, "usec": 1, "best_usec_per_op": 1}
-			window_ops += 1
-			now = Time.get_ticks_usec()
-		ops += window_ops
-		best = minf(best, float(now - window_start) / window_ops)
-	return {"ops": ops, "usec": now - start, "best_usec_per_op": best}
-
-
-## Like [method _time_sync], awaiting op one call after the other.
-func _time_async(op: Callable, fail: Array[String], label: String) -> Dictionary:
+## {ops, usec, best_usec_per_op}: awaits op one call after the other for about BUDGET_USEC, in
+## windows of WINDOW_USEC; the best window shows the cost on a quiet core (this machine is shared).
+## A synchronous op is awaited too (the await then returns at once).
+func _time_serial(op: Callable, fail: Array[String], label: String) -> Dictionary:
 	await op.call()
 	var ops: int = 0
 	var best: float = INF
