@@ -76,8 +76,11 @@ static func verify(public_key: PackedByteArray, message: PackedByteArray,
 
 
 ## The cheap part of strict verification, shared with the WebCrypto path: a 32-byte public key
-## whose y is canonical (below p) and that is not one of the 8 small-order points, and a 64-byte
-## signature whose S is below L. A key that passes can still be off the curve.
+## whose y is canonical (below p) and not the y of one of the 8 small-order points, and a 64-byte
+## signature whose S is below L. A key that passes can still be off the curve. The y alone is
+## compared (sign bit cleared): both points of such a y are of small order, and the x = 0 ones
+## with the sign bit set, which RFC 8032 refuses, are taken as the identity or (0, -1) by a
+## lenient decoder such as the browser's WebCrypto (a forged signature then verifies).
 static func check_encodings(public_key: PackedByteArray, signature: PackedByteArray) -> bool:
 	if public_key.size() != 32 or signature.size() != 64:
 		return false
@@ -85,7 +88,9 @@ static func check_encodings(public_key: PackedByteArray, signature: PackedByteAr
 		return false
 	if not _is_canonical_y(public_key):
 		return false
-	return not _T.SMALL_ORDER_HEX.has(public_key.hex_encode())
+	var y_only: PackedByteArray = public_key.duplicate()
+	y_only[31] &= 0x7f
+	return not _T.SMALL_ORDER_HEX.has(y_only.hex_encode())
 
 
 ## The point [X, Y, Z, T] (extended coordinates) encoded in 32 bytes, or [] when the bytes are

@@ -137,6 +137,11 @@ func test_small_order_key_is_rejected() -> void:
 	assert_false(await s.verify(identity, "any message".to_utf8_buffer(), forged), "identity key")
 	for hex: String in PkarrEd25519Tables.SMALL_ORDER_HEX:
 		assert_false(await s.verify(CryptoVectors.hex(hex), "m".to_utf8_buffer(), forged), hex)
+	# The x = 0 points (identity, (0, -1)) with the sign bit set: RFC 8032 decoding refuses them,
+	# a lenient decoder takes them as the small-order points themselves.
+	for hex: String in ["01" + "00".repeat(30) + "80", "ec" + "ff".repeat(31)]:
+		assert_false(await s.verify(CryptoVectors.hex(hex), "any message".to_utf8_buffer(), forged),
+				"sign bit set: " + hex)
 
 
 func test_bad_seeds_give_an_empty_result_and_a_code() -> void:
