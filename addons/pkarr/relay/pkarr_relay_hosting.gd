@@ -183,11 +183,11 @@ func _publish(key_name: String, info: Dictionary) -> PkarrResult:
 func _publish_short_code(z32: String) -> PkarrResult:
 	if _scrypt == null:
 		_scrypt = PkarrScrypt.new()
-	var fingerprint: PackedByteArray = await _scrypt.short_code_fingerprint(PkarrZ32.decode(z32).value)
-	if fingerprint.is_empty():
+	var code: PkarrResult = await PkarrShortCode.code_of(_scrypt, PkarrZ32.decode(z32).value)
+	if not code.is_ok():
 		return PkarrResult.failure(PkarrRelayBackend.NEEDS_SIDECAR,
-				"no short code: scrypt runs only in a browser here (%s)" % _scrypt.last_error_message)
-	var canonical := PkarrShortCode.encode(fingerprint)
+				"no short code: scrypt runs only in a browser here (%s)" % code.error_message)
+	var canonical: String = code.value
 	var slot: PkarrResult = await PkarrKeyDerivation.short_code_slot_keypair(_backend.signatures, canonical)
 	if not slot.is_ok():
 		return slot

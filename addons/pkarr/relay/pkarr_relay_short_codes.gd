@@ -60,15 +60,13 @@ func host_of(text: String) -> PkarrResult:
 func _matching_host(records: Array, slot_z32: String, canonical: String) -> PkarrResult:
 	if _scrypt == null:
 		_scrypt = PkarrScrypt.new()
-	for key: String in PkarrShortCode.slot_candidates(records, slot_z32, PkarrKeyDerivation.is_valid_point):
-		var fingerprint: PackedByteArray = await _scrypt.short_code_fingerprint(PkarrZ32.decode(key).value)
-		if fingerprint.is_empty():
-			return PkarrResult.failure(PkarrRelayBackend.NEEDS_SIDECAR,
-					"short codes need scrypt, which runs only in a browser here (%s: %s); use the long invite code (pk:...)"
-					% [_scrypt.last_error, _scrypt.last_error_message])
-		if PkarrShortCode.encode(fingerprint) == canonical:
-			return PkarrResult.success(key)
-	return PkarrResult.success("")
+	var host: PkarrResult = await PkarrShortCode.host_of_slot(_scrypt, records, slot_z32, canonical,
+			PkarrKeyDerivation.is_valid_point)
+	if not host.is_ok():
+		return PkarrResult.failure(PkarrRelayBackend.NEEDS_SIDECAR,
+				"short codes need scrypt, which runs only in a browser here (%s: %s); use the long invite code (pk:...)"
+				% [host.error_code, host.error_message])
+	return host
 
 
 func _remember(canonical: String, host: PkarrResult) -> PkarrResult:
