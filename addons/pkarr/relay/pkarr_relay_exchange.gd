@@ -91,8 +91,9 @@ static func send(parent: Node, url: String, method: String, header_lines: Packed
 			break
 		await tree.process_frame
 	if exchange.status != 0:
-		for header_name: Variant in client.get_response_headers_as_dictionary():
-			exchange.headers[str(header_name).to_lower()] = str(client.get_response_headers_as_dictionary()[header_name])
+		var headers := client.get_response_headers_as_dictionary()
+		for header_name: Variant in headers:
+			exchange.headers[str(header_name).to_lower()] = str(headers[header_name])
 		exchange.body = body
 	client.close()
 	exchange.elapsed_msec = Time.get_ticks_msec() - started
