@@ -110,7 +110,7 @@ static func send(exchange: PkarrRelayExchange, url: String, method: String,
 			headers[line.substr(0, colon).strip_edges()] = line.substr(colon + 1).strip_edges()
 	var pending := Pending.new(js)
 	window.call("__pkarrRelayFetch", url, method, JSON.stringify(headers),
-			Marshalls.raw_to_base64(payload) if not payload.is_empty() else "",
+			PkarrBytes.to_base64(payload),
 			int(maxf(timeout, 0.1) * 1000.0), limit, pending.callback)
 	var result: Array = await pending.finished
 	exchange.status = int(result[0]) if result.size() > 0 else 0
