@@ -18,11 +18,11 @@ import { parseLobby, signLobby } from '../sidecar/src/lobby/lobby-record.ts';
 import { recordsFromJson, recordToJson } from '../sidecar/src/rpc/record-json.ts';
 import { REPO_ROOT } from '../test/godot/harness/engine-cache.ts';
 import { closeBrowser, runGodot } from '../test/godot/harness/run-engine.ts';
+import { ADDON_DIR } from '../test/godot/projects/addon/host/serve-child.ts';
 import { hex, keypairOf } from '../test/godot/projects/core/host/case-support.ts';
 import { fmt } from './measure.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'core');
-const ADDON = join(REPO_ROOT, 'addons', 'pkarr');
 
 interface Timing { ops: number; usec: number }
 
@@ -89,7 +89,7 @@ export async function run(): Promise<void> {
   const projectText = `${base}\n[application]\nrun/main_scene="res://bench/core_bench.tscn"\nrun/low_processor_mode=true\n`;
   try {
     const mounts: Record<string, string> = {};
-    for (const dir of ['core', 'values']) mounts[`res://addons/pkarr/${dir}`] = join(ADDON, dir);
+    for (const dir of ['core', 'values']) mounts[`res://addons/pkarr/${dir}`] = join(ADDON_DIR, dir);
     const result = await runGodot({
       project: PROJECT, mounts,
       include: (res) => !res.startsWith('res://tests/') && !res.includes('/host/'),

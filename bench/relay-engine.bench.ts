@@ -16,6 +16,7 @@ import { FakeDht, rawRequest } from '../test/relay-server-helpers.ts';
 import { ensureGodotWeb, REPO_ROOT } from '../test/godot/harness/engine-cache.ts';
 import { closeBrowser } from '../test/godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from '../test/godot/harness/run-tests.ts';
+import { ADDON_DIR, WITHOUT_ADDON_BIN } from '../test/godot/projects/addon/host/serve-child.ts';
 import { fmt } from './measure.ts';
 
 const ROUNDS = 30;
@@ -33,8 +34,8 @@ export async function run(): Promise<void> {
     if (put.status !== 204) throw new Error(`PUT answered ${put.status}`);
     const result = await runGodotTests({
       project: join(REPO_ROOT, 'test', 'godot', 'projects', 'relay'),
-      mounts: { 'res://addons/pkarr': join(REPO_ROOT, 'addons', 'pkarr') },
-      include: (res) => !res.startsWith('res://addons/pkarr/bin/'),
+      mounts: { 'res://addons/pkarr': ADDON_DIR },
+      include: WITHOUT_ADDON_BIN,
       suites: ['res://bench/relay_bench.gd'],
       config: { local: relay.url, key: keypair.publicKey.z32, rounds: ROUNDS },
       testTimeoutSec: 240,

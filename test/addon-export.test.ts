@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureGodotWeb } from './godot/harness/engine-cache.ts';
 import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
-import { ADDON_DIR, ADDON_PROJECT } from './godot/projects/addon/host/serve-child.ts';
+import { ADDON_DIR, ADDON_PROJECT, WITHOUT_ADDON_BIN } from './godot/projects/addon/host/serve-child.ts';
 
 const SUITE = 'res://tests/export_plan_test.gd';
 const EXPECTED_TESTS = [
@@ -45,7 +45,7 @@ describe('addons/pkarr export plan in the Godot 4.6 web engine', () => {
       name: 'addon-export',
       project: ADDON_PROJECT,
       mounts: { 'res://addons/pkarr': ADDON_DIR },
-      include: (resPath) => !resPath.startsWith('res://addons/pkarr/bin/'),
+      include: WITHOUT_ADDON_BIN,
       suites: [SUITE],
       testTimeoutSec: 20,
       timeoutMs: 120_000,

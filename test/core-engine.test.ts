@@ -11,10 +11,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './godot/harness/engine-cache.ts';
 import { closeBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
+import { ADDON_DIR } from './godot/projects/addon/host/serve-child.ts';
 import { buildCoreCases } from './godot/projects/core/host/core-cases.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'core');
-const ADDON = join(REPO_ROOT, 'addons', 'pkarr');
 
 const EXPECTED = [
   'text: test_z32_encodes_and_decodes_like_the_sidecar',
@@ -56,7 +56,7 @@ describe('GDScript pkarr core in the engine', () => {
     const cases = await buildCoreCases();
     // The core and what it uses (PkarrResult, PkarrSignatures); nothing else of the addon is needed.
     const mounts: Record<string, string> = {};
-    for (const dir of ['core', 'values', 'crypto']) mounts[`res://addons/pkarr/${dir}`] = join(ADDON, dir);
+    for (const dir of ['core', 'values', 'crypto']) mounts[`res://addons/pkarr/${dir}`] = join(ADDON_DIR, dir);
     const r = await runGodotTests({
       project: PROJECT,
       mounts,

@@ -25,12 +25,10 @@ import { formatGodotTestReport, runGodotTests, type GodotTestResult } from './go
 import { findErrors } from './godot/harness/tap.ts';
 import { getEngineServer } from './godot/harness/web-server.ts';
 import { GodotWebSocketStandIn } from './godot/projects/lobby/host/websocket-standin.ts';
-import { ADDON_DIR, RpcSocket, SERVE_MAIN, killChild, spawnServe, waitForExit, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
+import { ADDON_DIR, RpcSocket, SERVE_MAIN, WITHOUT_ADDON_BIN, killChild, spawnServe, waitForExit, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
 
 const LOBBY_PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'lobby');
 const DEMO_PROJECT = join(REPO_ROOT, 'demo_project');
-/** Leaves the sidecar executables (hundreds of MB, when built) out of the packs. */
-const NO_BIN = (res: string): boolean => !res.startsWith('res://addons/pkarr/bin/');
 /** The GDScript block of the "Lobbies" section of addons/pkarr/README.md, as a script to compile. */
 async function readmeLobbyExample(): Promise<string> {
   const readme = await readFile(join(ADDON_DIR, 'README.md'), 'utf8');
@@ -238,7 +236,7 @@ describe('lobby nodes in the Godot 4.6 web engine', () => {
     const common = {
       project: LOBBY_PROJECT,
       mounts: { 'res://addons/pkarr': ADDON_DIR },
-      include: NO_BIN,
+      include: WITHOUT_ADDON_BIN,
       testTimeoutSec: 90,
       timeoutMs: 420_000,
       onLine: (line: { text: string }, game: GodotInstance) => link.onLine(line.text, game),
@@ -319,7 +317,7 @@ network/relays=PackedStringArray()
         name: 'demo',
         project: DEMO_PROJECT,
         mounts: { 'res://addons/pkarr': ADDON_DIR },
-        include: NO_BIN,
+        include: WITHOUT_ADDON_BIN,
         files: { 'res://project.godot': project },
         args: ['--', `--demo-screen=${screens.join(',')}`, '--demo-dwell=0.3'],
         // WebGL2 through SwiftShader: the screens really render (and the screenshot shows it).

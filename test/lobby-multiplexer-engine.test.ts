@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureGodotWeb, REPO_ROOT } from './godot/harness/engine-cache.ts';
 import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
-import { ADDON_DIR } from './godot/projects/addon/host/serve-child.ts';
+import { ADDON_DIR, WITHOUT_ADDON_BIN } from './godot/projects/addon/host/serve-child.ts';
 import { GodotWebSocketStandIn } from './godot/projects/lobby/host/websocket-standin.ts';
 
 const LOBBY_PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'lobby');
@@ -55,7 +55,7 @@ describe('PkarrMultiServerPeer in the Godot 4.6 web engine', () => {
       name: 'multiplexer',
       project: LOBBY_PROJECT,
       mounts: { 'res://addons/pkarr': ADDON_DIR },
-      include: (res: string): boolean => !res.startsWith('res://addons/pkarr/bin/'),
+      include: WITHOUT_ADDON_BIN,
       suites: ['res://tests/multi_server_peer_test.gd', 'res://tests/lobby_admission_test.gd'],
       config: { standin: standin.config },
       testTimeoutSec: 20,

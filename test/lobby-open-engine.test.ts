@@ -18,7 +18,7 @@ import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
 import { getEngineServer } from './godot/harness/web-server.ts';
 import { GodotWebSocketStandIn } from './godot/projects/lobby/host/websocket-standin.ts';
-import { ADDON_DIR, SERVE_MAIN, killChild, spawnServe, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
+import { ADDON_DIR, SERVE_MAIN, WITHOUT_ADDON_BIN, killChild, spawnServe, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
 
 const LOBBY_PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'lobby');
 const TESTS = [
@@ -71,7 +71,7 @@ sidecar/web_token="${token}"
       name: 'lobby-open',
       project: LOBBY_PROJECT,
       mounts: { 'res://addons/pkarr': ADDON_DIR },
-      include: (res: string): boolean => !res.startsWith('res://addons/pkarr/bin/'),
+      include: WITHOUT_ADDON_BIN,
       files: { 'res://project.godot': project },
       suites: ['res://tests/lobby_open_test.gd'],
       config: { standin: standin.config },

@@ -31,10 +31,9 @@ import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
 import { FakeDht, makePacket, rawRequest } from './relay-server-helpers.ts';
 import { GodotWebSocketStandIn, STANDIN_PEER_ID } from './godot/projects/lobby/host/websocket-standin.ts';
+import { ADDON_DIR, WITHOUT_ADDON_BIN } from './godot/projects/addon/host/serve-child.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'relay');
-const ADDON = join(REPO_ROOT, 'addons', 'pkarr');
-const NO_BIN = (res: string): boolean => !res.startsWith('res://addons/pkarr/bin/');
 /** Seconds the fake relay's 429 asks the client to wait. */
 const RETRY_AFTER = 30;
 
@@ -214,8 +213,8 @@ describe('relay backend in the web engine, no sidecar', () => {
       const acceptedBefore = standin.accepted;
       const result = await runGodotTests({
         project: PROJECT,
-        mounts: { 'res://addons/pkarr': ADDON },
-        include: NO_BIN,
+        mounts: { 'res://addons/pkarr': ADDON_DIR },
+        include: WITHOUT_ADDON_BIN,
         config: { ...config, verification: path, transport },
         testTimeoutSec: 60,
         ...(filter ? { filter } : {}),

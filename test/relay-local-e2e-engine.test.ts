@@ -22,10 +22,9 @@ import { ensureGodotWeb, REPO_ROOT } from './godot/harness/engine-cache.ts';
 import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
 import { getEngineServer } from './godot/harness/web-server.ts';
-import { killChild, RpcSocket, SERVE_MAIN, spawnServe, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
+import { ADDON_DIR, killChild, RpcSocket, SERVE_MAIN, spawnServe, WITHOUT_ADDON_BIN, type ServeChild } from './godot/projects/addon/host/serve-child.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'relay-local');
-const ADDON = join(REPO_ROOT, 'addons', 'pkarr');
 /** test_* functions in tests/relay_local_test.gd. */
 const SUITE_TESTS = 3;
 /** The lobby's TTL (the smallest lobby.host accepts): the web export asks the network again after it. */
@@ -130,8 +129,8 @@ describe('a web export finds a desktop sidecar\'s lobby through serve\'s local r
     const before = await relayCounters(relayUrl);
     const result = await runGodotTests({
       project: PROJECT,
-      mounts: { 'res://addons/pkarr': ADDON },
-      include: (res) => !res.startsWith('res://addons/pkarr/bin/'),
+      mounts: { 'res://addons/pkarr': ADDON_DIR },
+      include: WITHOUT_ADDON_BIN,
       files: {
         // The web export's settings, as a game would ship them (the port is only known now).
         'res://project.godot': `${await readFile(join(PROJECT, 'project.godot'), 'utf8')}

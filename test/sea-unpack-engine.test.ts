@@ -19,7 +19,7 @@ import { manifestText, packedSidecarCached, packSidecar, unpackSidecar, type Pac
 import { ensureGodotWeb } from './godot/harness/engine-cache.ts';
 import { closeBrowser, getBrowser } from './godot/harness/run-engine.ts';
 import { formatGodotTestReport, runGodotTests } from './godot/harness/run-tests.ts';
-import { ADDON_DIR, ADDON_PROJECT } from './godot/projects/addon/host/serve-child.ts';
+import { ADDON_DIR, ADDON_PROJECT, WITHOUT_ADDON_BIN } from './godot/projects/addon/host/serve-child.ts';
 import { ensureHostSidecar } from './sea-support.ts';
 
 const LEVEL = 3;
@@ -112,7 +112,7 @@ describe('packed sidecar in the Godot 4.6 web engine', () => {
       name: 'sidecar-package',
       project: ADDON_PROJECT,
       mounts: { 'res://addons/pkarr': ADDON_DIR },
-      include: (resPath) => !resPath.startsWith('res://addons/pkarr/bin/'),
+      include: WITHOUT_ADDON_BIN,
       files: {
         'res://addons/pkarr/bin/linux-x64/pkarr-sidecar.zst': packed.packed,
         'res://addons/pkarr/bin/linux-x64/pkarr-sidecar.json': manifestText(packed.manifest),

@@ -17,6 +17,8 @@ export const SERVE_MAIN = join(REPO_ROOT, ...REPO_SERVE_MAIN_RELATIVE.split('/')
 export const ADDON_PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'addon');
 /** The addon itself. */
 export const ADDON_DIR = join(REPO_ROOT, 'addons', 'pkarr');
+/** A pack `include` filter that leaves the addon's sidecar executables (hundreds of MB, when built) out. */
+export const WITHOUT_ADDON_BIN = (res: string): boolean => !res.startsWith('res://addons/pkarr/bin/');
 
 /** The single line `serve` prints on stdout (docs/rpc.md). */
 export interface ReadyLine {
