@@ -8,6 +8,7 @@
 import { PkarrError } from '../core/errors.ts';
 import type { Keypair } from '../core/keys.ts';
 import type { LobbyService } from '../lobby/lobby-service.ts';
+import { TRANSPORT_PATTERN } from '../lobby/lobby-endpoints.ts';
 import { lobbyError } from '../lobby/lobby-errors.ts';
 import type { NatService } from '../nat/nat-service.ts';
 import { planLanJoin } from '../nat/join-plan.ts';
@@ -50,7 +51,7 @@ export function lobbyNatHooks(nat: NatService, keypairOf: (name: string) => Prom
 function optionalTransport(params: Params): string {
   const value = params['transport'];
   if (value === undefined) return 'enet';
-  if (typeof value !== 'string' || !/^[a-z][a-z0-9-]{0,15}$/.test(value)) {
+  if (typeof value !== 'string' || !TRANSPORT_PATTERN.test(value)) {
     throw new PkarrError('INVALID_ARGUMENT', `invalid transport ${JSON.stringify(value)} (e.g. enet, ws)`);
   }
   return value;

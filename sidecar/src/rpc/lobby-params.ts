@@ -5,7 +5,7 @@
  */
 import { isPkarrError } from '../core/errors.ts';
 import { PublicKey } from '../core/keys.ts';
-import type { LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
+import { TRANSPORT_PATTERN, type LobbyEndpoint } from '../lobby/lobby-endpoints.ts';
 import { customMap } from '../lobby/custom-map.ts';
 import { validateFilters, validateSort } from '../lobby/lobby-filters.ts';
 import type { BrowseRequest } from '../lobby/lobby-service.ts';
@@ -85,7 +85,7 @@ export function optionalServers(params: Params): { transport: string; port: numb
     const server = item as Params;
     onlyFields(server, ['transport', 'port']);
     const transport = requireString(server, 'transport');
-    if (!/^[a-z][a-z0-9-]{0,15}$/.test(transport)) throw invalidParams(`servers[${i}].transport`, 'must be 1-16 of a-z 0-9 - starting with a letter (e.g. enet, ws)');
+    if (!TRANSPORT_PATTERN.test(transport)) throw invalidParams(`servers[${i}].transport`, 'must be 1-16 of a-z 0-9 - starting with a letter (e.g. enet, ws)');
     if (seen.has(transport)) throw invalidParams(`servers[${i}].transport`, `${transport} is listed twice`);
     seen.add(transport);
     return { transport, port: requireInt(server, 'port', 1, 65535) };
