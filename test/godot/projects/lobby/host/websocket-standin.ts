@@ -74,9 +74,7 @@ export class GodotWebSocketStandIn {
     });
     ws.on('connection', (socket) => {
       this.accepted++;
-      const id = Buffer.alloc(4);
-      id.writeInt32LE(STANDIN_PEER_ID, 0);
-      socket.send(id, { binary: true });
+      sendId(socket);
     });
     refusing.on('connection', (socket) => {
       this.refused++;
