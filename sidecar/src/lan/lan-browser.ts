@@ -16,7 +16,6 @@ import type { RemoteInfo } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Packet } from 'dns-packet';
 import type { PublicKey } from '../core/keys.ts';
-import type { SignedPacket } from '../core/signed-packet.ts';
 import type { LanSighting } from '../lobby/lobby-lan.ts';
 import { parseLobby, type Lobby } from '../lobby/lobby-record.ts';
 import { encodeQuery, lanGameSubtype, lanInstanceName, lobbyTxtRecords, ttlOf, txtPacketBytes, verifyLobbyBytes, type LanRejection } from './lan-wire.ts';

@@ -37,8 +37,7 @@ import { lobbyTopicText, type TopicDht } from './topic.ts';
 import type { LanSighting, LobbyLanBrowser } from './lobby-lan.ts';
 import { contentOf, lanLobby, preferredCopy, RTT_SAMPLES, type BrowsedLobby, type LobbySource } from './browsed-lobby.ts';
 
-export type { BrowsedLobby, LobbySource } from './browsed-lobby.ts';
-export { RTT_SAMPLES } from './browsed-lobby.ts';
+export type { BrowsedLobby } from './browsed-lobby.ts';
 
 /** How long a refresh listens on the LAN after its query (ms). */
 export const DEFAULT_LAN_WINDOW_MS = 750;

@@ -15,7 +15,7 @@ import type { NatType } from '../lobby/lobby-record.ts';
 import type { UdpAddress } from './udp-channel.ts';
 
 /** Every NAT type, from most to least reachable: the `reach` values a lobby record carries. */
-export { NAT_TYPES, type NatType } from '../lobby/lobby-record.ts';
+export type { NatType } from '../lobby/lobby-record.ts';
 /** What a console would call the NAT type. */
 export type NatRating = 'open' | 'moderate' | 'strict' | 'unknown';
 

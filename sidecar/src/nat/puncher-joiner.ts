@@ -11,7 +11,7 @@ import { isIPv4 } from 'node:net';
 import { PkarrError } from '../core/errors.ts';
 import type { PublicKey } from '../core/keys.ts';
 import type { TopicDht } from '../lobby/topic.ts';
-import { decodeFrame, encodeHello, FrameType, NONCE_BYTES, SESSION_BYTES, welcomeMessage, type FrameReject } from './punch-frames.ts';
+import { decodeFrame, encodeHello, FrameType, NONCE_BYTES, SESSION_BYTES, welcomeMessage } from './punch-frames.ts';
 import type { NatType } from './nat-type.ts';
 import { checkTiming, PunchLink, type PunchLinkTiming } from './punch-link.ts';
 import { announceRendezvous, rendezvousWindow } from './rendezvous.ts';

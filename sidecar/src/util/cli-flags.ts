@@ -69,10 +69,10 @@ export function optionalInteger(text: string | undefined, flag: string, min: num
 }
 
 /** Checks `--bootstrap` values: HOST:PORT with a port up to 65535; UsageError otherwise. */
-export function checkBootstrap(entries: readonly string[], flag = '--bootstrap'): void {
+export function checkBootstrap(entries: readonly string[]): void {
   for (const entry of entries) {
     if (!/^[^\s:]+:\d{1,5}$/.test(entry) || Number(entry.slice(entry.lastIndexOf(':') + 1)) > 65535) {
-      throw new UsageError(`${flag} must be HOST:PORT, got ${JSON.stringify(entry)}`);
+      throw new UsageError(`--bootstrap must be HOST:PORT, got ${JSON.stringify(entry)}`);
     }
   }
 }
