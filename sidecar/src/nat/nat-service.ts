@@ -26,6 +26,7 @@ import { Reachability, natStatusJson, type NatStatusJson } from './reachability.
 import type { NatReport, NatType } from './nat-type.ts';
 import type { RendezvousDht, RendezvousWatcherStats } from './rendezvous.ts';
 import type { UdpAddress } from './udp-channel.ts';
+import { splitHostPort } from '../util/peer-address.ts';
 import { planJoin, type JoinPlan } from './join-plan.ts';
 
 /** The DHT as the NAT service uses it (DhtClient, through the sidecar's LazyDht). */
@@ -299,8 +300,7 @@ export class NatService {
   async #lanEndpoint(gamePort: number, towards: readonly string[]): Promise<LobbyEndpoint | null> {
     const targets = [...towards, ...(this.#options.dht()?.routingTable().slice(0, 3) ?? [])];
     for (const target of targets) {
-      const colon = target.lastIndexOf(':');
-      const address = await localAddressTowards(colon > 0 ? { host: target.slice(0, colon), port: Number(target.slice(colon + 1)) } : { host: target, port: 9 });
+      const address = await localAddressTowards(splitHostPort(target) ?? { host: target, port: 9 });
       // Only a private address is worth publishing: a public one is the host's own endpoint already.
       if (address !== null) return isPublicAddress(address) ? null : { transport: 'lan', host: address, port: gamePort };
     }

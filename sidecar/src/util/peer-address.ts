@@ -2,7 +2,7 @@
  * The text of a peer's IP address as quotas and logs key it: one form per address, whether it came
  * from a socket (`::ffff:1.2.3.4` on a dual-stack listener) or a proxy header (`"[v6]:port"`,
  * `v4:port`). Used by the relay's client identity (relay/client-ip.ts) and the DNS servers. And the
- * `host:port` split of node addresses (dht/dht-node.ts, nat/dht-stun.ts).
+ * `host:port` split of node addresses (dht/dht-node.ts, nat/dht-stun.ts, nat/nat-service.ts).
  */
 import { isIP } from 'node:net';
 
