@@ -242,7 +242,7 @@ func publish(key_name: String, records: Variant, keep_alive: bool = true) -> Pka
 	while _busy_keys.has(z32):
 		await _key_released
 	_busy_keys[z32] = true
-	var timestamp := maxi(int(Time.get_unix_time_from_system() * 1000000.0), int(_last_timestamp.get(z32, 0)) + 1)
+	var timestamp := maxi(PkarrRelayPacket.now_micros(), int(_last_timestamp.get(z32, 0)) + 1)
 	_last_timestamp[z32] = timestamp
 	var signed: PkarrResult = await relay_client.verifier.sign(key.value["seed"], z32, records, timestamp)
 	var result := PkarrResult.failure("INTERNAL", "not published")
@@ -275,7 +275,7 @@ func republish_all() -> void:
 			continue
 		var put := await relay_client.publish(packet)
 		if put.is_ok():
-			_last_republished[z32] = int(Time.get_unix_time_from_system() * 1000000.0)
+			_last_republished[z32] = PkarrRelayPacket.now_micros()
 			notification_received.emit("record.republished",
 					{"publicKey": z32, "timestamp": str(packet.timestamp), "storedOn": put.value["storedOn"]})
 		else:

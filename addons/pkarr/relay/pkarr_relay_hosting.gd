@@ -175,7 +175,7 @@ func _publish(key_name: String, info: Dictionary) -> PkarrResult:
 	entry["publicKey"] = published.value["publicKey"]
 	var packet := _backend.relay_client.kept_packet(published.value["publicKey"])
 	var lobby := PkarrLobbyRecord.parse(packet.public_key, packet.timestamp, packet.records, "local",
-			int(Time.get_unix_time_from_system() * 1000000.0))
+			PkarrRelayPacket.now_micros())
 	entry["lobby"] = lobby.value if lobby.is_ok() else {}
 	return published
 
@@ -191,7 +191,7 @@ func _publish_short_code(z32: String) -> PkarrResult:
 	var slot: PkarrResult = await PkarrKeyDerivation.short_code_slot_keypair(_backend.signatures, canonical)
 	if not slot.is_ok():
 		return slot
-	var timestamp := int(Time.get_unix_time_from_system() * 1000000.0)
+	var timestamp := PkarrRelayPacket.now_micros()
 	var signed: PkarrResult = await _backend.relay_client.verifier.sign(slot.value["seed"], slot.value["z32"],
 			PkarrShortCode.slot_records(z32), timestamp)
 	if not signed.is_ok():

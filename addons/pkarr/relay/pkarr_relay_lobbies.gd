@@ -66,7 +66,7 @@ func get_lobby(code: String, game: String, game_version: String, allow_closed: b
 		return found
 	var lobby: Dictionary = found.value["lobby"]
 	return PkarrLobbyRecord.check_found(lobby, game, game_version, allow_closed,
-			int(str(lobby["timestamp"])), _now_micros())
+			int(str(lobby["timestamp"])), PkarrRelayPacket.now_micros())
 
 
 ## Coroutine: [code]lobby.browse[/code] over the lobby directory of [code]game[/code] /
@@ -130,7 +130,7 @@ func browse(params: Dictionary) -> PkarrResult:
 			continue
 		var lobby: Dictionary = found.value["lobby"]
 		var checked := PkarrLobbyRecord.check_found(lobby, game, version, allow_closed,
-				int(str(lobby["timestamp"])), _now_micros())
+				int(str(lobby["timestamp"])), PkarrRelayPacket.now_micros())
 		if not checked.is_ok():
 			if from_directory and checked.error_data.get("lobbyError") == "OTHER_GAME":
 				directory["rejected"]["otherGame"] += 1
@@ -186,7 +186,7 @@ func _lobby_of(z32: String, policy: String) -> PkarrResult:
 				{"publicKey": z32, "lobbyError": "NO_LOBBY"})
 	var packet := _backend.relay_client.kept_packet(z32)
 	var parsed := PkarrLobbyRecord.parse(z32, int(str(data["timestamp"])), data["records"],
-			str(data["source"]), _now_micros())
+			str(data["source"]), PkarrRelayPacket.now_micros())
 	if not parsed.is_ok():
 		return parsed
 	return PkarrResult.success({"lobby": parsed.value, "packet": packet})
@@ -197,13 +197,13 @@ func _needs_fresh_copy(found: Dictionary) -> bool:
 	var packet: PkarrRelayPacket = found["packet"]
 	var cached_too_long: bool = lobby["source"] == "cache" and packet != null \
 			and Time.get_ticks_msec() - packet.seen_msec > int(lobby["ttl"]) * 1000
-	var stale: bool = PkarrLobbyRecord.age_seconds(int(str(lobby["timestamp"])), _now_micros()) \
+	var stale: bool = PkarrLobbyRecord.age_seconds(int(str(lobby["timestamp"])), PkarrRelayPacket.now_micros()) \
 			> PkarrLobbyRecord.stale_after_seconds(int(lobby["ttl"]))
 	return not bool(lobby["open"]) or cached_too_long or stale
 
 
 func _read_directory(game: String, version: String, stats: Dictionary, hosts: Dictionary) -> void:
-	var window := PkarrPublicSeeds.directory_window(_now_micros())
+	var window := PkarrPublicSeeds.directory_window(PkarrRelayPacket.now_micros())
 	for w: int in [window, window - 1]:
 		for slot: int in DIRECTORY_SLOTS:
 			var slot_key := await _slot_key(game, version, w, slot)
@@ -237,7 +237,3 @@ func _slot_key(game: String, version: String, window: int, slot: int) -> String:
 			return ""
 		_slot_keys[id] = keypair.value["z32"]
 	return _slot_keys[id]
-
-
-static func _now_micros() -> int:
-	return int(Time.get_unix_time_from_system() * 1000000.0)

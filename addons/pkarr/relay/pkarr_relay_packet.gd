@@ -44,7 +44,12 @@ func ttl_seconds() -> int:
 
 ## Seconds since the signer signed it, by this machine's clock (0 if it lies in the future).
 func age_seconds() -> int:
-	var now_us := int(Time.get_unix_time_from_system() * 1000000.0)
 	@warning_ignore("integer_division")
-	return maxi(0, (now_us - timestamp) / 1000000)
+	return maxi(0, (now_micros() - timestamp) / 1000000)
+
+
+## Now by this machine's clock, in microseconds since the Unix epoch (the unit of
+## [member timestamp]).
+static func now_micros() -> int:
+	return int(Time.get_unix_time_from_system() * 1000000.0)
 
