@@ -44,6 +44,16 @@ describe('RateLimiter', () => {
     limiter.sweep();
     expect(limiter.size).toBe(0);
   });
+
+  it('retain drops the buckets of rejected clients (they start again full) and keeps the others', () => {
+    const limiter = new RateLimiter({ requests: 1, periodMs: 60_000, burst: 1 }, { now: () => 0 });
+    expect(limiter.take('a')).toBe(0);
+    expect(limiter.take('b')).toBe(0);
+    limiter.retain((client) => client === 'a');
+    expect(limiter.size).toBe(1);
+    expect(limiter.take('a')).toBeGreaterThan(0); // still empty
+    expect(limiter.take('b')).toBe(0); // a fresh bucket
+  });
 });
 
 describe('relay rate limits over HTTP', () => {

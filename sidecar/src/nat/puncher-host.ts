@@ -10,6 +10,7 @@
  */
 import { PkarrError } from '../core/errors.ts';
 import type { Keypair } from '../core/keys.ts';
+import { RateLimiter, type RateLimit } from '../util/rate-limiter.ts';
 import { decodeFrame, encodeProbe, encodeWelcome, FrameType, welcomeMessage, type FrameReject } from './punch-frames.ts';
 import { checkTiming, PunchLink, type PunchLinkTiming } from './punch-link.ts';
 import type { PunchPath } from './punch-path.ts';
@@ -22,11 +23,9 @@ export const DEFAULT_PROBE_INTERVAL_MS = 500;
 export const DEFAULT_CANDIDATE_TTL_MS = 120_000;
 export const DEFAULT_MAX_PATHS = 64;
 /** WELCOMEs per joiner IP: a burst of 4, then 2 per second. */
-const IP_BURST = 4;
-const IP_RATE_PER_S = 2;
+const IP_LIMIT: RateLimit = { requests: 2, periodMs: 1000, burst: 4 };
 /** WELCOMEs in all: a burst of 40, then 20 per second. */
-const ALL_BURST = 40;
-const ALL_RATE_PER_S = 20;
+const ALL_LIMIT: RateLimit = { requests: 20, periodMs: 1000, burst: 40 };
 
 export interface PunchHostOptions extends PunchLinkTiming {
   /** The punch socket's `punch` channel. */
@@ -79,27 +78,6 @@ interface Candidate {
   timer: NodeJS.Timeout | null;
 }
 
-/** A token bucket: `burst` tokens, refilled at `ratePerS`. */
-class Bucket {
-  readonly #burst: number;
-  readonly #ratePerS: number;
-  #tokens: number;
-  #at: number;
-  constructor(burst: number, ratePerS: number, now: number) {
-    this.#burst = burst;
-    this.#ratePerS = ratePerS;
-    this.#tokens = burst;
-    this.#at = now;
-  }
-  take(now: number): boolean {
-    this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) / 1000) * this.#ratePerS);
-    this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-}
-
 function addressId(address: UdpAddress): string {
   return `${address.host}:${address.port}`;
 }
@@ -124,8 +102,9 @@ export class PunchHost {
   readonly #candidates = new Map<string, Candidate>();
   /** Open paths by the joiner's `host:port`. */
   readonly #links = new Map<string, PunchLink>();
-  readonly #ipBuckets = new Map<string, Bucket>();
-  readonly #allBucket: Bucket;
+  /** Token buckets of the WELCOMEs: by joiner IP (only IPs that came through the rendezvous), and one for all. */
+  readonly #ipLimiter = new RateLimiter(IP_LIMIT, { now: () => Date.now() });
+  readonly #allLimiter = new RateLimiter(ALL_LIMIT, { now: () => Date.now() });
   readonly #removeHandler: () => void;
   readonly #watcher: RendezvousWatcher | null;
   #closed = false;
@@ -138,7 +117,6 @@ export class PunchHost {
     this.#maxPaths = positiveInt(options.maxPaths ?? DEFAULT_MAX_PATHS, 1, 4096, 'maxPaths');
     this.#options = options;
     this.#probe = encodeProbe(options.keypair.publicKey.bytes);
-    this.#allBucket = new Bucket(ALL_BURST, ALL_RATE_PER_S, Date.now());
     this.#removeHandler = options.channel.onMessage((payload, from) => this.#receive(payload, from));
     this.#watcher = options.dht === undefined ? null : new RendezvousWatcher({
       dht: options.dht,
@@ -221,7 +199,7 @@ export class PunchHost {
     for (const [id, candidate] of this.#candidates) {
       if (candidate.expiresAt <= now && candidate.timer === null) this.#candidates.delete(id);
     }
-    for (const ip of this.#ipBuckets.keys()) if (!this.#isCandidateIp(ip, now)) this.#ipBuckets.delete(ip);
+    this.#ipLimiter.retain((ip) => this.#isCandidateIp(ip, now));
   }
 
   #isCandidateIp(ip: string, now: number): boolean {
@@ -265,12 +243,7 @@ export class PunchHost {
       this.stats.rateLimited++;
       return;
     }
-    let bucket = this.#ipBuckets.get(from.host);
-    if (bucket === undefined) {
-      bucket = new Bucket(IP_BURST, IP_RATE_PER_S, now);
-      this.#ipBuckets.set(from.host, bucket);
-    }
-    if (!bucket.take(now) || !this.#allBucket.take(now)) {
+    if (this.#ipLimiter.take(from.host) !== 0 || this.#allLimiter.take('all') !== 0) {
       this.stats.rateLimited++;
       return;
     }

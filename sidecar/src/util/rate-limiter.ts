@@ -1,6 +1,7 @@
 /**
  * Per-client token buckets (as the reference relay's per-IP quotas, pubky/pkarr
- * relay/src/rate_limiting.rs): the relay's and the DNS server's quotas, the lobby beacons'.
+ * relay/src/rate_limiting.rs): the relay's and the DNS server's quotas, the lobby beacons', the
+ * punch host's answers to joiners (nat/puncher-host.ts).
  *
  * Quota text (`--rate`, `--dht-rate`): `<n>r/<s|m|h|d>[,burst=<b>]`, e.g. `2r/s,burst=10` (2 requests
  * replenished per second, up to 10 in a burst) or `30r/m`. Without `burst` the burst equals `n`
@@ -107,6 +108,11 @@ export class RateLimiter {
     for (const [client, bucket] of this.#buckets) {
       if (bucket.tokens + (now - bucket.updatedMs) * this.#perMs >= this.limit.burst) this.#buckets.delete(client);
     }
+  }
+
+  /** Drops the buckets of the clients `keep` rejects (such a client starts again with a full bucket). */
+  retain(keep: (client: string) => boolean): void {
+    for (const client of this.#buckets.keys()) if (!keep(client)) this.#buckets.delete(client);
   }
 
   #shrink(now: number): void {
