@@ -2,8 +2,9 @@ extends PkarrTestCase
 ## The Pkarr autoload with the relay backend, no sidecar: resolve and publish over our relays on
 ## loopback, local relay first, fallback, 304, 429 back-off, bad packets rejected, keys, lobbies.
 ## Config (test/relay-backend-engine.test.ts): local, remote, fake, dead, dead2 (relay URLs),
-## keys {known, tampered, wrong, limited, lobby}, knownTimestamp, lobby {game, gameVersion, name},
-## retryAfter, verification ("webcrypto" | "gdscript"), transport ("fetch" | "httpclient").
+## keys {known, tampered, wrong, limited, lobby, legacy, join}, knownTimestamp, lobby {game,
+## gameVersion, name}, otherGameKey, shortCode, squattedCode, retryAfter, standinPeerId,
+## verification ("webcrypto" | "gdscript"), transport ("fetch" | "httpclient").
 
 
 func before_all() -> void:
@@ -267,7 +268,6 @@ func test_join_answers_a_direct_endpoint() -> void:
 	var no_enet: PkarrResult = await Pkarr.call_method("lobby.join", {"code": "pk:" + _key("lobby"),
 			"game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"], "transport": "enet"})
 	assert_eq(no_enet.error_data.get("lobbyError"), "NO_TRANSPORT", str(no_enet))
-
 
 
 func test_gets_a_lobby_by_short_code() -> void:
