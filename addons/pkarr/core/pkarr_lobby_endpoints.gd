@@ -29,7 +29,40 @@ static func is_transport(text: String) -> bool:
 ## The endpoints of lobby [param z32]: an Array of [code]{"transport", "host", "port"}[/code]
 ## (plus [code]"alpn"[/code] when the record has one), in the sidecar's order.
 static func parse(records: Array, z32: String) -> Array:
-	return _parse(records, z32)
+	var suffix := "." + z32
+	var by_transport := {}
+	for record: Dictionary in records:
+		var name: String = record.get("name", "")
+		if record.get("type") != "SVCB" or not name.ends_with(suffix) or not name.begins_with("_"):
+			continue
+		var transport := name.substr(1, name.length() - 1 - suffix.length())
+		if not is_transport(transport) or record.get("priority", 0) == 0:
+			continue
+		if not by_transport.has(transport):
+			by_transport[transport] = []
+		(by_transport[transport] as Array).append(record)
+	var apex := apex_addresses(records, z32)
+	var out: Array = []
+	var seen := {}
+	for transport: String in by_transport:
+		for record: Dictionary in _by_priority(by_transport[transport]):
+			var params: Dictionary = record.get("params", {})
+			var port: int = params.get("port", 0)
+			if port == 0:
+				continue
+			var hints := _hints(params)
+			var target: String = record.get("target", ".")
+			var hosts: Array = [target] if target != "." else hints if not hints.is_empty() else apex
+			for host: String in hosts:
+				var id := "%s|%s|%d" % [transport, host, port]
+				if seen.has(id) or out.size() >= MAX_ENDPOINTS:
+					continue
+				seen[id] = true
+				var endpoint := {"transport": transport, "host": host, "port": port}
+				if params.has("alpn"):
+					endpoint["alpn"] = (params["alpn"] as Array).duplicate()
+				out.append(endpoint)
+	return out
 
 
 ## The records (publish JSON) of [param endpoints] (each [code]{"transport", "host", "port",
@@ -119,43 +152,6 @@ static func _is_domain(host: String) -> bool:
 
 static func _invalid(message: String) -> PkarrResult:
 	return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, message)
-
-
-static func _parse(records: Array, z32: String) -> Array:
-	var suffix := "." + z32
-	var by_transport := {}
-	for record: Dictionary in records:
-		var name: String = record.get("name", "")
-		if record.get("type") != "SVCB" or not name.ends_with(suffix) or not name.begins_with("_"):
-			continue
-		var transport := name.substr(1, name.length() - 1 - suffix.length())
-		if not is_transport(transport) or record.get("priority", 0) == 0:
-			continue
-		if not by_transport.has(transport):
-			by_transport[transport] = []
-		(by_transport[transport] as Array).append(record)
-	var apex := apex_addresses(records, z32)
-	var out: Array = []
-	var seen := {}
-	for transport: String in by_transport:
-		for record: Dictionary in _by_priority(by_transport[transport]):
-			var params: Dictionary = record.get("params", {})
-			var port: int = params.get("port", 0)
-			if port == 0:
-				continue
-			var hints := _hints(params)
-			var target: String = record.get("target", ".")
-			var hosts: Array = [target] if target != "." else hints if not hints.is_empty() else apex
-			for host: String in hosts:
-				var id := "%s|%s|%d" % [transport, host, port]
-				if seen.has(id) or out.size() >= MAX_ENDPOINTS:
-					continue
-				seen[id] = true
-				var endpoint := {"transport": transport, "host": host, "port": port}
-				if params.has("alpn"):
-					endpoint["alpn"] = (params["alpn"] as Array).duplicate()
-				out.append(endpoint)
-	return out
 
 
 ## The apex A then AAAA addresses of lobby [param z32].
