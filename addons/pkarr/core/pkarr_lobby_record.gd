@@ -88,9 +88,7 @@ static func parse(z32: String, timestamp: int, records: Array, source: String, n
 	if problem != "":
 		return _fail("INVALID_LOBBY", "invalid lobby %s: %s" % [z32, problem])
 	var reach: String = attrs.get("reach", "unknown")
-	var endpoints: Array = []
-	for endpoint: Dictionary in PkarrLobbyEndpoints.parse(records, z32):
-		endpoints.append(endpoint)
+	var endpoints := PkarrLobbyEndpoints.parse(records, z32)
 	return PkarrResult.success({
 		"publicKey": z32,
 		"inviteCode": "pk:" + z32,
