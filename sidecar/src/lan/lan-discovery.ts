@@ -5,6 +5,7 @@
  * Works with no DHT and no relay at all (a LAN party with no internet: docs/lobby.md §8).
  */
 import { isIPv4 } from 'node:net';
+import { isLoopbackHost } from '../core/loopback-guard.ts';
 import { LanAnnouncer } from './lan-announcer.ts';
 import { LanBrowser, type LanBrowserStats } from './lan-browser.ts';
 import { LanTransport, type LanSockets, type LanTransportOptions, type LanTransportStats } from './lan-transport.ts';
@@ -49,7 +50,7 @@ export class LanDiscovery {
 
   /** This machine's first LAN IPv4 address (what a LAN-only host advertises), or null. */
   get lanAddress(): string | null {
-    return this.transport.sockets.v4.find((a) => isIPv4(a) && !a.startsWith('127.')) ?? null;
+    return this.transport.sockets.v4.find((a) => isIPv4(a) && !isLoopbackHost(a)) ?? null;
   }
 
   status(): LanStatus {
