@@ -57,7 +57,7 @@ static func read(records: Array, slot_z32: String, game: String, game_version: S
 	var end := start + PkarrPublicSeeds.DIRECTORY_WINDOW_SECONDS - 1
 	var prefix := pow_prefix(game, game_version, window)
 	var owner := "%s.%s" % [RECORD_NAME, slot_z32]
-	var newest := {}
+	var valid: Array = []
 	var total := 0
 	for record: Dictionary in records:
 		if record.get("type") != "TXT" or record.get("name") != owner:
@@ -88,12 +88,8 @@ static func read(records: Array, slot_z32: String, game: String, game_version: S
 					or (is_valid_point.is_valid() and not is_valid_point.call(key.value["bytes"])):
 				rejected["malformed"] += 1
 				continue
-			var known: Variant = newest.get(parts[0])
-			if known == null or time > (known as Dictionary)["time"]:
-				newest[parts[0]] = {"hostKey": parts[0], "time": time, "nonce": nonce}
-	var entries: Array = newest.values()
-	entries.sort_custom(_newest_first)
-	return {"entries": entries, "total": total, "rejected": rejected}
+			valid.append({"hostKey": parts[0], "time": time, "nonce": nonce})
+	return {"entries": merge([valid]), "total": total, "rejected": rejected}
 
 
 ## The entry text [code]<hostZ32>:<time>:<nonce>[/code] (also the proof-of-work suffix).
