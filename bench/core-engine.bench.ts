@@ -20,23 +20,17 @@ import { REPO_ROOT } from '../test/godot/harness/engine-cache.ts';
 import { closeBrowser, runGodot } from '../test/godot/harness/run-engine.ts';
 import { ADDON_DIR } from '../test/godot/projects/addon/host/serve-child.ts';
 import { hex, keypairOf } from '../test/godot/projects/core/host/case-support.ts';
-import { fmt } from './measure.ts';
+import { fmt, opsPerSecond } from './measure.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'core');
 
+/** What the GDScript side reports per operation: calls made and the µs they took. */
 interface Timing { ops: number; usec: number }
 
-/** µs per call of `op`, over about a second. */
-function nodeTiming(op: () => void): Timing {
-  op();
-  let ops = 0;
-  const start = performance.now();
-  let now = start;
-  while (now - start < 1000 || ops < 3) { op(); ops++; now = performance.now(); }
-  return { ops, usec: (now - start) * 1000 };
-}
+/** ms per call of `op` in Node, over about a second. */
+const nodeMs = (op: () => void): number => 1000 / opsPerSecond(op);
 
-async function inputs(): Promise<{ input: Record<string, unknown>; node: Record<string, Timing> }> {
+async function inputs(): Promise<{ input: Record<string, unknown>; node: Record<string, number> }> {
   const kp = keypairOf('bench');
   const origin = kp.publicKey.z32;
   const json: unknown[] = [
@@ -68,11 +62,11 @@ async function inputs(): Promise<{ input: Record<string, unknown>; node: Record<
   const body = lobby.toRelayPayload();
   const slotBody = slot.packet.toRelayPayload();
   const node = {
-    decode: nodeTiming(() => { decodeDnsPacket(dns).map((r) => recordToJson(r, origin)); }),
-    encode: nodeTiming(() => { encodeDnsPacket(recordsFromJson(resolved, origin), origin); }),
+    decode: nodeMs(() => { decodeDnsPacket(dns).map((r) => recordToJson(r, origin)); }),
+    encode: nodeMs(() => { encodeDnsPacket(recordsFromJson(resolved, origin), origin); }),
     // Node verifies the signature too (fromRelayPayload): the GDScript figure does not include it.
-    lobby: nodeTiming(() => { parseLobby(SignedPacket.fromRelayPayload(lobbyKp.publicKey, body)); }),
-    slot: nodeTiming(() => { readSlot(SignedPacket.fromRelayPayload(slot.packet.publicKey, slotBody), dir, window); }),
+    lobby: nodeMs(() => { parseLobby(SignedPacket.fromRelayPayload(lobbyKp.publicKey, body)); }),
+    slot: nodeMs(() => { readSlot(SignedPacket.fromRelayPayload(slot.packet.publicKey, slotBody), dir, window); }),
   };
   return {
     input: {
@@ -106,7 +100,7 @@ export async function run(): Promise<void> {
     console.log('operation                                   GDScript ms   sidecar ms   GDScript / sidecar');
     const row = (label: string, key: string): void => {
       const g = ms(r[key] as Timing);
-      const n = ms(node[key]!);
+      const n = node[key]!;
       console.log(`${label.padEnd(44)}${fmt(g, 3).padStart(10)} ${fmt(n, 4).padStart(12)} ${fmt(g / n, 0).padStart(12)}x`);
     };
     row('decode full-size message -> resolve JSON', 'decode');
