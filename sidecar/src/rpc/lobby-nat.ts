@@ -14,7 +14,7 @@ import type { NatService } from '../nat/nat-service.ts';
 import { planLanJoin } from '../nat/join-plan.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
-import { requireLobbyCode } from './lobby-params.ts';
+import { optionalString, requireLobbyCode } from './lobby-params.ts';
 import { onlyFields, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
@@ -69,8 +69,8 @@ function optionalTimeout(params: Params): number {
 async function lobbyJoin(params: Params, ctx: LobbyNatContext): Promise<unknown> {
   onlyFields(params, ['code', 'game', 'gameVersion', 'transport', 'timeoutMs']);
   const code = requireLobbyCode(params); // a long code (any form of the key) or a short one
-  const game = params['game'] === undefined ? undefined : requireString(params, 'game');
-  const gameVersion = params['gameVersion'] === undefined ? undefined : requireString(params, 'gameVersion');
+  const game = optionalString(params, 'game');
+  const gameVersion = optionalString(params, 'gameVersion');
   const transport = optionalTransport(params);
   const timeoutMs = optionalTimeout(params);
   const started = performance.now();
