@@ -20,8 +20,8 @@ import type { NatType } from '../nat/nat-type.ts';
 import type { SignedPacket } from '../core/signed-packet.ts';
 import type { BrowseRequest, LobbyConnection, LobbyService, WatchEvent } from '../lobby/lobby-service.ts';
 import { invalidParams, type Dispatcher } from './dispatcher.ts';
-import { BROWSE_FIELDS, browseRequest, optionalCustom, optionalEndpoints, optionalInt, optionalServers, optionalString, requireInt, requireLobbyCode } from './lobby-params.ts';
-import { onlyFields, optionalBoolean, requireKeyName, requireString } from './params.ts';
+import { BROWSE_FIELDS, browseRequest, optionalCustom, optionalEndpoints, optionalServers, requireLobbyCode } from './lobby-params.ts';
+import { onlyFields, optionalBoolean, optionalInt, optionalString, requireInt, requireKeyName, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
 

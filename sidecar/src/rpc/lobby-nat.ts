@@ -14,8 +14,8 @@ import type { NatService } from '../nat/nat-service.ts';
 import { planLanJoin } from '../nat/join-plan.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
-import { optionalString, requireLobbyCode } from './lobby-params.ts';
-import { onlyFields, requireString } from './params.ts';
+import { requireLobbyCode } from './lobby-params.ts';
+import { onlyFields, optionalString, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 /**
- * The parameters of the `lobby.*` methods, checked (docs/rpc.md "Lobbies"): integers in range,
- * custom attributes, endpoints, game servers, invite codes and a browse's request. Every failure
- * is a -32602 naming the field (rpc/params.ts holds the checks shared by every method).
+ * The parameters of the `lobby.*` methods, checked (docs/rpc.md "Lobbies"): custom attributes,
+ * endpoints, game servers, invite codes and a browse's request. Every failure is a -32602 naming
+ * the field (rpc/params.ts holds the checks shared by every method: strings, integers in range…).
  */
 import { isPkarrError } from '../core/errors.ts';
 import { PublicKey } from '../core/keys.ts';
@@ -11,7 +11,7 @@ import { validateFilters, validateSort } from '../lobby/lobby-filters.ts';
 import type { BrowseRequest } from '../lobby/lobby-service.ts';
 import { formatShortCode, parseShortCode } from '../lobby/short-code.ts';
 import { invalidParams } from './dispatcher.ts';
-import { onlyFields, optionalBoolean, requirePublicKey, requireString } from './params.ts';
+import { onlyFields, optionalBoolean, requireInt, requirePublicKey, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
 
@@ -22,23 +22,6 @@ type Params = Record<string, unknown>;
 export function requireLobbyCode(params: Params, field = 'code'): string {
   const short = parseShortCode(params[field]);
   return short === null ? requirePublicKey(params, field).z32 : formatShortCode(short);
-}
-
-export function optionalString(params: Params, field: string): string | undefined {
-  return params[field] === undefined ? undefined : requireString(params, field);
-}
-
-export function optionalInt(params: Params, field: string, min: number, max: number): number | undefined {
-  const v = params[field];
-  if (v === undefined) return undefined;
-  // Godot sends every JSON number as a float: 8.0 is fine, 8.5 is not.
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidParams(field, `must be an integer ${min}-${max}`);
-  return v;
-}
-
-export function requireInt(params: Params, field: string, min: number, max: number): number {
-  if (params[field] === undefined) throw invalidParams(field, 'is required');
-  return optionalInt(params, field, min, max)!;
 }
 
 export function optionalCustom(params: Params, field = 'custom'): Record<string, string> | undefined {

@@ -10,7 +10,7 @@ import type { PortMapperService } from '../nat/port-mapper-service.ts';
 import type { PortMapping, PortMappingMethod } from '../nat/port-mapper.ts';
 import { DEFAULT_METHODS, MAX_TTL_SECONDS } from '../nat/port-mapper.ts';
 import { invalidParams, type Dispatcher } from './dispatcher.ts';
-import { onlyFields, optionalBoolean } from './params.ts';
+import { onlyFields, optionalBoolean, optionalInt, requireInt } from './params.ts';
 
 type Params = Record<string, unknown>;
 
@@ -23,17 +23,6 @@ function requireProtocol(params: Params): 'UDP' | 'TCP' {
   if (v === undefined) throw invalidParams('protocol', 'is required');
   if (typeof v !== 'string' || (v.toUpperCase() !== 'UDP' && v.toUpperCase() !== 'TCP')) throw invalidParams('protocol', 'must be "UDP" or "TCP"');
   return v.toUpperCase() as 'UDP' | 'TCP';
-}
-
-function int(params: Params, field: string, min: number, max: number, required: boolean): number | undefined {
-  const v = params[field];
-  if (v === undefined) {
-    if (required) throw invalidParams(field, 'is required');
-    return undefined;
-  }
-  // Godot sends every JSON number as a float: 8.0 is fine, 8.5 is not.
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidParams(field, `must be an integer ${min}-${max}`);
-  return v;
 }
 
 function methodsOf(params: Params): PortMappingMethod[] | undefined {
@@ -63,9 +52,9 @@ export function mappingToJson(m: PortMapping): Record<string, unknown> {
 async function natMap(params: Params, ctx: NatRpcContext): Promise<unknown> {
   onlyFields(params, ['protocol', 'internalPort', 'externalPort', 'ttlSeconds', 'description', 'methods']);
   const protocol = requireProtocol(params);
-  const internalPort = int(params, 'internalPort', 1, 65535, true)!;
-  const externalPort = int(params, 'externalPort', 0, 65535, false);
-  const ttlSeconds = int(params, 'ttlSeconds', 1, MAX_TTL_SECONDS, false);
+  const internalPort = requireInt(params, 'internalPort', 1, 65535);
+  const externalPort = optionalInt(params, 'externalPort', 0, 65535);
+  const ttlSeconds = optionalInt(params, 'ttlSeconds', 1, MAX_TTL_SECONDS);
   const description = params['description'];
   if (description !== undefined && (typeof description !== 'string' || description.length > 64 || !/^[\x20-\x7e]*$/.test(description))) {
     throw invalidParams('description', 'must be at most 64 printable ASCII characters');
@@ -81,7 +70,7 @@ async function natMap(params: Params, ctx: NatRpcContext): Promise<unknown> {
 
 async function natUnmap(params: Params, ctx: NatRpcContext): Promise<unknown> {
   onlyFields(params, ['protocol', 'internalPort']);
-  const removed = await ctx.nat.unmap(requireProtocol(params), int(params, 'internalPort', 1, 65535, true)!);
+  const removed = await ctx.nat.unmap(requireProtocol(params), requireInt(params, 'internalPort', 1, 65535));
   return { removed };
 }
 

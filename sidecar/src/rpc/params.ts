@@ -26,6 +26,26 @@ export function requireString(params: Params, field: string): string {
   return v;
 }
 
+/** An optional string. */
+export function optionalString(params: Params, field: string): string | undefined {
+  return params[field] === undefined ? undefined : requireString(params, field);
+}
+
+/** An optional integer in [min, max]. */
+export function optionalInt(params: Params, field: string, min: number, max: number): number | undefined {
+  const v = params[field];
+  if (v === undefined) return undefined;
+  // Godot sends every JSON number as a float: 8.0 is fine, 8.5 is not.
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw invalidParams(field, `must be an integer ${min}-${max}`);
+  return v;
+}
+
+/** A required integer in [min, max]. */
+export function requireInt(params: Params, field: string, min: number, max: number): number {
+  if (params[field] === undefined) throw invalidParams(field, 'is required');
+  return optionalInt(params, field, min, max)!;
+}
+
 /** An optional boolean with its default. */
 export function optionalBoolean(params: Params, field: string, fallback: boolean): boolean {
   const v = params[field];
