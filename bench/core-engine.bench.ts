@@ -7,7 +7,6 @@
  * The GDScript side is test/godot/projects/core/bench/core_bench.gd.
  */
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import { decodeDnsPacket } from '../sidecar/src/core/dns-decode.ts';
 import { encodeDnsPacket } from '../sidecar/src/core/dns-encode.ts';
 import { SignedPacket } from '../sidecar/src/core/signed-packet.ts';
@@ -17,9 +16,10 @@ import { directoryId, directoryWindow, slotKeypair, windowBounds } from '../side
 import { parseLobby, signLobby } from '../sidecar/src/lobby/lobby-record.ts';
 import { recordsFromJson, recordToJson } from '../sidecar/src/rpc/record-json.ts';
 import { REPO_ROOT } from '../test/godot/harness/engine-cache.ts';
-import { closeBrowser, runGodot } from '../test/godot/harness/run-engine.ts';
+import { closeBrowser } from '../test/godot/harness/run-engine.ts';
 import { ADDON_DIR } from '../test/godot/projects/addon/host/serve-child.ts';
 import { hex, keypairOf } from '../test/godot/projects/core/host/case-support.ts';
+import { runBenchScene } from './engine-bench.ts';
 import { fmt, opsPerSecond } from './measure.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'core');
@@ -79,22 +79,15 @@ async function inputs(): Promise<{ input: Record<string, unknown>; node: Record<
 
 export async function run(): Promise<void> {
   const { input, node } = await inputs();
-  const base = await readFile(join(PROJECT, 'project.godot'), 'utf8');
-  const projectText = `${base}\n[application]\nrun/main_scene="res://bench/core_bench.tscn"\nrun/low_processor_mode=true\n`;
   try {
     const mounts: Record<string, string> = {};
     for (const dir of ['core', 'values']) mounts[`res://addons/pkarr/${dir}`] = join(ADDON_DIR, dir);
-    const result = await runGodot({
-      project: PROJECT, mounts,
+    const r = await runBenchScene({
+      project: PROJECT, scene: 'res://bench/core_bench.tscn', mounts,
       include: (res) => !res.startsWith('res://tests/') && !res.includes('/host/'),
-      files: { 'res://project.godot': projectText, 'res://generated/bench_input.json': JSON.stringify(input) },
+      files: { 'res://generated/bench_input.json': JSON.stringify(input) },
       doneMarker: '# core-bench done', timeoutMs: 120_000,
     });
-    const line = result.stdout.find((l) => l.startsWith('BENCH '));
-    if (line === undefined) throw new Error(`no BENCH line; stderr:\n${result.stderr.join('\n')}`);
-    const r = JSON.parse(line.slice(6)) as Record<string, unknown>;
-    const failures = r['failures'] as string[];
-    if (failures.length > 0) throw new Error(`wrong results: ${failures.join(', ')}`);
     const ms = (t: Timing): number => t.usec / 1000 / t.ops;
     console.log(`DNS message: ${String(input['dnsBytes'])} bytes, ${(input['records'] as unknown[]).length} records; slot: ${String(input['slotEntries'])} entries`);
     console.log('operation                                   GDScript ms   sidecar ms   GDScript / sidecar');

@@ -8,10 +8,11 @@
  * Goal: a pure-GDScript verify < 100 ms. Run: `npm run bench -- crypto`.
  * The GDScript side is test/godot/projects/crypto/bench/crypto_bench.gd.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../test/godot/harness/engine-cache.ts';
-import { closeBrowser, runGodot } from '../test/godot/harness/run-engine.ts';
+import { closeBrowser } from '../test/godot/harness/run-engine.ts';
+import { ADDON_DIR } from '../test/godot/projects/addon/host/serve-child.ts';
+import { runBenchScene } from './engine-bench.ts';
 import { fmt } from './measure.ts';
 
 const PROJECT = join(REPO_ROOT, 'test', 'godot', 'projects', 'crypto');
@@ -24,22 +25,15 @@ interface Timing {
 }
 
 export async function run(): Promise<void> {
-  const base = await readFile(join(PROJECT, 'project.godot'), 'utf8');
-  const projectText = `${base}\n[application]\nrun/main_scene="res://bench/crypto_bench.tscn"\nrun/low_processor_mode=true\n`;
   try {
-    const result = await runGodot({
+    const r = await runBenchScene({
       project: PROJECT,
-      mounts: { 'res://addons/pkarr/crypto': join(REPO_ROOT, 'addons', 'pkarr', 'crypto') },
+      scene: 'res://bench/crypto_bench.tscn',
+      mounts: { 'res://addons/pkarr/crypto': join(ADDON_DIR, 'crypto') },
       include: (res) => !res.startsWith('res://tests/'),
-      files: { 'res://project.godot': projectText },
       doneMarker: '# crypto-bench done',
       timeoutMs: 180_000,
     });
-    const line = result.stdout.find((l) => l.startsWith('BENCH '));
-    if (line === undefined) throw new Error(`no BENCH line; stderr:\n${result.stderr.join('\n')}`);
-    const r = JSON.parse(line.slice(6)) as Record<string, unknown>;
-    const failures = r['failures'] as string[];
-    if (failures.length > 0) throw new Error(`wrong results: ${failures.join(', ')}`);
     const t = (key: string): Timing => r[key] as Timing;
     const perSec = (x: Timing): number => 1e6 / x.best_usec_per_op;
     const msPer = (x: Timing): number => x.best_usec_per_op / 1000;
