@@ -146,7 +146,7 @@ static func add_game_params(params: Dictionary, game: String, game_version: Stri
 static func game_id_problem(game_id: String) -> String:
 	if game_id == "":
 		return "no game id: set pkarr/lobby/game_id in the Project Settings (or the node's game_id)"
-	if RegEx.create_from_string("^[A-Za-z0-9._-]{1,64}$").search(game_id) == null:
+	if not PkarrLobbyRecord.is_game_id(game_id):
 		return "game id %s: use 1-64 of A-Z a-z 0-9 . _ -" % game_id
 	return ""
 
