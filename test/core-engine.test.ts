@@ -62,8 +62,9 @@ describe('GDScript pkarr core in the engine', () => {
       mounts,
       files: { 'res://generated/core_cases.json': JSON.stringify(cases) },
       include: (res) => !res.includes('/host/') && !res.includes('/bench/'),
+      testTimeoutSec: 60,
       // CORE_FILTER=<substring of 'suite: test'> runs only the matching tests (the count check then fails).
-      config: { test_timeout_sec: 60, ...(process.env['CORE_FILTER'] ? { filter: process.env['CORE_FILTER'] } : {}) },
+      ...(process.env['CORE_FILTER'] ? { filter: process.env['CORE_FILTER'] } : {}),
       timeoutMs: 240_000,
     });
     expect(r.ok, formatGodotTestReport(r)).toBe(true);
