@@ -279,8 +279,11 @@ describe('DhtClient on a 30-node testnet', () => {
     // Capture the put queries as the testnet nodes decode them off the wire.
     const seen: Record<string, unknown>[] = [];
     const nodes = testnet.liveIndices().map((i) => testnet.node(i)!);
+    // Only this key's puts: earlier tests' puts may still be reaching the testnet in the background.
     const onQuery = (query: { q?: Buffer | string; a?: Record<string, unknown> }): void => {
-      if (String(query.q) === 'put' && query.a !== undefined) seen.push(query.a);
+      if (String(query.q) !== 'put' || query.a === undefined) return;
+      const k = query.a.k;
+      if (Buffer.isBuffer(k) && k.equals(Buffer.from(keypair.publicKey.bytes))) seen.push(query.a);
     };
     for (const node of nodes) node._rpc.on('query', onQuery);
     let storedOn: number;
