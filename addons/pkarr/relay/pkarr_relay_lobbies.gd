@@ -9,7 +9,7 @@ extends RefCounted
 ##
 ## Short codes ([code]XXXXX-XXXXX[/code]) work in browsers ([PkarrRelayShortCodes]; elsewhere
 ## [code]NEEDS_SIDECAR[/code]). Not here: topics (BEP5 beacons need the DHT), punched paths
-## ([code]lobby.join[/code] to a host behind a NAT), short codes in [code]knownKeys[/code].
+## ([code]lobby.join[/code] to a host behind a NAT).
 
 ## Directory slots read per window (the sidecar's default).
 const DIRECTORY_SLOTS := PkarrPublicSeeds.DEFAULT_DIRECTORY_SLOTS
@@ -17,8 +17,12 @@ const DIRECTORY_SLOTS := PkarrPublicSeeds.DEFAULT_DIRECTORY_SLOTS
 const MAX_DIRECTORY_HOSTS := 300
 ## Known keys accepted by [code]lobby.browse[/code].
 const MAX_KNOWN_KEYS := 256
+## Short codes among them (each costs a slot lookup and a fingerprint check).
+const MAX_KNOWN_SHORT_CODES := 16
 
 var _backend: PkarrRelayBackend = null
+## Directory slot keys derived so far: window -> {"game|version|slot": z32}; only the two windows
+## a browse reads are kept.
 var _slot_keys: Dictionary = {}
 var _short_codes: PkarrRelayShortCodes = null
 
@@ -90,10 +94,9 @@ func browse(params: Dictionary) -> PkarrResult:
 				% ", ".join(PkarrRelayLobbyFilters.SORTS), {"field": "sort"})
 	var allow_closed := not bool(filters.get("openOnly", true))
 	var started := Time.get_ticks_msec()
-	var known: Array = params.get("knownKeys", []) if params.get("knownKeys") is Array else []
-	if known.size() > MAX_KNOWN_KEYS:
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "at most %d knownKeys" % MAX_KNOWN_KEYS,
-				{"field": "knownKeys"})
+	var known := await _known_keys(params.get("knownKeys", []))
+	if not known.is_ok():
+		return known
 	var directory := {"slots": 0, "slotsFound": 0, "slotErrors": 0, "entries": 0, "keys": 0,
 			"resolved": 0, "rejected": {"malformed": 0, "wrongWindow": 0, "badPow": 0, "notFound": 0,
 			"notLobby": 0, "otherGame": 0, "failed": 0}}
@@ -103,18 +106,10 @@ func browse(params: Dictionary) -> PkarrResult:
 	var sources: Dictionary = {}
 	for z32: String in hosts:
 		sources[z32] = "directory"
-	var known_stats := {"requested": known.size(), "found": 0, "notFound": 0, "failed": 0}
-	for code: Variant in known:
-		var text := str(code).strip_edges()
-		var parsed := PkarrKeyDerivation.parse_public_key(text)
-		if not parsed.is_ok() and PkarrRelayShortCodes.is_short_code(text):
-			var host := await _short_codes.host_of(text)
-			if host.is_ok():
-				parsed = PkarrZ32.parse_public_key(host.value)
-		if not parsed.is_ok():
-			known_stats[("notFound" if parsed.error_data.get("lobbyError") == "NO_LOBBY" else "failed")] += 1
-		elif not sources.has(parsed.value["z32"]):
-			sources[parsed.value["z32"]] = "known"
+	var known_stats := {"requested": known.value.size(), "found": 0, "notFound": 0, "failed": 0}
+	for z32: String in known.value:
+		if not sources.has(z32):
+			sources[z32] = "known"
 	var lobbies: Array = []
 	for z32: String in sources:
 		var found := await _lobby_of(z32, "CacheFirst")
@@ -125,7 +120,7 @@ func browse(params: Dictionary) -> PkarrResult:
 				why = "notLobby"
 			if from_directory:
 				directory["rejected"][why] = int(directory["rejected"].get(why, 0)) + 1
-			else:
+			if known.value.has(z32):
 				known_stats["notFound" if why != "failed" else "failed"] += 1
 			continue
 		var lobby: Dictionary = found.value["lobby"]
@@ -138,12 +133,49 @@ func browse(params: Dictionary) -> PkarrResult:
 		lobby["source"] = sources[z32]
 		if from_directory:
 			directory["resolved"] += 1
-		else:
+		if known.value.has(z32):
 			known_stats["found"] += 1
 		lobbies.append(lobby)
 	lobbies = PkarrRelayLobbyFilters.select(lobbies, filters, sort)
 	return PkarrResult.success({"lobbies": lobbies, "stats": {"lobbies": lobbies.size(),
 			"directory": directory, "known": known_stats, "durationMs": Time.get_ticks_msec() - started}})
+
+
+## Coroutine: the host keys (z32, without repeats) [code]knownKeys[/code] names, as the sidecar
+## takes them: any key form or up to [constant MAX_KNOWN_SHORT_CODES] short codes, each resolved
+## through its slot and left out when it leads nowhere. Anything else: [code]INVALID_PARAMS[/code]
+## naming the entry ([code]knownKeys[i][/code]).
+func _known_keys(value: Variant) -> PkarrResult:
+	if not value is Array or (value as Array).size() > MAX_KNOWN_KEYS:
+		return PkarrResult.failure(PkarrResult.INVALID_PARAMS,
+				"knownKeys must be a list of at most %d keys (any accepted form)" % MAX_KNOWN_KEYS, {"field": "knownKeys"})
+	var entries: Array = value
+	if entries.filter(func(k: Variant) -> bool: return k is String and PkarrRelayShortCodes.is_short_code(k)).size() \
+			> MAX_KNOWN_SHORT_CODES:
+		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "knownKeys: at most %d short codes (each costs a lookup and a fingerprint check)"
+				% MAX_KNOWN_SHORT_CODES, {"field": "knownKeys"})
+	var keys: Array[String] = []
+	for i: int in entries.size():
+		var field := "knownKeys[%d]" % i
+		if not entries[i] is String:
+			return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "%s must be a string" % field, {"field": field})
+		var text: String = entries[i]
+		var parsed := PkarrKeyDerivation.parse_public_key(text)
+		if parsed.is_ok():
+			keys.append(parsed.value["z32"])
+		elif not PkarrRelayShortCodes.is_short_code(text):
+			return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "%s: %s" % [field, parsed.error_message],
+					{"field": field, "code": parsed.error_code})
+	for text: Variant in entries:
+		if PkarrRelayShortCodes.is_short_code(text) and not PkarrKeyDerivation.parse_public_key(text).is_ok():
+			var host := await _short_codes.host_of(text)
+			if host.is_ok():
+				keys.append(host.value)
+	var unique: Array[String] = []
+	for z32: String in keys:
+		if not unique.has(z32):
+			unique.append(z32)
+	return PkarrResult.success(unique)
 
 
 ## Coroutine: [code]lobby.join[/code] where no NAT must be crossed: the lobby's endpoint for
@@ -204,6 +236,9 @@ func _needs_fresh_copy(found: Dictionary) -> bool:
 
 func _read_directory(game: String, version: String, stats: Dictionary, hosts: Dictionary) -> void:
 	var window := PkarrPublicSeeds.directory_window(PkarrRelayPacket.now_micros())
+	for kept: int in _slot_keys.keys():
+		if kept < window - 1:
+			_slot_keys.erase(kept)
 	for w: int in [window, window - 1]:
 		for slot: int in DIRECTORY_SLOTS:
 			var slot_key := await _slot_key(game, version, w, slot)
@@ -229,11 +264,12 @@ func _read_directory(game: String, version: String, stats: Dictionary, hosts: Di
 
 
 func _slot_key(game: String, version: String, window: int, slot: int) -> String:
-	var id := "%s|%s|%d|%d" % [game, version, window, slot]
-	if not _slot_keys.has(id):
+	var id := "%s|%s|%d" % [game, version, slot]
+	var of_window: Dictionary = _slot_keys.get_or_add(window, {})
+	if not of_window.has(id):
 		var keypair: PkarrResult = await PkarrKeyDerivation.directory_slot_keypair(_backend.signatures,
 				game, version, window, slot, DIRECTORY_SLOTS)
 		if not keypair.is_ok():
 			return ""
-		_slot_keys[id] = keypair.value["z32"]
-	return _slot_keys[id]
+		of_window[id] = keypair.value["z32"]
+	return of_window[id]

@@ -212,11 +212,22 @@ func test_browses_the_lobby_directory_and_known_keys() -> void:
 	assert_eq(stats["resolved"], 1)
 	assert_eq(stats["rejected"]["otherGame"], 1)
 	params["directory"] = false
-	params["knownKeys"] = ["pk:" + _key("lobby"), _key("known")]
+	# As the sidecar takes them: a short code that leads nowhere is left out, a repeat counts once.
+	params["knownKeys"] = ["pk:" + _key("lobby"), _key("known"), "00000-00000", _key("lobby"),
+			str(config["shortCode"])]
 	var known: PkarrResult = await Pkarr.call_method("lobby.browse", params)
 	if assert_true(known.is_ok(), str(known)):
 		assert_eq(known.value["lobbies"].map(func(l: Dictionary) -> String: return l["source"]), ["known"])
 		assert_eq(known.value["stats"]["known"], {"requested": 2, "found": 1, "notFound": 1, "failed": 0})
+	for bad: Variant in [["not a key"], "pk:" + _key("lobby"), [7]]:
+		params["knownKeys"] = bad
+		var refused: PkarrResult = await Pkarr.call_method("lobby.browse", params)
+		assert_eq(refused.error_code, PkarrResult.INVALID_PARAMS, "knownKeys %s: %s" % [bad, refused])
+	params["knownKeys"] = ["00000-00000"].duplicate()
+	for i: int in 16:
+		params["knownKeys"].append("00000-00000")
+	var too_many: PkarrResult = await Pkarr.call_method("lobby.browse", params)
+	assert_eq(too_many.error_data.get("field"), "knownKeys", "17 short codes: %s" % too_many)
 
 
 func test_the_lobby_browser_node_watches_over_relays() -> void:
