@@ -119,6 +119,17 @@ describe('keygen', () => {
     expectOneLineError(await cli('keygen', '--force'), 2, /--force only makes sense with --out/);
     expectOneLineError(await cli('keygen', 'extra'), 2, /unexpected argument "extra"/);
     expectOneLineError(await cli('keygen', '--out', join(dir, 'missing-dir', 'k')), 1, /ENOENT/);
+    // relay checks its flags as serve and the client commands do: exit 2 before binding anything
+    // (the servers print their usage after the error line).
+    const expectServerUsageError = (run: Run, command: string, pattern: RegExp): void => {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.split('\n')[0]).toMatch(new RegExp(`^pkarr-sidecar ${command}: ${pattern.source}`));
+    };
+    expectServerUsageError(await cli('relay', '--bootstrap', 'router.example'), 'relay', /--bootstrap must be HOST:PORT, got "router.example"/);
+    expectServerUsageError(await cli('relay', '--testnet', '3', '--bootstrap', '127.0.0.1:1'), 'relay', /--testnet and --bootstrap cannot be combined/);
+    expectServerUsageError(await cli('relay', '--doh-upstream', 'ftp://x'), 'relay', /--doh-upstream must be an http\(s\) URL/);
+    expectServerUsageError(await cli('serve', '--relay', 'not a url'), 'serve', /--relay: invalid relay URL "not a url"/);
+    expectOneLineError(await cli('resolve', '--relay', 'not a url', Keypair.generate().publicKey.z32), 2, /^pkarr-sidecar resolve: --relay: invalid relay URL "not a url"/);
   });
 });
 

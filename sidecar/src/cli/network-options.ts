@@ -18,7 +18,7 @@ import { isLoopbackHostPort } from '../core/loopback-guard.ts';
 import { DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
-import { UsageError, checkBootstrap, integerValue, stringList, stringValue, type ParsedValues } from '../util/cli-flags.ts';
+import { UsageError, checkBootstrap, checkEachValue, integerValue, stringList, stringValue, type ParsedValues } from '../util/cli-flags.ts';
 import { waitForStopSignal } from '../util/stop-signals.ts';
 
 export const NETWORK_OPTIONS = {
@@ -63,13 +63,7 @@ export function networkSettings(values: ParsedValues): NetworkSettings {
   if (noDht && (bootstrap.length > 0 || testnet !== null)) throw new UsageError('--no-dht contradicts --bootstrap/--testnet');
   if (testnet !== null && bootstrap.length > 0) throw new UsageError('--testnet and --bootstrap cannot be combined');
   checkBootstrap(bootstrap);
-  for (const url of relays) {
-    try {
-      normalizeRelayUrl(url);
-    } catch (err) {
-      throw new UsageError(`--relay: ${(err as Error).message}`);
-    }
-  }
+  checkEachValue('--relay', relays, normalizeRelayUrl);
   const useDefaultRelays = relays.length === 0 && !noRelay && testnet === null;
   const finalRelays = useDefaultRelays ? [...DEFAULT_RELAYS] : relays;
   if (noDht && finalRelays.length === 0) throw new UsageError('--no-dht with --no-relay leaves nothing to talk to');

@@ -8,11 +8,10 @@
  * close the store, leave the DHT. Errors are one line on stderr; exit 2 for bad arguments, 1 else.
  */
 import { join } from 'node:path';
-import { PkarrError } from '../core/errors.ts';
 import { DEFAULT_BOOTSTRAP, DhtClient } from '../dht/dht-client.ts';
 import { Testnet } from '../dht/testnet.ts';
 import type { Dht } from '../dht/types.ts';
-import { optionalInteger, parseFlags } from '../util/cli-flags.ts';
+import { UsageError, checkBootstrap, optionalInteger, parseFlags } from '../util/cli-flags.ts';
 import { userDataHome } from '../util/data-dir.ts';
 import { parseRateLimit } from '../util/rate-limiter.ts';
 import { waitForStopSignal } from '../util/stop-signals.ts';
@@ -47,10 +46,10 @@ function checkUrl(text: string | undefined): string | null {
   try {
     url = new URL(text);
   } catch {
-    throw new PkarrError('INVALID_ARGUMENT', `--doh-upstream must be an http(s) URL, got ${JSON.stringify(text)}`);
+    throw new UsageError(`--doh-upstream must be an http(s) URL, got ${JSON.stringify(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new PkarrError('INVALID_ARGUMENT', `--doh-upstream must be an http(s) URL, got ${JSON.stringify(text)}`);
+    throw new UsageError(`--doh-upstream must be an http(s) URL, got ${JSON.stringify(text)}`);
   }
   return url.toString();
 }
@@ -78,7 +77,8 @@ function parse(args: string[]) {
   });
   const bootstrap = (values.bootstrap ?? []).flatMap((b) => b.split(',')).map((b) => b.trim()).filter((b) => b !== '');
   const testnet = optionalInteger(values.testnet, '--testnet', 1, 1000);
-  if (testnet !== null && bootstrap.length > 0) throw new PkarrError('INVALID_ARGUMENT', '--testnet and --bootstrap exclude each other');
+  if (testnet !== null && bootstrap.length > 0) throw new UsageError('--testnet and --bootstrap cannot be combined');
+  checkBootstrap(bootstrap);
   const rate = values.rate ?? DEFAULT_RATE_LIMIT;
   const dhtRate = values['dht-rate'] ?? DEFAULT_DHT_RATE_LIMIT;
   parseRateLimit(rate);

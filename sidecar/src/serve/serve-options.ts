@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import { DEFAULT_RELAYS } from '../client/client.ts';
 import { normalizeRelayUrl } from '../client/relay-client.ts';
-import { UsageError, checkBootstrap, optionalInteger, parseFlags } from '../util/cli-flags.ts';
+import { UsageError, checkBootstrap, checkEachValue, optionalInteger, parseFlags } from '../util/cli-flags.ts';
 import { userDataHome } from '../util/data-dir.ts';
 import { LOCAL_RELAY_PORT } from './local-relay.ts';
 import { isLogLevel, type LogLevel } from '../util/log.ts';
@@ -130,13 +130,7 @@ export function parseServeOptions(args: readonly string[]): ServeOptions {
   if (testnet !== null && bootstrap.length > 0) throw new UsageError('--testnet and --bootstrap cannot be combined');
   if ((values['no-local-relay'] ?? false) && values['local-relay-port'] !== undefined) throw new UsageError('--no-local-relay cannot be combined with --local-relay-port');
   if (noRelays && values.relay) throw new UsageError('--no-relays cannot be combined with --relay');
-  for (const url of values.relay ?? []) {
-    try {
-      normalizeRelayUrl(url);
-    } catch (err) {
-      throw new UsageError(`--relay: ${(err as Error).message}`);
-    }
-  }
+  checkEachValue('--relay', values.relay ?? [], normalizeRelayUrl);
   // As the CLI's network flags: the public relays unless --relay, --no-relays or a local --testnet.
   const relays = values.relay ?? (noRelays || testnet !== null ? [] : [...DEFAULT_RELAYS]);
   return {

@@ -68,6 +68,17 @@ export function optionalInteger(text: string | undefined, flag: string, min: num
   return text === undefined ? null : integerValue(text, flag, min, max);
 }
 
+/** Runs `check` on each value given to `flag`; what it throws becomes a UsageError naming the flag. */
+export function checkEachValue(flag: string, values: readonly string[], check: (value: string) => unknown): void {
+  for (const value of values) {
+    try {
+      check(value);
+    } catch (err) {
+      throw new UsageError(`${flag}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
 /** Checks `--bootstrap` values: HOST:PORT with a port up to 65535; UsageError otherwise. */
 export function checkBootstrap(entries: readonly string[]): void {
   for (const entry of entries) {
