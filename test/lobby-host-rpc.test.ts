@@ -107,6 +107,11 @@ describe('lobby.host as the addon calls it', () => {
     expect((locked.result!['lobby'] as Json)['admission']).toBe(false);
     const joined = await call('lobby.join', { code: String(locked.result!['inviteCode']), transport: 'ws' });
     expect(joined.error?.data?.['lobbyError']).toBe('LOBBY_CLOSED');
+    // Bad join params are invalid params naming the field, as in every other method.
+    for (const [field, value] of [['transport', 7], ['transport', 'W S'], ['timeoutMs', 10], ['timeoutMs', 1.5e3 + 0.5]] as const) {
+      const refused = await call('lobby.join', { code: String(locked.result!['inviteCode']), [field]: value });
+      expect([refused.error?.code, refused.error?.data?.['field']], JSON.stringify(refused.error)).toEqual([-32602, field]);
+    }
     expect((await call('lobby.close', { key: 'locked', lingerSeconds: 0 })).error).toBeUndefined();
   }, 60_000);
 
@@ -119,6 +124,9 @@ describe('lobby.host as the addon calls it', () => {
       { servers: [{ transport: 'ws', port: 7778, tls: true }] },
       { port: 7777 },
       { open: 'yes' },
+      // Checked even here, where the sidecar traverses no NAT (a typo must not pass unnoticed).
+      { nat: 'no' },
+      { map: 0 },
     ];
     for (const extra of bad) {
       const answer = await call('lobby.host', hostParams('never', extra));

@@ -5,14 +5,13 @@
  * - `lobby.join` (pick the path to a lobby's host and open it; the game connects where it says)
  *   and `lobby.leave` (close a punched path).
  */
-import { PkarrError } from '../core/errors.ts';
 import type { Keypair } from '../core/keys.ts';
 import type { LobbyService } from '../lobby/lobby-service.ts';
 import { TRANSPORT_PATTERN } from '../lobby/lobby-endpoints.ts';
 import { lobbyError } from '../lobby/lobby-errors.ts';
 import type { NatService } from '../nat/nat-service.ts';
 import { planLanJoin } from '../nat/join-plan.ts';
-import type { Dispatcher } from './dispatcher.ts';
+import { invalidParams, type Dispatcher } from './dispatcher.ts';
 import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
 import { requireLobbyCode } from './lobby-params.ts';
 import { onlyFields, optionalString, requireString } from './params.ts';
@@ -52,7 +51,7 @@ function optionalTransport(params: Params): string {
   const value = params['transport'];
   if (value === undefined) return 'enet';
   if (typeof value !== 'string' || !TRANSPORT_PATTERN.test(value)) {
-    throw new PkarrError('INVALID_ARGUMENT', `invalid transport ${JSON.stringify(value)} (e.g. enet, ws)`);
+    throw invalidParams('transport', `must be a transport name such as enet or ws, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -61,7 +60,7 @@ function optionalTimeout(params: Params): number {
   const value = params['timeoutMs'];
   if (value === undefined) return DEFAULT_JOIN_TIMEOUT_MS;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1000 || value > MAX_JOIN_TIMEOUT_MS) {
-    throw new PkarrError('INVALID_ARGUMENT', `invalid timeoutMs ${JSON.stringify(value)} (1000-${MAX_JOIN_TIMEOUT_MS})`);
+    throw invalidParams('timeoutMs', `must be an integer from 1000 to ${MAX_JOIN_TIMEOUT_MS}, got ${JSON.stringify(value)}`);
   }
   return value;
 }
