@@ -199,11 +199,9 @@ func status_json() -> Dictionary:
 func resolve(key_text: String, policy: String = "CacheFirst") -> PkarrResult:
 	var parsed := PkarrKeyDerivation.parse_public_key(key_text.strip_edges())
 	if not parsed.is_ok():
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, parsed.error_message,
-				{"field": "publicKey", "code": parsed.error_code})
+		return PkarrResult.invalid_params("publicKey", parsed.error_message, parsed.error_code)
 	if not policy in ["CacheFirst", "CacheOnly", "NetworkOnly"]:
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS,
-				"policy must be one of CacheFirst, CacheOnly, NetworkOnly", {"field": "policy"})
+		return PkarrResult.invalid_params("policy", "policy must be one of CacheFirst, CacheOnly, NetworkOnly")
 	var z32: String = parsed.value["z32"]
 	var kept := relay_client.kept_packet(z32)
 	if kept != null and (policy == "CacheOnly" or (policy == "CacheFirst" and _is_fresh(kept))):
@@ -237,7 +235,7 @@ func publish(key_name: String, records: Variant, keep_alive: bool = true) -> Pka
 	if not key.is_ok():
 		return key
 	if not records is Array:
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "records must be an array", {"field": "records"})
+		return PkarrResult.invalid_params("records", "records must be an array")
 	var z32: String = key.value["publicKey"]
 	while _busy_keys.has(z32):
 		await _key_released
@@ -293,7 +291,7 @@ func _republish_add(params: Dictionary) -> PkarrResult:
 	else:
 		var parsed := PkarrZ32.parse_public_key(str(params.get("publicKey", "")))
 		if not parsed.is_ok():
-			return PkarrResult.failure(PkarrResult.INVALID_PARAMS, parsed.error_message, {"field": "publicKey"})
+			return PkarrResult.invalid_params("publicKey", parsed.error_message, parsed.error_code)
 		z32 = parsed.value["z32"]
 	_republish[z32] = true
 	return PkarrResult.success({"publicKey": z32})
@@ -302,7 +300,7 @@ func _republish_add(params: Dictionary) -> PkarrResult:
 func _republish_remove(key_text: String) -> PkarrResult:
 	var parsed := PkarrZ32.parse_public_key(key_text)
 	if not parsed.is_ok():
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, parsed.error_message, {"field": "publicKey"})
+		return PkarrResult.invalid_params("publicKey", parsed.error_message, parsed.error_code)
 	return PkarrResult.success({"removed": _republish.erase(parsed.value["z32"])})
 
 

@@ -70,7 +70,7 @@ func host(params: Dictionary) -> PkarrResult:
 					"lobby.host without the sidecar cannot learn this device's public address or map a port: give address (the address players reach) or endpoints")
 		var servers: Variant = params.get("servers", [{"transport": str(params.get("transport", "enet")), "port": params.get("port")}])
 		if not servers is Array:
-			return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "servers must be a list of {transport, port}", {"field": "servers"})
+			return PkarrResult.invalid_params("servers", "servers must be a list of {transport, port}")
 		endpoints = (servers as Array).map(func(server: Variant) -> Variant:
 			return {"transport": (server as Dictionary).get("transport"), "host": address,
 					"port": (server as Dictionary).get("port")} if server is Dictionary else server)
@@ -123,8 +123,7 @@ func update(params: Dictionary) -> PkarrResult:
 			info[field] = params[field]
 			changed = true
 	if not changed:
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS,
-				"give at least one of players, maxPlayers, name, open, custom", {"field": "players"})
+		return PkarrResult.invalid_params("players", "give at least one of players, maxPlayers, name, open, custom")
 	var checked := PkarrLobbyWriter.encode(info)
 	if not checked.is_ok():
 		return checked

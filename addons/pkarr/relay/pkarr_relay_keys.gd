@@ -12,7 +12,7 @@ extends RefCounted
 ## value into a web build's storage; import a throwaway key or generate one per player.
 ## [br]Every operation answers like the sidecar's [code]keys.*[/code] methods: a [PkarrResult]
 ## whose value is the same JSON shape, failures [code]KEY_NOT_FOUND[/code] /
-## [code]KEY_EXISTS[/code] / [code]INVALID_PARAMS[/code] (bad name or secret) /
+## [code]KEY_EXISTS[/code] / [method PkarrResult.invalid_params] (bad name or secret) /
 ## [code]IO_ERROR[/code].
 
 ## Key names the sidecar accepts.
@@ -55,9 +55,8 @@ func import(key_name: String, secret_hex: String, overwrite: bool = false) -> Pk
 		return bad
 	var hex := secret_hex.strip_edges().to_lower()
 	if hex.length() != 64 or not PkarrBytes.is_hex(hex):
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS,
-				"secretKey must be 64 hex characters (the 32-byte seed)",
-				{"field": "secretKey", "code": "INVALID_SECRET_KEY"})
+		return PkarrResult.invalid_params("secretKey", "secretKey must be 64 hex characters (the 32-byte seed)",
+				"INVALID_SECRET_KEY")
 	if FileAccess.file_exists(_path(key_name)) and not overwrite:
 		if _read_seed(key_name) != PkarrBytes.from_hex(hex):
 			return PkarrResult.failure("KEY_EXISTS", "a key named \"%s\" exists" % key_name)
@@ -174,6 +173,5 @@ func _path(key_name: String) -> String:
 func _check_name(key_name: String) -> PkarrResult:
 	if _name_regex.search(key_name) != null:
 		return null
-	return PkarrResult.failure(PkarrResult.INVALID_PARAMS,
-			"invalid key name %s: expected 1-64 characters from A-Z a-z 0-9 _ . -" % JSON.stringify(key_name),
-			{"field": "name"})
+	return PkarrResult.invalid_params("name", "invalid key name %s: expected 1-64 characters from A-Z a-z 0-9 _ . -"
+			% JSON.stringify(key_name))

@@ -58,8 +58,7 @@ func get_lobby(code: String, game: String, game_version: String, allow_closed: b
 			return host
 		parsed = PkarrKeyDerivation.parse_public_key(host.value)
 	if not parsed.is_ok():
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, parsed.error_message,
-				{"field": "code", "code": parsed.error_code})
+		return PkarrResult.invalid_params("code", parsed.error_message, parsed.error_code)
 	var z32: String = parsed.value["z32"]
 	var found := await _lobby_of(z32, "CacheFirst")
 	if found.is_ok() and _needs_fresh_copy(found.value):
@@ -82,16 +81,15 @@ func browse(params: Dictionary) -> PkarrResult:
 	var game := str(params.get("game", ""))
 	var version := str(params.get("gameVersion", ""))
 	if not PkarrLobbyRecord.is_game_id(game) or not PkarrLobbyRecord.is_game_version(version):
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "game and gameVersion are required",
-				{"field": "game"})
+		return PkarrResult.invalid_params("game", "game and gameVersion are required")
 	var filter_problem := PkarrRelayLobbyFilters.problem(params.get("filters"))
 	if filter_problem != "":
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, filter_problem, {"field": "filters"})
+		return PkarrResult.invalid_params("filters", filter_problem)
 	var filters: Dictionary = params.get("filters", {}) if params.get("filters") is Dictionary else {}
 	var sort := str(params.get("sort", "players"))
 	if not PkarrRelayLobbyFilters.SORTS.has(sort):
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "sort must be one of %s"
-				% ", ".join(PkarrRelayLobbyFilters.SORTS), {"field": "sort"})
+		return PkarrResult.invalid_params("sort", "sort must be one of %s"
+				% ", ".join(PkarrRelayLobbyFilters.SORTS))
 	var allow_closed := not bool(filters.get("openOnly", true))
 	var started := Time.get_ticks_msec()
 	var known := await _known_keys(params.get("knownKeys", []))
@@ -143,31 +141,30 @@ func browse(params: Dictionary) -> PkarrResult:
 
 ## Coroutine: the host keys (z32, without repeats) [code]knownKeys[/code] names, as the sidecar
 ## takes them: any key form or up to [constant MAX_KNOWN_SHORT_CODES] short codes, each resolved
-## through its slot and left out when it leads nowhere. Anything else: [code]INVALID_PARAMS[/code]
-## naming the entry ([code]knownKeys[i][/code]).
+## through its slot and left out when it leads nowhere. Anything else fails as
+## [method PkarrResult.invalid_params] naming the entry ([code]knownKeys[i][/code]).
 func _known_keys(value: Variant) -> PkarrResult:
 	if not value is Array or (value as Array).size() > MAX_KNOWN_KEYS:
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS,
-				"knownKeys must be a list of at most %d keys (any accepted form)" % MAX_KNOWN_KEYS, {"field": "knownKeys"})
+		return PkarrResult.invalid_params("knownKeys", "knownKeys must be a list of at most %d keys (any accepted form)"
+				% MAX_KNOWN_KEYS)
 	var entries: Array = value
 	if entries.filter(func(k: Variant) -> bool: return k is String and PkarrRelayShortCodes.is_short_code(k)).size() \
 			> MAX_KNOWN_SHORT_CODES:
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "knownKeys: at most %d short codes (each costs a lookup and a fingerprint check)"
-				% MAX_KNOWN_SHORT_CODES, {"field": "knownKeys"})
+		return PkarrResult.invalid_params("knownKeys",
+				"knownKeys: at most %d short codes (each costs a lookup and a fingerprint check)" % MAX_KNOWN_SHORT_CODES)
 	var keys: Array[String] = []
 	for i: int in entries.size():
 		var field := "knownKeys[%d]" % i
 		if not entries[i] is String:
-			return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "%s must be a string" % field, {"field": field})
+			return PkarrResult.invalid_params(field, "%s must be a string" % field)
 		var text: String = entries[i]
 		var parsed := PkarrKeyDerivation.parse_public_key(text)
 		if parsed.is_ok():
 			keys.append(parsed.value["z32"])
 		elif not PkarrRelayShortCodes.is_short_code(text):
-			return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "%s: %s" % [field, parsed.error_message],
-					{"field": field, "code": parsed.error_code})
+			return PkarrResult.invalid_params(field, "%s: %s" % [field, parsed.error_message], parsed.error_code)
 	for text: Variant in entries:
-		if PkarrRelayShortCodes.is_short_code(text) and not PkarrKeyDerivation.parse_public_key(text).is_ok():
+		if PkarrRelayShortCodes.is_short_code(text):  # never also a key (10 characters, a key has 52)
 			var host := await _short_codes.host_of(text)
 			if host.is_ok():
 				keys.append(host.value)
@@ -185,7 +182,15 @@ func _known_keys(value: Variant) -> PkarrResult:
 ## [code]NO_TRANSPORT[/code] / [code]NEEDS_SIDECAR[/code].
 func join(params: Dictionary) -> PkarrResult:
 	var started := Time.get_ticks_msec()
-	var transport := str(params.get("transport", "ws" if OS.has_feature("web") else "enet"))
+	var transport_value: Variant = params.get("transport", "ws" if OS.has_feature("web") else "enet")
+	if not transport_value is String or not PkarrLobbyEndpoints.is_transport(transport_value):
+		return PkarrResult.invalid_params("transport", "transport must be a transport name such as enet or ws, got %s"
+				% JSON.stringify(transport_value))
+	var transport: String = transport_value
+	var timeout: Variant = params.get("timeoutMs", 15000)
+	if not (timeout is int or timeout is float) or timeout != floorf(timeout) or timeout < 1000 or timeout > 120000:
+		return PkarrResult.invalid_params("timeoutMs", "timeoutMs must be an integer from 1000 to 120000, got %s"
+				% JSON.stringify(timeout))
 	var got := await get_lobby(str(params.get("code", "")), str(params.get("game", "")),
 			str(params.get("gameVersion", "")))
 	if not got.is_ok():

@@ -32,7 +32,7 @@ func request(method: String, params: Dictionary) -> PkarrResult:
 		"lobby.refresh":
 			var id := str(params.get("watchId", ""))
 			if not _watches.has(id):
-				return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "no watch %s" % id, {"field": "watchId"})
+				return PkarrResult.invalid_params("watchId", "no watch %s" % id)
 			return await refresh(id)
 		"lobby.unwatch":
 			var removed := _watches.erase(str(params.get("watchId", "")))
@@ -47,13 +47,13 @@ func watch(params: Dictionary) -> PkarrResult:
 		return PkarrResult.failure("INVALID_ARGUMENT", "at most %d watches at a time" % MAX_WATCHES)
 	var interval := int(params.get("intervalSeconds", 15))
 	if interval < MIN_INTERVAL_SECONDS:
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "intervalSeconds must be at least %d"
-				% MIN_INTERVAL_SECONDS, {"field": "intervalSeconds"})
+		return PkarrResult.invalid_params("intervalSeconds", "intervalSeconds must be at least %d"
+				% MIN_INTERVAL_SECONDS)
 	var browse := params.duplicate(true)
 	browse.erase("intervalSeconds")
 	var problem := PkarrRelayLobbyFilters.problem(browse.get("filters"))
 	if problem != "":
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, problem, {"field": "filters"})
+		return PkarrResult.invalid_params("filters", problem)
 	_next_id += 1
 	var id := "relay-watch-%d" % _next_id
 	_watches[id] = {"params": browse, "interval": interval, "due_msec": 0, "listed": {}, "order": [],
@@ -75,7 +75,7 @@ func poll() -> void:
 ## [code]{count, stats}[/code].
 func refresh(id: String) -> PkarrResult:
 	if not _watches.has(id):
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "no watch %s" % id, {"field": "watchId"})
+		return PkarrResult.invalid_params("watchId", "no watch %s" % id)
 	var entry: Dictionary = _watches[id]
 	while entry["running"]:
 		await _backend.get_tree().process_frame
@@ -84,7 +84,7 @@ func refresh(id: String) -> PkarrResult:
 	entry["running"] = false
 	entry["due_msec"] = Time.get_ticks_msec() + int(entry["interval"]) * 1000
 	if not _watches.has(id):
-		return PkarrResult.failure(PkarrResult.INVALID_PARAMS, "watch %s ended" % id, {"field": "watchId"})
+		return PkarrResult.invalid_params("watchId", "watch %s ended" % id)
 	if not browsed.is_ok():
 		return browsed
 	var lobbies: Array = browsed.value["lobbies"]

@@ -100,7 +100,7 @@ const PARSE_ERROR := "PARSE_ERROR"
 const INVALID_REQUEST := "INVALID_REQUEST"
 ## JSON-RPC [code]-32601[/code]: the sidecar does not know the method.
 const METHOD_NOT_FOUND := "METHOD_NOT_FOUND"
-## JSON-RPC [code]-32602[/code] without a more specific code.
+## JSON-RPC [code]-32602[/code] without a more specific code (the sidecar always gives one).
 const INVALID_PARAMS := "INVALID_PARAMS"
 ## JSON-RPC [code]-32603[/code] or any other unexpected sidecar failure.
 const INTERNAL := "INTERNAL"
@@ -133,6 +133,14 @@ static func failure(code: String, message: String, data: Dictionary = {}) -> Pka
 	result.error_message = message
 	result.error_data = data
 	return result
+
+
+## The failure of a parameter the game passed: [param code] (by default
+## [constant INVALID_ARGUMENT]) with [code]error_data.field[/code] naming [param field]. It is the
+## sidecar's JSON-RPC [code]-32602[/code] as the RPC client decodes it, so the relay backend fails
+## bad input with the same code and field as the sidecar.
+static func invalid_params(field: String, message: String, code: String = INVALID_ARGUMENT) -> PkarrResult:
+	return failure(code, message, {"field": field, "code": code})
 
 
 ## [code]true[/code] when the call succeeded.

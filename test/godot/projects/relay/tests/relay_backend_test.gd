@@ -173,7 +173,8 @@ func test_keys_are_kept_in_user_storage() -> void:
 	var clash: PkarrResult = await Pkarr.import_key("rfc", secret_seed.replace("9d", "aa"))
 	assert_eq(clash.error_code, "KEY_EXISTS")
 	var bad: PkarrResult = await Pkarr.import_key("rfc2", "not hex")
-	assert_eq(bad.error_code, PkarrResult.INVALID_PARAMS)
+	# The sidecar's code and field for the same bad input (keys.import: -32602 INVALID_SECRET_KEY).
+	assert_eq([bad.error_code, bad.error_data.get("field")], ["INVALID_SECRET_KEY", "secretKey"], str(bad))
 	var deleted: PkarrResult = await Pkarr.delete_key("rfc")
 	assert_eq(deleted.value, true)
 	var gone: PkarrResult = await Pkarr.export_key("rfc")
@@ -222,7 +223,10 @@ func test_browses_the_lobby_directory_and_known_keys() -> void:
 	for bad: Variant in [["not a key"], "pk:" + _key("lobby"), [7]]:
 		params["knownKeys"] = bad
 		var refused: PkarrResult = await Pkarr.call_method("lobby.browse", params)
-		assert_eq(refused.error_code, PkarrResult.INVALID_PARAMS, "knownKeys %s: %s" % [bad, refused])
+		assert_true(str(refused.error_data.get("field", "")).begins_with("knownKeys"), "knownKeys %s: %s" % [bad, refused])
+		assert_eq(refused.error_data.get("code"), refused.error_code, str(refused))
+		if not bad is Array or bad[0] is int:
+			assert_eq(refused.error_code, PkarrResult.INVALID_ARGUMENT, str(refused))
 	params["knownKeys"] = ["00000-00000"].duplicate()
 	for i: int in 16:
 		params["knownKeys"].append("00000-00000")
@@ -255,7 +259,7 @@ func test_the_lobby_browser_node_watches_over_relays() -> void:
 	assert_eq(filtered.value["lobbies"], [], "custom filter mode=dm drops the ctf lobby")
 	var bad: PkarrResult = await Pkarr.call_method("lobby.browse", {"game": lobby_config["game"],
 			"gameVersion": lobby_config["gameVersion"], "filters": {"colour": "red"}})
-	assert_eq(bad.error_code, PkarrResult.INVALID_PARAMS)
+	assert_eq([bad.error_code, bad.error_data.get("field")], [PkarrResult.INVALID_ARGUMENT, "filters"], str(bad))
 
 
 func test_pkarr_join_connects_to_a_directly_reachable_host() -> void:
@@ -279,6 +283,12 @@ func test_join_answers_a_direct_endpoint() -> void:
 	var no_enet: PkarrResult = await Pkarr.call_method("lobby.join", {"code": "pk:" + _key("lobby"),
 			"game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"], "transport": "enet"})
 	assert_eq(no_enet.error_data.get("lobbyError"), "NO_TRANSPORT", str(no_enet))
+	for bad: Dictionary in [{"transport": 7}, {"transport": "W S"}, {"timeoutMs": 10}, {"timeoutMs": 1500.5}]:
+		var params := {"code": "pk:" + _key("lobby"), "game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"]}
+		params.merge(bad, true)
+		var refused: PkarrResult = await Pkarr.call_method("lobby.join", params)
+		assert_eq([refused.error_code, refused.error_data.get("field")], [PkarrResult.INVALID_ARGUMENT, bad.keys()[0]],
+				"lobby.join %s: %s" % [bad, refused])
 
 
 func test_gets_a_lobby_by_short_code() -> void:
