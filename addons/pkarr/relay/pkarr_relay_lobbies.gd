@@ -144,6 +144,8 @@ func browse(params: Dictionary) -> PkarrResult:
 ## through its slot and left out when it leads nowhere. Anything else fails as
 ## [method PkarrResult.invalid_params] naming the entry ([code]knownKeys[i][/code]).
 func _known_keys(value: Variant) -> PkarrResult:
+	if value is PackedStringArray:  # what JSON makes a list of, as over the sidecar's RPC
+		value = Array(value)
 	if not value is Array or (value as Array).size() > MAX_KNOWN_KEYS:
 		return PkarrResult.invalid_params("knownKeys", "knownKeys must be a list of at most %d keys (any accepted form)"
 				% MAX_KNOWN_KEYS)

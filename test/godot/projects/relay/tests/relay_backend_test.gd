@@ -214,8 +214,8 @@ func test_browses_the_lobby_directory_and_known_keys() -> void:
 	assert_eq(stats["rejected"]["otherGame"], 1)
 	params["directory"] = false
 	# As the sidecar takes them: a short code that leads nowhere is left out, a repeat counts once.
-	params["knownKeys"] = ["pk:" + _key("lobby"), _key("known"), "00000-00000", _key("lobby"),
-			str(config["shortCode"])]
+	params["knownKeys"] = PackedStringArray(["pk:" + _key("lobby"), _key("known"), "00000-00000", _key("lobby"),
+			str(config["shortCode"])])
 	var known: PkarrResult = await Pkarr.call_method("lobby.browse", params)
 	if assert_true(known.is_ok(), str(known)):
 		assert_eq(known.value["lobbies"].map(func(l: Dictionary) -> String: return l["source"]), ["known"])
