@@ -115,7 +115,7 @@ let standin: GodotWebSocketStandIn;
 const config: Record<string, unknown> = {};
 const keys: Record<'known' | 'tampered' | 'wrong' | 'limited' | 'lobby' | 'legacy' | 'join', string> = { known: '', tampered: '', wrong: '', limited: '', lobby: '', legacy: '', join: '' };
 /** test_* functions in tests/relay_backend_test.gd. */
-const SUITE_TESTS = 21;
+const SUITE_TESTS = 22;
 
 beforeAll(async () => {
   await Promise.all([ensureGodotWeb(), getBrowser()]);

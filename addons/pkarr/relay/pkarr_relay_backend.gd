@@ -142,6 +142,9 @@ func request(method: String, params: Dictionary = {}, timeout: float = -1.0) -> 
 	if method in SIDECAR_ONLY:
 		return PkarrResult.failure(NEEDS_SIDECAR, "%s needs the Pkarr sidecar, which cannot run here (%s, relay backend): %s"
 				% [method, OS.get_name(), _why_not(method)])
+	var bad := PkarrRelayParams.problem(method, params)
+	if bad != null:
+		return bad
 	match method:
 		"status":
 			return PkarrResult.success(await status_json())

@@ -190,7 +190,7 @@ func join(params: Dictionary) -> PkarrResult:
 				% JSON.stringify(transport_value))
 	var transport: String = transport_value
 	var timeout: Variant = params.get("timeoutMs", 15000)
-	if not (timeout is int or timeout is float) or timeout != floorf(timeout) or timeout < 1000 or timeout > 120000:
+	if not PkarrRelayParams.is_integer(timeout) or timeout < 1000 or timeout > 120000:
 		return PkarrResult.invalid_params("timeoutMs", "timeoutMs must be an integer from 1000 to 120000, got %s"
 				% JSON.stringify(timeout))
 	var got := await get_lobby(str(params.get("code", "")), str(params.get("game", "")),

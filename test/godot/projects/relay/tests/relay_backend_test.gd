@@ -399,6 +399,30 @@ func test_what_needs_a_sidecar_fails_with_a_clear_code() -> void:
 	assert_eq(unknown.error_code, PkarrResult.METHOD_NOT_FOUND)
 
 
+func test_refuses_unknown_and_mistyped_fields_like_the_sidecar() -> void:
+	var lobby_config: Dictionary = config["lobby"]
+	var browse := {"game": lobby_config["game"], "gameVersion": lobby_config["gameVersion"], "directory": false}
+	var cases: Array = [
+		["publish", {"key": "typo", "records": [], "republsh": false}, "republsh"],
+		["status", {"verbose": true}, "verbose"],
+		["keys.import", {"name": "typo", "secretKey": "00".repeat(32), "overwrite": "yes"}, "overwrite"],
+		["keys.generate", {"name": 7}, "name"],
+		["lobby.get", {"code": "pk:" + _key("lobby"), "allowClosed": 1}, "allowClosed"],
+		["lobby.browse", browse.merged({"topic": "no"}), "topic"],
+		["lobby.watch", browse.merged({"intervalSeconds": 30.5}), "intervalSeconds"],
+		["lobby.close", {"key": "typo", "lingerSeconds": "5"}, "lingerSeconds"],
+	]
+	for case: Array in cases:
+		var refused: PkarrResult = await Pkarr.call_method(case[0], case[1])
+		assert_eq([refused.error_code, refused.error_data.get("field")], [PkarrResult.INVALID_ARGUMENT, case[2]],
+				"%s %s: %s" % [case[0], case[1], refused])
+	assert_false((await Pkarr.export_key("typo")).is_ok(), "nothing was created by a refused call")
+	# Every field the sidecar takes passes this check (the browse answers, with the relay's subset).
+	var full: PkarrResult = await Pkarr.call_method("lobby.browse", browse.merged({"topic": true, "confirm": false,
+			"lan": true, "sort": "name", "knownKeys": [], "filters": {}}))
+	assert_true(full.is_ok(), str(full))
+
+
 func _rejects(which: String, real_text: String) -> void:
 	_use("", [str(config["fake"])])
 	var rejected: PkarrResult = await Pkarr.resolve(_key(which))
