@@ -23,6 +23,10 @@ extends RefCounted
 
 ## Seconds [method join] waits for the game's peer by default.
 const DEFAULT_TIMEOUT_SEC := 15.0
+## The longest [code]timeout[/code] [method join] takes, in seconds (the sidecar's bound).
+const MAX_TIMEOUT_SEC := 120.0
+## The options [method join] takes; any other key is refused (a typo must not fall back silently).
+const OPTIONS: Array[String] = ["game", "game_version", "transport", "timeout"]
 
 
 ## Coroutine: joins the lobby of [param code] (an invite code, long or short) with
@@ -30,19 +34,29 @@ const DEFAULT_TIMEOUT_SEC := 15.0
 ## lobby; empty: the project settings [code]pkarr/lobby/game_id[/code] and
 ## [code]game_version[/code]),
 ## [code]transport[/code] ([code]"enet"[/code] on desktop, [code]"ws"[/code] on the web by
-## default), [code]timeout[/code] (seconds). The value is the connected [PkarrJoinedPeer].
+## default), [code]timeout[/code] (seconds, up to [constant MAX_TIMEOUT_SEC]). The value is the
+## connected [PkarrJoinedPeer]. A bad or unknown option fails with
+## [method PkarrResult.invalid_params] naming it, before anything is sent.
 static func join(service: PkarrService, code: String, options: Dictionary = {}) -> PkarrResult:
-	var timeout := float(options.get("timeout", DEFAULT_TIMEOUT_SEC))
-	if not (timeout > 0.0):
-		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT, "timeout must be > 0 seconds")
-	var transport := str(options.get("transport", default_transport()))
+	for key: Variant in options:
+		if not key is String or not OPTIONS.has(key):
+			return PkarrResult.invalid_params(str(key), "unknown join option %s (expected %s)"
+					% [JSON.stringify(str(key)), ", ".join(OPTIONS)])
+	var timeout_value: Variant = options.get("timeout", DEFAULT_TIMEOUT_SEC)
+	if not (timeout_value is float or timeout_value is int) or not (float(timeout_value) > 0.0) \
+			or float(timeout_value) > MAX_TIMEOUT_SEC:
+		return PkarrResult.invalid_params("timeout", "timeout must be a number of seconds above 0 and at most %d, got %s"
+				% [MAX_TIMEOUT_SEC, JSON.stringify(timeout_value)])
+	var timeout := float(timeout_value)
+	for key: String in ["game", "game_version", "transport"]:
+		if options.has(key) and not options[key] is String:
+			return PkarrResult.invalid_params(key, "%s must be a string, got %s" % [key, JSON.stringify(options[key])])
+	var transport: String = options.get("transport", default_transport())
 	if transport not in ["enet", "ws", "wss"]:
-		return PkarrResult.failure(PkarrResult.INVALID_ARGUMENT,
-				"transport must be enet, ws or wss, not %s" % transport)
+		return PkarrResult.invalid_params("transport", "transport must be enet, ws or wss, not %s" % transport)
 	var params := {"code": code.strip_edges(), "transport": transport,
 			"timeoutMs": int(timeout * 1000.0)}
-	PkarrSettings.add_game_params(params, str(options.get("game", "")),
-			str(options.get("game_version", "")))
+	PkarrSettings.add_game_params(params, options.get("game", ""), options.get("game_version", ""))
 	var routed: PkarrResult = await service.call_method("lobby.join", params, timeout + 5.0)
 	if not routed.is_ok():
 		return PkarrLobby.from_result(routed)  # the lobby reason becomes the error code

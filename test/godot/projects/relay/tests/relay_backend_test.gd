@@ -271,6 +271,14 @@ func test_pkarr_join_connects_to_a_directly_reachable_host() -> void:
 		assert_eq(peer.get_connection_status(), MultiplayerPeer.CONNECTION_CONNECTED)
 		assert_eq(peer.get_unique_id(), int(config["standinPeerId"]))
 		peer.close()
+	# Bad options fail naming the option, before anything is sent: never a silent default.
+	var bad_options: Array = [[{"gameVersion": "1"}, "gameVersion"], [{"timeout": "10"}, "timeout"],
+			[{"timeout": 0}, "timeout"], [{"timeout": 500.0}, "timeout"], [{"game": 7}, "game"],
+			[{"transport": "udp"}, "transport"]]
+	for case: Array in bad_options:
+		var refused: PkarrResult = await Pkarr.join("pk:" + _key("join"), case[0])
+		assert_eq([refused.error_code, refused.error_data.get("field")], [PkarrResult.INVALID_ARGUMENT, case[1]],
+				"join options %s: %s" % [case[0], refused])
 
 
 func test_join_answers_a_direct_endpoint() -> void:
