@@ -129,15 +129,14 @@ async function lobbyHost(params: Params, ctx: LobbyRpcContext): Promise<unknown>
   };
   const defined = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
   const natWanted = optionalBoolean(params, 'nat', true); // checked even where NAT traversal is off
-  const natHooks = ctx.nat ?? null;
-  const useNat = natHooks !== null && extra.address === undefined && endpoints === undefined && natWanted;
+  const natHooks = natWanted && extra.address === undefined && endpoints === undefined ? ctx.nat ?? null : null;
   const natOptions = { map: optionalBoolean(params, 'map', true), punch: optionalBoolean(params, 'punch', true) };
   // Everything is checked; now the key (one round trip: no keys.generate expected to fail first).
   const keyCreated = optionalBoolean(params, 'createKey', false) ? await ctx.lobbies.ensureKey(name) : false;
   // No address and no endpoints: the sidecar finds how players reach this host (map, punch).
   let natError: string | undefined;
-  const nat = useNat
-    ? await natHooks!.prepare(name, { port: port!, transport: extra.transport ?? servers?.[0]?.transport ?? 'enet', ...(servers === undefined ? {} : { servers }), ...natOptions }).catch((err: unknown) => {
+  const nat = natHooks !== null
+    ? await natHooks.prepare(name, { port: port!, transport: extra.transport ?? servers?.[0]?.transport ?? 'enet', ...(servers === undefined ? {} : { servers }), ...natOptions }).catch((err: unknown) => {
       // No public address (no internet: a LAN party): with LAN discovery the lobby lives on the LAN.
       if (!ctx.lobbies.lanActive || !isPkarrError(err, 'ADDRESS_UNKNOWN')) throw err;
       natError = err.message;

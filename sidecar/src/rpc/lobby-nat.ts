@@ -14,7 +14,7 @@ import { planLanJoin } from '../nat/join-plan.ts';
 import { invalidParams, type Dispatcher } from './dispatcher.ts';
 import { lobbyToJson, type LobbyNatHooks } from './lobby-methods.ts';
 import { requireLobbyCode } from './lobby-params.ts';
-import { onlyFields, optionalString, requireString } from './params.ts';
+import { onlyFields, optionalInt, optionalString, requireString } from './params.ts';
 
 type Params = Record<string, unknown>;
 
@@ -48,20 +48,8 @@ export function lobbyNatHooks(nat: NatService, keypairOf: (name: string) => Prom
 }
 
 function optionalTransport(params: Params): string {
-  const value = params['transport'];
-  if (value === undefined) return 'enet';
-  if (typeof value !== 'string' || !TRANSPORT_PATTERN.test(value)) {
-    throw invalidParams('transport', `must be a transport name such as enet or ws, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function optionalTimeout(params: Params): number {
-  const value = params['timeoutMs'];
-  if (value === undefined) return DEFAULT_JOIN_TIMEOUT_MS;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1000 || value > MAX_JOIN_TIMEOUT_MS) {
-    throw invalidParams('timeoutMs', `must be an integer from 1000 to ${MAX_JOIN_TIMEOUT_MS}, got ${JSON.stringify(value)}`);
-  }
+  const value = optionalString(params, 'transport') ?? 'enet';
+  if (!TRANSPORT_PATTERN.test(value)) throw invalidParams('transport', `must be a transport name such as enet or ws, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -71,7 +59,7 @@ async function lobbyJoin(params: Params, ctx: LobbyNatContext): Promise<unknown>
   const game = optionalString(params, 'game');
   const gameVersion = optionalString(params, 'gameVersion');
   const transport = optionalTransport(params);
-  const timeoutMs = optionalTimeout(params);
+  const timeoutMs = optionalInt(params, 'timeoutMs', 1000, MAX_JOIN_TIMEOUT_MS) ?? DEFAULT_JOIN_TIMEOUT_MS;
   const started = performance.now();
   const key = await ctx.lobbies.resolveCode(code); // a short code: through its slot
   const found = await ctx.lobbies.get(key.z32, { ...(game === undefined ? {} : { game }), ...(gameVersion === undefined ? {} : { gameVersion }) });
