@@ -184,15 +184,16 @@ func _known_keys(value: Variant) -> PkarrResult:
 ## [code]NO_TRANSPORT[/code] / [code]NEEDS_SIDECAR[/code].
 func join(params: Dictionary) -> PkarrResult:
 	var started := Time.get_ticks_msec()
-	var transport_value: Variant = params.get("transport", "ws" if OS.has_feature("web") else "enet")
-	if not transport_value is String or not PkarrLobbyEndpoints.is_transport(transport_value):
+	# Types were checked by PkarrRelayParams (request); the values here.
+	var transport: String = params.get("transport", "ws" if OS.has_feature("web") else "enet")
+	if not PkarrLobbyEndpoints.is_transport(transport):
 		return PkarrResult.invalid_params("transport", "transport must be a transport name such as enet or ws, got %s"
-				% JSON.stringify(transport_value))
-	var transport: String = transport_value
-	var timeout: Variant = params.get("timeoutMs", 15000)
-	if not PkarrRelayParams.is_integer(timeout) or timeout < 1000 or timeout > 120000:
-		return PkarrResult.invalid_params("timeoutMs", "timeoutMs must be an integer from 1000 to 120000, got %s"
-				% JSON.stringify(timeout))
+				% JSON.stringify(transport))
+	var max_ms := int(PkarrLobbyJoin.MAX_TIMEOUT_SEC * 1000.0)
+	var timeout: float = params.get("timeoutMs", 15000)
+	if timeout < 1000 or timeout > max_ms:
+		return PkarrResult.invalid_params("timeoutMs", "timeoutMs must be an integer from 1000 to %d, got %s"
+				% [max_ms, JSON.stringify(timeout)])
 	var got := await get_lobby(str(params.get("code", "")), str(params.get("game", "")),
 			str(params.get("gameVersion", "")))
 	if not got.is_ok():
