@@ -42,13 +42,8 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
 
 function checkUrl(text: string | undefined): string | null {
   if (text === undefined) return null;
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`--doh-upstream must be an http(s) URL, got ${JSON.stringify(text)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+  const url = URL.parse(text);
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new UsageError(`--doh-upstream must be an http(s) URL, got ${JSON.stringify(text)}`);
   }
   return url.toString();
