@@ -155,6 +155,7 @@ func _known_keys(value: Variant) -> PkarrResult:
 		return PkarrResult.invalid_params("knownKeys",
 				"knownKeys: at most %d short codes (each costs a lookup and a fingerprint check)" % MAX_KNOWN_SHORT_CODES)
 	var keys: Array[String] = []
+	var short_codes: Array[String] = []
 	for i: int in entries.size():
 		var field := "knownKeys[%d]" % i
 		if not entries[i] is String:
@@ -163,13 +164,14 @@ func _known_keys(value: Variant) -> PkarrResult:
 		var parsed := PkarrKeyDerivation.parse_public_key(text)
 		if parsed.is_ok():
 			keys.append(parsed.value["z32"])
-		elif not PkarrRelayShortCodes.is_short_code(text):
+		elif PkarrRelayShortCodes.is_short_code(text):  # never also a key (10 characters, a key has 52)
+			short_codes.append(text)
+		else:
 			return PkarrResult.invalid_params(field, "%s: %s" % [field, parsed.error_message], parsed.error_code)
-	for text: Variant in entries:
-		if PkarrRelayShortCodes.is_short_code(text):  # never also a key (10 characters, a key has 52)
-			var host := await _short_codes.host_of(text)
-			if host.is_ok():
-				keys.append(host.value)
+	for text: String in short_codes:
+		var host := await _short_codes.host_of(text)
+		if host.is_ok():
+			keys.append(host.value)
 	var unique: Array[String] = []
 	for z32: String in keys:
 		if not unique.has(z32):
